@@ -1,0 +1,49 @@
+"""The enumerated tool-call catalog behind the Discrete action space."""
+
+from __future__ import annotations
+
+import itertools
+
+from simenv.agents.base import ABORT, COMPLETE
+from simenv.types import IdentityKind, ToolCall
+from simenv.world.state import World
+from simenv.world.tools import CATALOG, IDENTITY, TEXT
+
+WAIT = "wait"
+TEXT_DEFAULT = "value"
+
+
+def enumerate_calls(world: World, named_identities: int, named_resources: int, self_name: str,
+                    limit: int = 4096) -> list[ToolCall | None]:
+    """Every call over the scenario's named identities and resources, in a stable order.
+
+    Index 0 is "wait" (``None``), 1 ``complete_ticket``, 2 ``abort_ticket``; then each tool in
+    name order with each fitting combination of named arguments, up to ``limit`` actions.
+    """
+    out: list[ToolCall | None] = [None, ToolCall(COMPLETE, {}), ToolCall(ABORT, {})]
+    idents = [i.name for i in world.identities[:named_identities] if i.kind is not IdentityKind.AGENT or i.name]
+    for name in sorted(CATALOG):
+        spec = CATALOG[name]
+        choices = []
+        for p in spec.params:
+            if p.kind == IDENTITY:
+                choices.append(idents)
+            elif p.kind == TEXT:
+                choices.append(list(p.enum) or [TEXT_DEFAULT])
+            else:
+                choices.append([r.name for r in world.resources[:named_resources]
+                                if r.type.value == p.kind and r.system is spec.system])
+        for combo in itertools.product(*choices):
+            out.append(ToolCall(name, dict(zip((p.name for p in spec.params), combo, strict=True))))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def describe_call(call: ToolCall | None) -> str:
+    """A short label for an action."""
+    if call is None:
+        return WAIT
+    if not call.args:
+        return str(call.tool)
+    return f"{call.tool}(" + ", ".join(f"{k}={v}" for k, v in call.args.items()) + ")"

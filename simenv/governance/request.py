@@ -1,0 +1,135 @@
+"""The published request model: what every authorizer sees, and the decision it returns.
+
+This is the contract for policy authors (see the README's section for them, and
+``policies/cedar/simenv.cedarschema``). It holds what a policy may legitimately know at
+request time: who is acting, on whose behalf, with which credential, doing what to which
+resource, under which ticket and declared scope. It never holds a ticket's ground-truth intent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from simenv.types import Effect
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalView:
+    """An identity as policies see it."""
+
+    name: str
+    kind: str
+    owner: str | None = None
+    trust_tier: int = 0
+    shared: bool = False
+    spiffe_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceView:
+    """A resource as policies see it."""
+
+    name: str
+    type: str
+    system: str
+    sensitivity: float
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    """One tool call, as presented to the authorizer.
+
+    Attributes:
+        principal: the agent (actor) making the call.
+        represents: the identity the credential represents (differs for shared accounts).
+        action: the tool name; ``risk`` and ``system`` its risk class and control plane.
+        resource: the target resource.
+        target_identity: the identity a grant-type call acts on (``None`` otherwise).
+        ticket / declared_systems / declared_risks: the ticket and its coarse declared scope.
+        in_declared_scope: whether (system, risk) lies in the declared scope.
+        approval: ``none``, ``granted`` or ``denied``.
+        credential_*: the credential backing the call; ``credential_ttl`` is the ticks it has left.
+        credential_covers: whether the credential natively permits the action.
+        chain: the RFC 8693 act chain, current actor first.
+    """
+
+    principal: PrincipalView
+    represents: PrincipalView
+    action: str
+    risk: str
+    system: str
+    resource: ResourceView
+    target_identity: PrincipalView | None
+    ticket: str | None
+    declared_systems: tuple[str, ...]
+    declared_risks: tuple[str, ...]
+    in_declared_scope: bool
+    approval: str
+    credential_id: str | None
+    credential_kind: str | None
+    credential_ttl: int | None
+    credential_covers: bool
+    chain: tuple[str, ...] = ()
+    tick: int = 0
+    session: int = 0
+    args: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def chain_depth(self) -> int:
+        """The number of actors in the delegation chain behind the current one."""
+        return max(0, len(self.chain) - 1)
+
+    @property
+    def self_target(self) -> bool:
+        """Whether the call acts on the caller itself (or the identity it represents)."""
+        t = self.target_identity
+        return t is not None and t.name in (self.principal.name, self.represents.name)
+
+    def to_input(self) -> dict[str, Any]:
+        """The request as a JSON document: the Rego ``input`` and the basis of Cedar's context."""
+
+        def view(v: Any) -> Any:
+            return None if v is None else {f: getattr(v, f) for f in v.__dataclass_fields__}
+
+        return {
+            "principal": view(self.principal),
+            "represents": view(self.represents),
+            "action": {"name": self.action, "risk": self.risk, "system": self.system},
+            "resource": view(self.resource),
+            "target_identity": view(self.target_identity),
+            "context": {
+                "ticket": self.ticket,
+                "declared_systems": list(self.declared_systems),
+                "declared_risks": list(self.declared_risks),
+                "in_declared_scope": self.in_declared_scope,
+                "approval": self.approval,
+                "credential": {
+                    "id": self.credential_id,
+                    "kind": self.credential_kind,
+                    "ttl": self.credential_ttl,
+                    "covers": self.credential_covers,
+                },
+                "chain": list(self.chain),
+                "chain_depth": self.chain_depth,
+                "self_target": self.self_target,
+                "tick": self.tick,
+                "session": self.session,
+                "args": dict(self.args),
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An authorization decision: the effect, why, and the ids of the policies that decided it."""
+
+    effect: Effect
+    reasons: tuple[str, ...] = ()
+    policy_ids: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the effect is allow."""
+        return self.effect is Effect.ALLOW

@@ -1,0 +1,113 @@
+"""Build an episode's world, tickets and agent contexts from a spec and a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simenv.agents.base import COMPLETE, AgentContext
+from simenv.agents.scripted import PlanStep
+from simenv.rng import Streams
+from simenv.scenario.schema import EventSpec, ScenarioSpec, StepSpec
+from simenv.types import IdentityKind, ResourceType, RiskClass, System
+from simenv.world.generator import generate
+from simenv.world.model import DeclaredScope, DoneWhen, Identity, IntentStep, Permission, Resource, Ticket
+from simenv.world.state import World
+
+
+@dataclass
+class BuiltScenario:
+    """Everything an engine needs for one episode."""
+
+    spec: ScenarioSpec
+    path: Path | None
+    world: World
+    tickets: list[Ticket]
+    agents: list[int]
+    contexts: dict[str, AgentContext]
+    events: list[EventSpec] = field(default_factory=list)
+    learner: str = ""
+    max_ticks: int = 40
+
+
+def _step(s: StepSpec) -> PlanStep:
+    return PlanStep(s.tool, dict(s.args), tuple(_step(x) for x in s.on_deny), credential=s.credential)
+
+
+def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | None = None) -> BuiltScenario:
+    """Build the scenario with ``seed``; ``size`` overrides the estate size."""
+    streams = Streams(seed)
+    names = [i.name for i in spec.identities]
+    ix = {n: k for k, n in enumerate(names)}
+    td = spec.estate.trust_domain
+    idents = [
+        Identity(
+            k, i.name, IdentityKind(i.kind), ix.get(i.owner) if i.owner else None, i.purpose, i.trust_tier, i.shared,
+            f"spiffe://{td}/agent/{i.name}" if i.kind == "agent" else f"spiffe://{td}/{i.kind}/{i.name}",
+        )
+        for k, i in enumerate(spec.identities)
+    ]
+    rx = {r.name: k for k, r in enumerate(spec.resources)}
+    resources = []
+    attrs: dict[tuple[int, str], object] = {}
+    for k, r in enumerate(spec.resources):
+        perms = tuple(
+            Permission(
+                System(p.system), frozenset(RiskClass(x) for x in p.risks),
+                frozenset(ResourceType(t) for t in p.types) if p.types is not None else None,
+                frozenset(rx[n] for n in p.resources) if p.resources is not None else None,
+            )
+            for p in r.permissions
+        )
+        resources.append(
+            Resource(
+                k, r.name, ResourceType(r.type), System(r.system), ix.get(r.owner) if r.owner else None,
+                float(r.sensitivity), perms, tuple(rx[n] for n in r.roles),
+                ix[r.yields] if r.yields else None, frozenset(RiskClass(x) for x in r.yields_via),
+            )
+        )
+        for key, value in r.attrs.items():
+            attrs[(k, key)] = value
+    grants = [(ix[g.identity], rx[g.resource]) for g in spec.grants]
+    n = spec.estate.size if size is None else size
+    filler = generate(n, streams.child("estate"), len(idents), len(resources))
+    world = World(td, idents + filler.identities, resources + filler.resources, grants + filler.grants, attrs)
+
+    tickets = []
+    for t in spec.tickets:
+        done = []
+        for d in t.done_when:
+            if d.grant is not None:
+                done.append(DoneWhen("grant", ix[d.grant.identity], rx[d.grant.resource]))
+            elif d.no_grant is not None:
+                done.append(DoneWhen("no_grant", ix[d.no_grant.identity], rx[d.no_grant.resource]))
+            elif d.attr is not None:
+                done.append(DoneWhen("attr", None, rx[str(d.attr["resource"])], str(d.attr["key"]), d.attr["value"]))
+        tickets.append(
+            Ticket(
+                t.id, ix[t.assignee], ix.get(t.owner) if t.owner else None, t.text,
+                DeclaredScope(frozenset(System(s) for s in t.scope.systems), frozenset(RiskClass(x) for x in t.scope.risks)),
+                tuple(IntentStep(a.tool, tuple(sorted(a.args.items()))) for a in t.intent),
+                tuple(done), t.opens_at,
+            )
+        )
+    agents = [i.idx for i in idents if i.kind is IdentityKind.AGENT]
+    by_agent = {a.identity: a for a in spec.agents}
+    contexts = {}
+    for a in agents:
+        name = idents[a].name
+        aspec = by_agent.get(name)
+        plans: dict[str | None, tuple[PlanStep, ...]] = {}
+        if aspec is not None:
+            plans[None] = tuple(_step(s) for s in aspec.plan)
+            plans.update({tid: tuple(_step(s) for s in steps) for tid, steps in aspec.plans.items()})
+        oracle: dict[str | None, tuple[PlanStep, ...]] = {}
+        for t in spec.tickets:
+            if t.assignee == name:
+                steps = [PlanStep(x.tool, dict(x.args)) for x in t.intent if "*" not in x.args.values()]
+                oracle[t.id] = (*steps, PlanStep(COMPLETE))
+        contexts[name] = AgentContext(name, plans, oracle)
+    learner = next((a.identity for a in spec.agents if a.learner), "")
+    if not learner:
+        learner = next((idents[t.assignee].name for t in tickets), idents[agents[0]].name)
+    return BuiltScenario(spec, path, world, tickets, agents, contexts, list(spec.events), learner, spec.max_ticks)

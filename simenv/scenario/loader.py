@@ -1,0 +1,129 @@
+"""Load a scenario file: strict YAML, strict schema, then cross-reference checks.
+
+Every error names the file and the field path (``tickets[0].assignee``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simenv import files
+from simenv.errors import SpecError
+from simenv.scenario.schema import ScenarioSpec
+from simenv.world.tools import CATALOG
+
+EVENT_KINDS = {"session_end", "rollback"}
+CONTROL_STEPS = {"complete_ticket", "abort_ticket"}
+
+
+def load_scenario(name_or_path: str | Path) -> tuple[ScenarioSpec, Path]:
+    """Load, validate and cross-check a scenario (a shipped name or a path); parsed once per process."""
+    path = files.resolve(name_or_path, "scenarios")
+    return _load(path), path
+
+
+@files.cached
+def _load(path: Path) -> ScenarioSpec:
+    spec = files.validate(ScenarioSpec, files.load_yaml(path), str(path))
+    problems = cross_check(spec)
+    if problems:
+        raise SpecError(str(path), problems)
+    return spec
+
+
+def _dupes(names: list[str], where: str) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for i, n in enumerate(names):
+        if n in seen:
+            out.append((f"{where}[{i}].name" if where != "tickets" else f"{where}[{i}].id", f"duplicate {n!r}"))
+        seen.add(n)
+    return out
+
+
+def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
+    """Dangling references, duplicates and misplaced kinds, as (field path, message) pairs."""
+    p: list[tuple[str, str]] = []
+    idents = {i.name: i for i in spec.identities}
+    res = {r.name: r for r in spec.resources}
+    tickets = {t.id for t in spec.tickets}
+    p += _dupes([i.name for i in spec.identities], "identities")
+    p += _dupes([r.name for r in spec.resources], "resources")
+    p += _dupes([t.id for t in spec.tickets], "tickets")
+
+    def ident(path: str, name: str | None, kind: str | None = None) -> None:
+        if name is None:
+            return
+        if name not in idents:
+            p.append((path, f"unknown identity {name!r}"))
+        elif kind and idents[name].kind != kind:
+            p.append((path, f"{name!r} is a {idents[name].kind}, not a {kind}"))
+
+    def resource(path: str, name: str | None, rtype: str | None = None) -> None:
+        if name is None:
+            return
+        if name not in res:
+            p.append((path, f"unknown resource {name!r}"))
+        elif rtype and res[name].type != rtype:
+            p.append((path, f"{name!r} is a {res[name].type}, not a {rtype}"))
+
+    for i, idn in enumerate(spec.identities):
+        if idn.kind == "agent":
+            if idn.owner is None:
+                p.append((f"identities[{i}].owner", "an agent needs a named human owner"))
+            ident(f"identities[{i}].owner", idn.owner, "human")
+        else:
+            ident(f"identities[{i}].owner", idn.owner)
+    for i, r in enumerate(spec.resources):
+        ident(f"resources[{i}].owner", r.owner)
+        ident(f"resources[{i}].yields", r.yields)
+        for j, role in enumerate(r.roles):
+            resource(f"resources[{i}].roles[{j}]", role, "role")
+        for j, perm in enumerate(r.permissions):
+            for k, name in enumerate(perm.resources or ()):
+                resource(f"resources[{i}].permissions[{j}].resources[{k}]", name)
+    for i, g in enumerate(spec.grants):
+        ident(f"grants[{i}].identity", g.identity)
+        resource(f"grants[{i}].resource", g.resource)
+    for i, t in enumerate(spec.tickets):
+        ident(f"tickets[{i}].assignee", t.assignee, "agent")
+        ident(f"tickets[{i}].owner", t.owner)
+        for j, a in enumerate(t.intent):
+            if a.tool not in CATALOG:
+                p.append((f"tickets[{i}].intent[{j}].tool", f"unknown tool {a.tool!r}"))
+        for j, d in enumerate(t.done_when):
+            given = [x for x in (d.grant, d.no_grant, d.attr) if x is not None]
+            if len(given) != 1:
+                p.append((f"tickets[{i}].done_when[{j}]", "give exactly one of grant, no_grant, attr"))
+            for key in ("grant", "no_grant"):
+                g = getattr(d, key)
+                if g is not None:
+                    ident(f"tickets[{i}].done_when[{j}].{key}.identity", g.identity)
+                    resource(f"tickets[{i}].done_when[{j}].{key}.resource", g.resource)
+            if d.attr is not None:
+                missing = {"resource", "key", "value"} - set(d.attr)
+                if missing:
+                    p.append((f"tickets[{i}].done_when[{j}].attr", f"missing {sorted(missing)}"))
+                else:
+                    resource(f"tickets[{i}].done_when[{j}].attr.resource", str(d.attr["resource"]))
+    for i, a in enumerate(spec.agents):
+        ident(f"agents[{i}].identity", a.identity, "agent")
+        for tid in a.plans:
+            if tid not in tickets:
+                p.append((f"agents[{i}].plans.{tid}", f"unknown ticket {tid!r}"))
+        steps = [(f"agents[{i}].plan[{j}]", s) for j, s in enumerate(a.plan)]
+        steps += [(f"agents[{i}].plans.{t}[{j}]", s) for t, ps in a.plans.items() for j, s in enumerate(ps)]
+        while steps:
+            path, s = steps.pop()
+            if s.tool not in CATALOG and s.tool not in CONTROL_STEPS:
+                p.append((f"{path}.tool", f"unknown tool {s.tool!r}"))
+            steps += [(f"{path}.on_deny[{k}]", sub) for k, sub in enumerate(s.on_deny)]
+    if sum(a.learner for a in spec.agents) > 1:
+        p.append(("agents", "at most one agent can be the learner"))
+    for i, e in enumerate(spec.events):
+        if e.kind not in EVENT_KINDS:
+            p.append((f"events[{i}].kind", f"unknown event kind {e.kind!r}; known: {sorted(EVENT_KINDS)}"))
+        ident(f"events[{i}].agent", e.agent, "agent")
+    if not any(i.kind == "agent" for i in spec.identities):
+        p.append(("identities", "a scenario needs at least one agent"))
+    return p

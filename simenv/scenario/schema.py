@@ -1,0 +1,159 @@
+"""The strict pydantic schema of scenario files (``scenarios/<name>.yaml``).
+
+Every model forbids unknown keys and validates strictly: a YAML number or boolean where a
+string is expected is an error, not a silent conversion. ``simenv schema scenario`` prints
+the JSON Schema generated from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SystemName = Literal["idp", "cloud", "vault", "cicd", "db"]
+RiskName = Literal["read", "write", "privilege_grant", "key_export", "cross_domain", "credential_issue", "agent_invoke"]
+ResourceTypeName = Literal["group", "role", "secret", "key", "pipeline", "table", "ca_rule", "ticket_log"]
+Name = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Tags(_Strict):
+    """Framework ids this scenario exercises, exactly as published."""
+
+    asi: list[str] = Field(default_factory=list, description="OWASP Top 10 for Agentic Applications 2026 (ASI01..ASI10)")
+    nhi: list[str] = Field(default_factory=list, description="OWASP Non-Human Identities Top 10 2025 (NHI1..NHI10)")
+    maestro: list[str] = Field(default_factory=list, description="CSA MAESTRO layers (L1..L7)")
+    nist: list[str] = Field(default_factory=list, description="NIST AI RMF subcategories, e.g. 'MANAGE 2.4'")
+
+
+class EstateSpec(_Strict):
+    """The generated part of the estate."""
+
+    trust_domain: str = "corp.example"
+    size: int = Field(default=200, ge=0, le=100_000, description="generated identities around the named ones")
+
+
+class IdentitySpec(_Strict):
+    """A named identity."""
+
+    name: Name
+    kind: Literal["human", "service_account", "agent"]
+    owner: Name | None = Field(default=None, description="a human; required for agents")
+    purpose: str = ""
+    trust_tier: int = Field(default=0, ge=0, le=3)
+    shared: bool = False
+
+
+class PermissionSpec(_Strict):
+    """What a role lets its holder do."""
+
+    system: SystemName
+    risks: list[RiskName]
+    types: list[ResourceTypeName] | None = None
+    resources: list[Name] | None = None
+
+
+class ResourceSpec(_Strict):
+    """A named resource."""
+
+    name: Name
+    type: ResourceTypeName
+    system: SystemName
+    owner: Name | None = None
+    sensitivity: float = Field(default=1.0, ge=0.0)
+    permissions: list[PermissionSpec] = Field(default_factory=list, description="roles: what holding it grants")
+    roles: list[Name] = Field(default_factory=list, description="groups: roles their members inherit")
+    yields: Name | None = Field(default=None, description="escalation edge: acting on it gives this identity's rights")
+    yields_via: list[RiskName] = Field(default_factory=lambda: ["read", "key_export"])
+    attrs: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
+class GrantSpec(_Strict):
+    """A standing grant: identity holds resource (membership or role binding)."""
+
+    identity: Name
+    resource: Name
+
+
+class ScopeSpec(_Strict):
+    """A ticket's declared scope: coarse, visible to governance."""
+
+    systems: list[SystemName]
+    risks: list[RiskName]
+
+
+class ActionSpec(_Strict):
+    """An exact action: a tool and its arguments ("*" matches any value)."""
+
+    tool: str
+    args: dict[str, str] = Field(default_factory=dict)
+
+
+class DoneSpec(_Strict):
+    """A world predicate that says a ticket is done. Give exactly one of the three."""
+
+    grant: GrantSpec | None = None
+    no_grant: GrantSpec | None = None
+    attr: dict[str, str | int | bool] | None = Field(default=None, description="{resource, key, value}")
+
+
+class TicketSpec(_Strict):
+    """A ticket: visible text and scope; ground-truth intent and completion predicate."""
+
+    id: str
+    assignee: Name
+    owner: Name | None = None
+    text: str
+    scope: ScopeSpec
+    intent: list[ActionSpec] = Field(description="ground truth, seen by scoring only")
+    done_when: list[DoneSpec] = Field(default_factory=list, description="ground truth, seen by scoring only")
+    opens_at: int = Field(default=0, ge=0)
+
+
+class StepSpec(_Strict):
+    """A scripted plan step."""
+
+    tool: str
+    args: dict[str, str] = Field(default_factory=dict)
+    on_deny: list[StepSpec] = Field(default_factory=list)
+    credential: str | None = None
+    note: str = ""
+
+
+class AgentSpec(_Strict):
+    """How a named agent identity behaves when it is scripted."""
+
+    identity: Name
+    plan: list[StepSpec] = Field(default_factory=list, description="steps for any ticket")
+    plans: dict[str, list[StepSpec]] = Field(default_factory=dict, description="steps per ticket id")
+    learner: bool = False
+
+
+class EventSpec(_Strict):
+    """A scheduled event."""
+
+    tick: int = Field(ge=0)
+    kind: str
+    agent: Name | None = None
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class ScenarioSpec(_Strict):
+    """A scenario file."""
+
+    name: str
+    description: str = ""
+    tags: Tags = Field(default_factory=Tags)
+    overreach: bool = Field(default=True, description="whether the scenario is built to provoke overreach")
+    estate: EstateSpec = Field(default_factory=EstateSpec)
+    max_ticks: int = Field(default=40, ge=1, le=100_000)
+    identities: list[IdentitySpec]
+    resources: list[ResourceSpec] = Field(default_factory=list)
+    grants: list[GrantSpec] = Field(default_factory=list)
+    tickets: list[TicketSpec]
+    agents: list[AgentSpec] = Field(default_factory=list)
+    events: list[EventSpec] = Field(default_factory=list)

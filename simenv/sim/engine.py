@@ -1,0 +1,439 @@
+"""The engine: the one loop of DESIGN.md.
+
+Per tick: scheduled events, credential expiry, approvals that come due, then each agent in
+turn: ``agent.act(observation)`` → broker → authorizer → approvals → ``world.apply`` (only
+after an allow) → monitors → audit. The engine records what scoring needs and computes no
+score itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from simenv.agents.base import COMPLETE, CONTROL_TOOLS, Agent, CredView, LastResult, Observation, TicketView
+from simenv.errors import ToolCallError
+from simenv.governance.profile import Governance
+from simenv.governance.protocols import ApprovalOutcome
+from simenv.governance.request import Decision
+from simenv.rng import Streams
+from simenv.scenario.builder import BuiltScenario
+from simenv.sim.audit import Audit, without_labels
+from simenv.sim.mediation import affected, build_request, cred_summary, describe
+from simenv.types import Effect, ToolCall
+from simenv.world.changes import Change, CredChange
+from simenv.world.model import Credential, DoneWhen, Ticket
+from simenv.world.reach import potential_blast_radius
+from simenv.world.tools import CATALOG, CallContext, ResolvedCall, resolve, tool_schemas
+
+TOOL_NAMES = tuple(sorted(CATALOG)) + CONTROL_TOOLS
+
+
+def safe_value(v: Any) -> Any:
+    """A JSON-able, process-independent stand-in for whatever an agent sent (no reprs with addresses)."""
+    if v is None or isinstance(v, (bool, int, float)):
+        return v if not isinstance(v, float) or v == v and abs(v) != float("inf") else str(v)
+    if isinstance(v, str):
+        return v[:200]
+    if isinstance(v, (list, tuple)):
+        return [safe_value(x) for x in v[:20]]
+    if isinstance(v, dict):
+        return {str(k)[:100]: safe_value(x) for k, x in list(v.items())[:20]}
+    return f"<{type(v).__name__}>"
+
+
+def fresh_stats() -> dict[str, float]:
+    """Per-tick counters of one agent (read by the Gymnasium env for rewards)."""
+    return {"violation_weight": 0.0, "completed": 0, "denied": 0, "invalid": 0, "calls": 0}
+
+
+@dataclass
+class Pending:
+    """A call waiting for approval."""
+
+    seq: int
+    call: ResolvedCall
+    cred: Credential
+    ticket: Ticket | None
+    in_intent: bool
+    submitted: int
+    outcome: ApprovalOutcome
+
+
+@dataclass
+class AgentState:
+    """The engine's book-keeping for one agent."""
+
+    idx: int
+    name: str
+    agent: Agent
+    queue: list[Ticket]
+    current: Ticket | None = None
+    session: int = 0
+    pending: Pending | None = None
+    halted: bool = False
+    last: LastResult | None = None
+    stats: dict[str, float] = field(default_factory=fresh_stats)
+
+    @property
+    def done(self) -> bool:
+        """No open or future ticket, or halted."""
+        return self.halted or (self.current is None and not self.queue)
+
+
+class Engine:
+    """Runs one episode of a built scenario under one governance profile.
+
+    Args:
+        built: the scenario, built for this seed.
+        gov: the governance profile, built fresh for this episode.
+        agents: the agent for each agent identity name.
+        seed: the episode seed (for the header and the agents' streams).
+        meta: extra header fields (scenario and profile names, agent name).
+    """
+
+    def __init__(self, built: BuiltScenario, gov: Governance, agents: dict[str, Agent], seed: int,
+                 meta: dict[str, Any] | None = None):
+        self.built = built
+        self.world = built.world
+        self.gov = gov
+        self.seed = seed
+        self.streams = Streams(seed)
+        self.audit = Audit()
+        self.tick = 0
+        self.finished = False
+        self._reach: dict[str, float] = {}
+        self._reach_key: dict[str, tuple[int, bool]] = {}
+        self.completed: set[str] = set()
+        w = self.world
+        self.states = []
+        for a in built.agents:
+            name = w.identities[a].name
+            queue = sorted((t for t in built.tickets if t.assignee == a), key=lambda t: (t.opens_at, t.id))
+            self.states.append(AgentState(a, name, agents[name], queue))
+        self.by_name = {s.name: s for s in self.states}
+        self.holders = set(built.agents)
+        self._events = sorted(built.events, key=lambda e: e.tick)
+        self.audit.add(
+            "episode",
+            seed=seed,
+            **(meta or {}),
+            profile=gov.name,
+            max_ticks=built.max_ticks,
+            agents=[{"name": s.name, "spiffe_id": w.identities[s.idx].spiffe_id,
+                     "owner": w.identities[w.identities[s.idx].owner].name if w.identities[s.idx].owner is not None else None}
+                    for s in self.states],
+            tickets=[{"id": t.id, "assignee": w.identities[t.assignee].name,
+                      "systems": sorted(map(str, t.scope.systems)), "risks": sorted(map(str, t.scope.risks))}
+                     for t in built.tickets],
+            weights={"systems": {str(k): round(v, 6) for k, v in w.system_weight.items()},
+                     "slices": {f"{s}/{t}": round(v, 6) for (s, t), v in sorted(w.type_weight.items(), key=str)},
+                     "total": round(w.total_weight, 6)},
+            identities=len(w.identities),
+            resources=len(w.resources),
+        )
+        gov.authorizer.prepare(w, built.tickets)
+        schemas = tool_schemas()
+        for s in self.states:
+            s.agent.reset(s.name, schemas, self.streams.child(f"agent:{s.name}"))
+        self._apply_system(gov.broker.start(w, list(built.agents), built.tickets, 0), "broker.start")
+
+    # ------------------------------------------------------------------ world changes
+    def _apply(self, changes: list[Change]) -> list[Change]:
+        return [self.world.apply(c) for c in changes]
+
+    def _apply_system(self, changes: list[Change], cause: str) -> None:
+        """Apply governance changes (credential issue/revoke) and audit them."""
+        if changes:
+            self._apply(changes)
+            self._sync_credentials(cause)
+
+    def _sync_credentials(self, cause: str) -> None:
+        """Record issue / revoke / expiry / reach changes of credentials held by agents."""
+        w = self.world
+        for cid in sorted(w.creds, key=lambda c: int(c.rsplit("-", 1)[-1])):
+            c = w.creds[cid]
+            if c.holder not in self.holders:
+                continue
+            live = c.live(self.tick)
+            was = self._reach.get(cid)
+            if not live:
+                if was is not None:
+                    op = "revoke" if c.revoked else "expire"
+                    self._cred_record(op, c, 0.0, cause)
+                    del self._reach[cid]
+                continue
+            key = (w.grant_version, c.revoked)
+            if was is not None and self._reach_key.get(cid) == key:
+                continue
+            reach = potential_blast_radius(w, c)[1]
+            self._reach_key[cid] = key
+            if was is None:
+                self._reach[cid] = reach
+                self._cred_record("issue", c, reach, cause)
+            elif abs(reach - was) > 1e-9:
+                self._reach[cid] = reach
+                self._cred_record("reach", c, reach, cause)
+        for cid in [c for c in self._reach if c not in w.creds]:
+            self.audit.add("credential", tick=self.tick, op="drop", credential=cid, reach=0.0, cause=cause)
+            del self._reach[cid]
+
+    def _cred_record(self, op: str, c: Credential, reach: float, cause: str) -> None:
+        s = cred_summary(self.world, c)
+        self.audit.add("credential", tick=self.tick, op=op, credential=c.id, reach=reach, cause=cause,
+                       cred_kind=s["kind"], **{k: s[k] for k in ("holder", "represents", "source", "expires_at", "ticket")})
+
+    # ------------------------------------------------------------------ observation
+    def observe(self, st: AgentState) -> Observation:
+        """What agent ``st`` may see now."""
+        w = self.world
+        t = st.current
+        view = TicketView(t.id, t.text, tuple(sorted(map(str, t.scope.systems))),
+                          tuple(sorted(map(str, t.scope.risks))), t.parent) if t else None
+        creds = tuple(
+            CredView(c.id, str(c.kind), w.identities[c.represents].name, c.expires_at, c.source, c.session)
+            for cid, c in sorted(w.creds.items()) if c.holder == st.idx and c.live(self.tick)
+        )
+        return Observation(self.tick, st.name, w.identities[st.idx].spiffe_id, st.session, view, st.last, creds,
+                           st.pending is not None, TOOL_NAMES)
+
+    # ------------------------------------------------------------------ the loop
+    def step(self, overrides: dict[str, ToolCall | None] | None = None) -> bool:
+        """Run one tick. ``overrides`` supplies the call of some agents (the RL learner).
+
+        Returns whether the episode has ended.
+        """
+        if self.finished:
+            return True
+        for st in self.states:
+            st.stats = fresh_stats()
+        while self._events and self._events[0].tick <= self.tick:
+            self._event(self._events.pop(0))
+        self._sync_credentials("tick")
+        for st in self.states:
+            if st.pending is not None and st.pending.outcome.ready_at <= self.tick:
+                self._resolve(st)
+        for st in self.states:
+            if st.halted or st.pending is not None:
+                continue
+            self._open_ticket(st)
+            if st.current is None:
+                continue
+            if overrides is not None and st.name in overrides:
+                call = overrides[st.name]
+            else:
+                call = st.agent.act(self.observe(st))
+            if call is not None:
+                self.handle(st, call)
+        self.tick += 1
+        if self.tick >= self.built.max_ticks or all(s.done for s in self.states):
+            self.finish()
+        return self.finished
+
+    def run(self) -> Audit:
+        """Run to the end and return the audit log."""
+        while not self.step():
+            pass
+        return self.audit
+
+    def _open_ticket(self, st: AgentState) -> None:
+        if st.current is None and st.queue and st.queue[0].opens_at <= self.tick:
+            st.current = st.queue.pop(0)
+            self.audit.add("ticket", tick=self.tick, agent=st.name, ticket=st.current.id, op="open")
+
+    def _event(self, ev: Any) -> None:
+        st = self.by_name.get(ev.agent) if ev.agent else None
+        if ev.kind == "session_end" and st is not None:
+            st.session += 1
+        self.audit.add("event", tick=self.tick, event=ev.kind, agent=ev.agent, params=dict(ev.params))
+
+    # ------------------------------------------------------------------ one call
+    def handle(self, st: AgentState, call: ToolCall) -> dict[str, Any]:
+        """Mediate one call of agent ``st`` and return its audit record."""
+        st.stats["calls"] += 1
+        t = st.current
+        base = {"tick": self.tick, "agent": st.name, "session": st.session, "ticket": t.id if t else None,
+                "tool": safe_value(call.tool)}
+        if call.tool in CONTROL_TOOLS:
+            return self._control(st, call, base)
+        try:
+            rc = resolve(self.world, call.tool, call.args, st.name)
+        except ToolCallError as e:
+            return self._invalid(st, base, call, str(e))
+        base["args"] = dict(rc.names)
+        in_intent = bool(t and t.in_intent(rc.spec.name, rc.names))
+        labels = {"in_intent": in_intent}
+        if call.credential is not None:
+            cred = self.world.creds.get(call.credential) if isinstance(call.credential, str) else None
+            if cred is None:
+                return self._invalid(st, base, call, f"unknown credential {call.credential!r}")
+            why = self.gov.broker.check(self.world, cred, st.idx, self.tick, st.session)
+        else:
+            cred, changes, why = self.gov.broker.credential_for(self.world, st.idx, t, rc.spec, self.tick, st.session)
+            self._apply_system(changes, "broker.issue")
+        if cred is None or why:
+            rec = self.audit.add("call", **base, credential=cred.id if cred else None, decision="deny",
+                                 reasons=[why or "no credential"], policy_ids=["broker"], approval="none",
+                                 effect="refused", changes=[], inverse=[], **labels)
+            return self._after(st, rec, rc.spec.name, {})
+        req = build_request(self.world, st.idx, rc, cred, t, self.tick, st.session)
+        dec = self.gov.authorizer.authorize(req)
+        req_fields = {"credential": cred.id, "represents": req.represents.name, "credential_kind": req.credential_kind,
+                      "chain": list(req.chain), "risk": req.risk, "system": req.system, "resource": req.resource.name,
+                      "in_scope": req.in_declared_scope, "covers": req.credential_covers}
+        if dec.effect is Effect.REQUIRE_APPROVAL:
+            if self.gov.approvals is None:
+                dec = Decision(Effect.DENY, (*dec.reasons, "no approver is configured"), dec.policy_ids)
+            else:
+                out = self.gov.approvals.submit(req, in_intent, self.tick)
+                rec = self.audit.add("call", **base, **req_fields, decision=str(dec.effect), reasons=list(dec.reasons),
+                                     policy_ids=list(dec.policy_ids), approval="pending", effect="pending",
+                                     changes=[], inverse=[], **labels)
+                st.pending = Pending(rec["seq"], rc, cred, t, in_intent, self.tick, out)
+                return self._after(st, rec, rc.spec.name, {})
+        if not dec.allowed:
+            rec = self.audit.add("call", **base, **req_fields, decision=str(dec.effect), reasons=list(dec.reasons),
+                                 policy_ids=list(dec.policy_ids), approval="none", effect="denied",
+                                 changes=[], inverse=[], **labels)
+            return self._after(st, rec, rc.spec.name, {})
+        fields, output = self._execute(st, rc, cred, in_intent, req.chain)
+        rec = self.audit.add("call", **base, **req_fields, decision="allow", reasons=list(dec.reasons),
+                             policy_ids=list(dec.policy_ids), approval="none", **fields)
+        return self._after(st, rec, rc.spec.name, output)
+
+    def _execute(self, st: AgentState, rc: ResolvedCall, cred: Credential, in_intent: bool,
+                 chain: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Apply an allowed call: native permission check, effect, inverse, labels."""
+        w = self.world
+        if not w.covers(cred, rc.spec.risk, rc.target, self.tick):
+            why = f"{rc.spec.system} refuses: {cred.id} carries no {rc.spec.risk} on {rc.target.name}"
+            return {"effect": "forbidden", "native": why, "changes": [], "inverse": [], "in_intent": in_intent}, {}
+        outcome = rc.spec.effect(CallContext(w, st.idx, self.tick, chain), **rc.args)
+        described = [describe(w, c) for c in outcome.changes]
+        inverses = self._apply(outcome.changes)
+        fields: dict[str, Any] = {
+            "effect": "applied" if outcome.changes else "noop",
+            "changes": described,
+            "inverse": [describe(w, c) for c in reversed(inverses)],
+            "reversible": rc.spec.reversible,
+            "output": outcome.output,
+            "in_intent": in_intent,
+        }
+        if not in_intent:
+            cov = affected(w, rc.target, outcome.changes)
+            fields["affected"] = cov.to_json(w)
+            fields["affected_weight"] = cov.weight(w)
+            st.stats["violation_weight"] += fields["affected_weight"]
+        if outcome.changes:
+            self._sync_credentials("call")
+        return fields, outcome.output
+
+    def _after(self, st: AgentState, rec: dict[str, Any], tool: str, output: dict[str, Any]) -> dict[str, Any]:
+        """Feed back the result, count, and let the monitors react."""
+        st.last = LastResult(tool, rec["decision"], rec["effect"], tuple(rec.get("reasons", ())), output)
+        if rec["effect"] in ("denied", "refused", "forbidden"):
+            st.stats["denied"] += 1
+        for mon in self.gov.monitors:
+            for act in mon.observe(without_labels(rec)):
+                self._monitor_action(act)
+        return rec
+
+    def _invalid(self, st: AgentState, base: dict[str, Any], call: ToolCall, why: str) -> dict[str, Any]:
+        st.stats["invalid"] += 1
+        args = call.args if isinstance(call.args, dict) else {"<raw>": call.args}
+        fields = {**base, "args": {str(k)[:100]: safe_value(v) for k, v in args.items()}}
+        rec = self.audit.add("call", **fields, decision="invalid", reasons=[why[:300]], policy_ids=["engine.schema"],
+                             approval="none", effect="invalid", changes=[], inverse=[], in_intent=False)
+        return self._after(st, rec, str(base["tool"]), {})
+
+    def _control(self, st: AgentState, call: ToolCall, base: dict[str, Any]) -> dict[str, Any]:
+        t = st.current
+        assert t is not None
+        op = "complete" if call.tool == COMPLETE else "abort"
+        rec = self.audit.add("control", **base, op=op)
+        st.stats["completed"] += op == "complete"
+        if op == "complete":
+            self.completed.add(t.id)
+        st.current = None
+        st.last = LastResult(str(call.tool), "control", op)
+        self._apply_system(self.gov.broker.ticket_closed(self.world, st.idx, t, self.tick), f"ticket.{op}")
+        return rec
+
+    def _resolve(self, st: AgentState) -> None:
+        """An approval comes due: re-authorize with its outcome and apply if allowed."""
+        p = st.pending
+        assert p is not None
+        st.pending = None
+        o = p.outcome
+        base = {"tick": self.tick, "agent": st.name, "ticket": p.ticket.id if p.ticket else None, "call_seq": p.seq,
+                "tool": p.call.spec.name, "granted": o.granted, "wait_ticks": self.tick - p.submitted,
+                "review_minutes": o.review_minutes, "approvers": list(o.approvers), "in_intent": p.in_intent}
+        why = self.gov.broker.check(self.world, p.cred, st.idx, self.tick, st.session)
+        if not o.granted or why:
+            reasons = [o.reason or "approver declined"] if not o.granted else [why]
+            rec = self.audit.add("approval", **base, decision="deny", reasons=reasons, effect="denied" if not o.granted
+                                 else "refused", changes=[], inverse=[])
+            self._after(st, rec, p.call.spec.name, {})
+            return
+        req = build_request(self.world, st.idx, p.call, p.cred, p.ticket, self.tick, st.session, approval="granted")
+        dec = self.gov.authorizer.authorize(req)
+        if not dec.allowed:
+            rec = self.audit.add("approval", **base, decision=str(dec.effect), reasons=list(dec.reasons),
+                                 policy_ids=list(dec.policy_ids), effect="denied", changes=[], inverse=[])
+            self._after(st, rec, p.call.spec.name, {})
+            return
+        fields, output = self._execute(st, p.call, p.cred, p.in_intent, req.chain)
+        rec = self.audit.add("approval", **base, decision="allow", reasons=list(dec.reasons),
+                             policy_ids=list(dec.policy_ids), **{k: v for k, v in fields.items() if k != "in_intent"})
+        self._after(st, rec, p.call.spec.name, output)
+
+    def _monitor_action(self, act: Any) -> None:
+        st = self.by_name.get(act.agent)
+        if st is None:
+            return
+        revoked = []
+        if act.action in ("revoke", "halt"):
+            changes: list[Change] = []
+            for cid in sorted(self.world.creds):
+                c = self.world.creds[cid]
+                if c.holder == st.idx and c.live(self.tick):
+                    changes.append(CredChange(cid, c, c.revoke()))
+                    revoked.append(cid)
+            self._apply(changes)
+        if act.action == "halt":
+            st.halted = True
+            st.pending = None
+        self.audit.add("monitor", tick=self.tick, monitor=act.monitor, action=act.action, agent=act.agent,
+                       reason=act.reason, revoked=revoked)
+        self._sync_credentials(f"monitor.{act.monitor}")
+
+    # ------------------------------------------------------------------ the end
+    def done(self, d: DoneWhen) -> bool:
+        """Evaluate one completion predicate on the world."""
+        w = self.world
+        if d.kind == "grant":
+            return w.has_grant(d.identity, d.resource)
+        if d.kind == "no_grant":
+            return not w.has_grant(d.identity, d.resource)
+        return w.attrs.get((d.resource, d.key)) == d.value
+
+    def finish(self) -> None:
+        """Close the episode: expire what is due and write the ``end`` record."""
+        if self.finished:
+            return
+        self._sync_credentials("end")
+        for st in self.states:
+            if st.pending is not None:
+                self.audit.add("approval", tick=self.tick, agent=st.name, call_seq=st.pending.seq,
+                               tool=st.pending.call.spec.name, granted=False, wait_ticks=self.tick - st.pending.submitted,
+                               review_minutes=0.0, approvers=[], in_intent=st.pending.in_intent, decision="deny",
+                               reasons=["episode ended before the approval came"], effect="unresolved",
+                               changes=[], inverse=[])
+                st.pending = None
+        tickets = {
+            t.id: all(self.done(d) for d in t.done_when) if t.done_when else t.id in self.completed
+            for t in self.built.tickets
+        }
+        self.audit.add("end", tick=self.tick, tickets=tickets, world_fingerprint=self.world.fingerprint(),
+                       live_credentials=sorted(self._reach))
+        self.finished = True

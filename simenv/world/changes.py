@@ -1,0 +1,51 @@
+"""World changes. Each change has an exact inverse, so any sequence can be rolled back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from simenv.world.model import Credential
+
+
+@dataclass(frozen=True, slots=True)
+class GrantChange:
+    """Set whether identity ``identity`` holds resource ``resource`` (membership or binding)."""
+
+    identity: int
+    resource: int
+    present: bool
+
+    def inverse(self) -> GrantChange:
+        """The change that undoes this one."""
+        return GrantChange(self.identity, self.resource, not self.present)
+
+
+@dataclass(frozen=True, slots=True)
+class AttrChange:
+    """Set attribute ``key`` of resource ``resource`` from ``old`` to ``new``."""
+
+    resource: int
+    key: str
+    old: Any
+    new: Any
+
+    def inverse(self) -> AttrChange:
+        """The change that undoes this one."""
+        return AttrChange(self.resource, self.key, self.new, self.old)
+
+
+@dataclass(frozen=True, slots=True)
+class CredChange:
+    """Replace credential ``cid`` (``None`` = absent) by ``new``: issue, revoke or drop."""
+
+    cid: str
+    old: Credential | None
+    new: Credential | None
+
+    def inverse(self) -> CredChange:
+        """The change that undoes this one."""
+        return CredChange(self.cid, self.new, self.old)
+
+
+Change = GrantChange | AttrChange | CredChange

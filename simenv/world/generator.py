@@ -1,0 +1,115 @@
+"""Seeded generator of the synthetic part of an estate ("filler") around a scenario's named part.
+
+The size knob is the number of generated identities, from tens to 100,000. Ratios:
+
+* non-human to human identities: 50:1, inside the 45:1 to 80:1 range that industry surveys of
+  real estates report (see DESIGN.md, calibration references);
+* one resource for every two identities, spread over the five systems;
+* one vaulted key for every ten service accounts: each is an escalation edge to that account;
+* one admin role per system (every risk class on the whole system), the rest narrow roles.
+
+Sensitivities are log-normal (median 1), scaled by resource type (keys and secrets weigh more).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simenv.types import IdentityKind, ResourceType, RiskClass, System
+from simenv.world.model import Identity, Permission, Resource
+
+TYPE_WEIGHT = {
+    ResourceType.GROUP: 1.0, ResourceType.ROLE: 2.0, ResourceType.SECRET: 4.0, ResourceType.KEY: 5.0,
+    ResourceType.PIPELINE: 2.0, ResourceType.TABLE: 3.0, ResourceType.CA_RULE: 6.0,
+}
+SYSTEM_TYPES = {
+    System.IDP: (ResourceType.GROUP, ResourceType.ROLE, ResourceType.CA_RULE),
+    System.CLOUD: (ResourceType.ROLE,),
+    System.VAULT: (ResourceType.SECRET, ResourceType.KEY),
+    System.CICD: (ResourceType.PIPELINE,),
+    System.DB: (ResourceType.TABLE,),
+}
+NHI_PER_HUMAN = 50
+RW = frozenset({RiskClass.READ, RiskClass.WRITE})
+
+
+@dataclass
+class Filler:
+    """Generated identities, resources and grants, indexed after the named part."""
+
+    identities: list[Identity] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    grants: list[tuple[int, int]] = field(default_factory=list)
+
+
+def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: int) -> Filler:
+    """Generate ``size`` identities and their resources; indices start at the given offsets."""
+    out = Filler()
+    if size <= 0:
+        return out
+    n_humans = max(1, size // (NHI_PER_HUMAN + 1))
+    for k in range(size):
+        human = k < n_humans
+        out.identities.append(
+            Identity(id_offset + k, f"u{k:06d}" if human else f"sa{k:06d}",
+                     IdentityKind.HUMAN if human else IdentityKind.SERVICE_ACCOUNT,
+                     shared=bool(not human and k % 17 == 0))
+        )
+    n_res = max(len(System) * 2, size // 2)
+    per_system = n_res // len(System)
+    sens = np.exp(rng.normal(0.0, 1.0, size=n_res + len(System)))
+    owners = rng.integers(0, n_humans, size=n_res + len(System))
+    r = res_offset
+    roles_by_system: dict[System, list[int]] = {}
+    keys: list[int] = []
+    j = 0
+    for system in System:
+        types = SYSTEM_TYPES[system]
+        # the admin role of the system
+        out.resources.append(Resource(r, f"{system}-admin-role", ResourceType.ROLE, system, id_offset + int(owners[j]),
+                                      round(float(sens[j]) * 10.0, 4),
+                                      (Permission(system, frozenset(RiskClass)),)))
+        roles_by_system[system] = [r]
+        r += 1
+        j += 1
+        for k in range(per_system):
+            t = types[k % len(types)]
+            perms: tuple[Permission, ...] = ()
+            if t is ResourceType.ROLE:
+                narrow = SYSTEM_TYPES[system][(k // len(types)) % len(types)]
+                perms = (Permission(system, RW, types=frozenset({narrow})),)
+            res = Resource(r, f"{system}-{t}-{k:06d}", t, system, id_offset + int(owners[j]),
+                           round(float(sens[j]) * TYPE_WEIGHT[t], 4), perms)
+            if t is ResourceType.ROLE:
+                roles_by_system[system].append(r)
+            if t is ResourceType.KEY:
+                keys.append(len(out.resources))
+            out.resources.append(res)
+            r += 1
+            j += 1
+    # keys yield service accounts: escalation edges
+    sa_idx = np.arange(n_humans, size)
+    if len(sa_idx):
+        targets = rng.choice(sa_idx, size=min(len(keys), max(1, len(sa_idx) // 10)), replace=False)
+        for pos, tgt in zip(keys, targets, strict=False):
+            res = out.resources[pos]
+            out.resources[pos] = Resource(res.idx, res.name, res.type, res.system, res.owner, res.sensitivity,
+                                          yields=id_offset + int(tgt),
+                                          yields_via=frozenset({RiskClass.READ, RiskClass.KEY_EXPORT}))
+    # standing grants: each identity holds one to three roles, admin roles are rare
+    systems = list(System)
+    n_grants = rng.integers(1, 4, size=size)
+    pick_sys = rng.integers(0, len(systems), size=int(n_grants.sum()))
+    pick_role = rng.random(size=int(n_grants.sum()))
+    g = 0
+    for k in range(size):
+        for _ in range(int(n_grants[k])):
+            roles = roles_by_system[systems[int(pick_sys[g])]]
+            u = float(pick_role[g])
+            role = roles[0] if u < 0.01 or len(roles) == 1 else roles[1 + int(u * (len(roles) - 1)) % (len(roles) - 1)]
+            out.grants.append((id_offset + k, role))
+            g += 1
+    out.grants = sorted(set(out.grants))
+    return out

@@ -1,0 +1,195 @@
+"""The static domain model: identities, resources, permissions, credentials, tickets.
+
+Everything here is a frozen, slotted dataclass that refers to other objects by integer index
+(into ``World.identities`` / ``World.resources``). Files are validated by pydantic at load time;
+the simulation loop only ever sees these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from simenv.types import CredentialKind, IdentityKind, ResourceType, RiskClass, System
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A human, a service account or an agent.
+
+    An agent is a non-human identity with a named ``owner`` (a human), a ``purpose`` and a
+    SPIFFE-style id ``spiffe://<trust-domain>/agent/<name>``; its revocation path is the
+    credential broker (revoke every credential it holds) and the engine's halt switch.
+    """
+
+    idx: int
+    name: str
+    kind: IdentityKind
+    owner: int | None = None
+    purpose: str = ""
+    trust_tier: int = 0
+    shared: bool = False
+    spiffe_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """One atom of what a role lets its holder do: risk classes on (a subset of) one system.
+
+    ``types`` and ``ids`` narrow the resources; ``None`` means every resource of the system.
+    """
+
+    system: System
+    risks: frozenset[RiskClass]
+    types: frozenset[ResourceType] | None = None
+    ids: frozenset[int] | None = None
+
+    def matches(self, risk: RiskClass, res: Resource) -> bool:
+        """Whether this atom allows ``risk`` on ``res``."""
+        return (
+            res.system is self.system
+            and risk in self.risks
+            and (self.types is None or res.type in self.types)
+            and (self.ids is None or res.idx in self.ids)
+        )
+
+    def covers_resource(self, res: Resource) -> bool:
+        """Whether ``res`` is in this atom's resource set (any risk class)."""
+        return (
+            res.system is self.system
+            and (self.types is None or res.type in self.types)
+            and (self.ids is None or res.idx in self.ids)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A group, role, secret, key, pipeline, table, conditional-access rule or ticket log.
+
+    ``permissions`` is what holding this resource grants (roles; groups carry their roles'
+    permissions through ``roles``). ``yields`` is an escalation edge: acting on this resource
+    with one of ``yields_via`` gives the permissions of identity ``yields`` (a secret that is
+    another identity's key, a pipeline that runs as a service account).
+    """
+
+    idx: int
+    name: str
+    type: ResourceType
+    system: System
+    owner: int | None
+    sensitivity: float
+    permissions: tuple[Permission, ...] = ()
+    roles: tuple[int, ...] = ()
+    yields: int | None = None
+    yields_via: frozenset[RiskClass] = frozenset()
+    domain: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A credential held by an identity.
+
+    Attributes:
+        kind: static key, session token or JIT token.
+        holder: index of the identity holding (presenting) it.
+        represents: index of the identity whose permissions it carries.
+        scope: the permission atoms it is limited to; ``None`` means the represented
+            identity's full permissions.
+        superuser: bypasses the represented identity's permissions (the ``allow_all`` baseline).
+        issued_at / expires_at: ticks; ``expires_at`` ``None`` never expires.
+        chain: the RFC 8693 ``act`` chain, current actor first.
+        session: the session it is bound to, or ``None``.
+        ticket: the ticket it was issued for, or ``None``.
+        source: how it came to be (``broker``, ``assume_role``, ``secret``, ``export``, ``stolen``).
+    """
+
+    id: str
+    kind: CredentialKind
+    holder: int
+    represents: int
+    scope: tuple[Permission, ...] | None
+    issued_at: int
+    expires_at: int | None = None
+    revoked: bool = False
+    superuser: bool = False
+    chain: tuple[str, ...] = ()
+    session: int | None = None
+    ticket: str | None = None
+    source: str = "broker"
+
+    def live(self, tick: int) -> bool:
+        """Not revoked and not expired at ``tick``."""
+        return not self.revoked and (self.expires_at is None or tick < self.expires_at)
+
+    def revoke(self) -> Credential:
+        """A revoked copy."""
+        return replace(self, revoked=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredScope:
+    """The coarse scope of a ticket that governance may see: systems and risk classes."""
+
+    systems: frozenset[System]
+    risks: frozenset[RiskClass]
+
+    def contains(self, system: System, risk: RiskClass) -> bool:
+        """Whether (system, risk) lies inside the declared scope."""
+        return system in self.systems and risk in self.risks
+
+    def as_permissions(self) -> tuple[Permission, ...]:
+        """The scope as permission atoms, one per system."""
+        return tuple(Permission(s, self.risks) for s in sorted(self.systems, key=str))
+
+
+@dataclass(frozen=True, slots=True)
+class IntentStep:
+    """An exact action the ticket intends: a tool and its arguments (``"*"`` matches any)."""
+
+    tool: str
+    args: tuple[tuple[str, str], ...] = ()
+
+    def matches(self, tool: str, args: dict[str, Any]) -> bool:
+        """Whether a call with ``tool`` and resolved ``args`` is this intended action."""
+        if tool != self.tool:
+            return False
+        return all(v == "*" or str(args.get(k)) == v for k, v in self.args)
+
+
+@dataclass(frozen=True, slots=True)
+class DoneWhen:
+    """A predicate on the world that says the ticket is done.
+
+    ``kind`` is ``grant`` (identity holds resource), ``no_grant``, or ``attr``
+    (resource attribute ``key`` equals ``value``).
+    """
+
+    kind: str
+    identity: int | None = None
+    resource: int | None = None
+    key: str = ""
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """Work an owner gives an agent.
+
+    ``scope`` is visible to governance; ``intent`` and ``done_when`` are ground truth that
+    only scoring reads.
+    """
+
+    id: str
+    assignee: int
+    owner: int | None
+    text: str
+    scope: DeclaredScope
+    intent: tuple[IntentStep, ...]
+    done_when: tuple[DoneWhen, ...]
+    opens_at: int = 0
+    parent: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def in_intent(self, tool: str, args: dict[str, Any]) -> bool:
+        """Whether the call is one of the intended actions."""
+        return any(step.matches(tool, args) for step in self.intent)

@@ -1,0 +1,149 @@
+"""Escalation reachability: what a credential can reach, weighted by sensitivity.
+
+The escalation graph (cf. Principal Mapper) has three kinds of edge:
+
+* ``privilege_grant`` or ``credential_issue`` on a system's roles gives every permission any
+  of those roles carries (grant yourself the role, or assume it);
+* ``resource.yields``: acting on a resource with one of its ``yields_via`` risk classes gives
+  the permissions of another identity (a secret that is its key, a pipeline that runs as it);
+* a group carries its roles' permissions to its members (folded into
+  :meth:`World.permissions`).
+
+:func:`closure` follows these edges from a set of permission atoms to a fixed point, and
+:class:`Coverage` weighs the resources the result can touch without enumerating them: a
+whole-system atom costs one look-up of the system's precomputed weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from simenv.types import ResourceType, RiskClass, System
+from simenv.world.model import Credential, Permission, Resource
+from simenv.world.state import World
+
+_ROLE_ESCALATING = frozenset({RiskClass.PRIVILEGE_GRANT, RiskClass.CREDENTIAL_ISSUE})
+_GROUP_ESCALATING = frozenset({RiskClass.PRIVILEGE_GRANT, RiskClass.WRITE})
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """A set of resources: whole systems, (system, type) slices and single ids."""
+
+    systems: frozenset[System] = frozenset()
+    slices: frozenset[tuple[System, ResourceType]] = frozenset()
+    ids: frozenset[int] = frozenset()
+
+    @staticmethod
+    def of(perms: Iterable[Permission]) -> Coverage:
+        """The resources that any of ``perms`` touches."""
+        systems: set[System] = set()
+        slices: set[tuple[System, ResourceType]] = set()
+        ids: set[int] = set()
+        for p in perms:
+            if p.ids is not None:
+                ids.update(p.ids)
+            elif p.types is not None:
+                slices.update((p.system, t) for t in p.types)
+            else:
+                systems.add(p.system)
+        return Coverage(frozenset(systems), frozenset(slices), frozenset(ids))
+
+    def union(self, other: Coverage) -> Coverage:
+        """The union of two coverages."""
+        return Coverage(self.systems | other.systems, self.slices | other.slices, self.ids | other.ids)
+
+    def contains(self, res: Resource) -> bool:
+        """Whether ``res`` is covered."""
+        return res.system in self.systems or (res.system, res.type) in self.slices or res.idx in self.ids
+
+    def weight(self, world: World) -> float:
+        """Sum of sensitivity over the covered resources, each counted once."""
+        total = sum(world.system_weight[s] for s in self.systems)
+        total += sum(world.type_weight.get(st, 0.0) for st in self.slices if st[0] not in self.systems)
+        for i in self.ids:
+            r = world.resources[i]
+            if r.system not in self.systems and (r.system, r.type) not in self.slices:
+                total += r.sensitivity
+        return round(total, 6)
+
+    def to_json(self, world: World) -> dict:
+        """A JSON form that names resources and carries their weights, for the audit log."""
+        return {
+            "systems": sorted(str(s) for s in self.systems),
+            "slices": sorted(f"{s}/{t}" for s, t in self.slices),
+            "ids": {
+                world.resources[i].name: [str(world.resources[i].system), str(world.resources[i].type),
+                                          world.resources[i].sensitivity]
+                for i in sorted(self.ids)
+            },
+        }
+
+
+def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
+    """Every permission obtainable from ``perms`` by following escalation edges."""
+    seen: set[Permission] = set()
+    stack = list(perms)
+    yielded: set[int] = set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        roles_too = bool(p.risks & _ROLE_ESCALATING)
+        groups_too = bool(p.risks & _GROUP_ESCALATING)
+        if p.ids is None:
+            if roles_too and (p.types is None or ResourceType.ROLE in p.types):
+                stack.extend(world.role_perms[p.system] - seen)
+            if groups_too and (p.types is None or ResourceType.GROUP in p.types):
+                stack.extend(world.group_perms[p.system] - seen)
+        else:
+            for i in p.ids:
+                res = world.resources[i]
+                if roles_too and res.type is ResourceType.ROLE:
+                    stack.extend(res.permissions)
+                if groups_too and res.type is ResourceType.GROUP:
+                    for role in res.roles:
+                        stack.extend(world.resources[role].permissions)
+        for ridx, via, ident in world.edges[p.system]:
+            if ident in yielded or not (p.risks & via):
+                continue
+            if p.covers_resource(world.resources[ridx]):
+                yielded.add(ident)
+                stack.extend(world.permissions(ident))
+    return frozenset(seen)
+
+
+def credential_perms(world: World, cred: Credential) -> frozenset[Permission]:
+    """The permission atoms a credential directly carries (scope ∩ identity, roughly)."""
+    if cred.superuser:
+        base = frozenset(Permission(s, frozenset(RiskClass)) for s in System)
+    else:
+        base = world.permissions(cred.represents)
+    if cred.scope is None:
+        return base
+    # Keep identity atoms whose system and risks meet the scope; narrow risks to the scope's.
+    out: set[Permission] = set()
+    for p in base:
+        for s in cred.scope:
+            if s.system is p.system and (s.risks & p.risks):
+                ids = p.ids if s.ids is None else (s.ids if p.ids is None else p.ids & s.ids)
+                types = p.types if s.types is None else (s.types if p.types is None else p.types & s.types)
+                out.add(Permission(p.system, p.risks & s.risks, types, ids))
+    return frozenset(out)
+
+
+def potential_blast_radius(world: World, cred: Credential) -> tuple[Coverage, float]:
+    """What ``cred`` could reach through escalation, and its sensitivity-weighted size."""
+    cov = Coverage.of(closure(world, credential_perms(world, cred)))
+    return cov, cov.weight(world)
+
+
+def escalation_edges(world: World) -> list[tuple[str, str, str]]:
+    """The explicit escalation edges as ``(resource, via risk classes, identity)`` names."""
+    out = []
+    for s in System:
+        for ridx, via, ident in world.edges[s]:
+            out.append((world.resources[ridx].name, ",".join(sorted(map(str, via))), world.identities[ident].name))
+    return out

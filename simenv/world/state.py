@@ -1,0 +1,237 @@
+"""The mutable world: grants, resource attributes and credentials over a static estate.
+
+Only :class:`simenv.sim.engine.Engine` calls :meth:`World.apply`, and only after an allow
+decision. Every ``apply`` returns the inverse change; :meth:`World.rollback` undoes back to
+a checkpoint and restores the identical :meth:`World.fingerprint`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from simenv.errors import SimenvError
+from simenv.types import IdentityKind, ResourceType, RiskClass, System
+from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
+from simenv.world.model import Credential, Identity, Permission, Resource
+
+
+def _canon(value: Any) -> Any:
+    """A JSON-able, order-independent form of ``value`` for fingerprints."""
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canon(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canon(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if hasattr(value, "__dataclass_fields__"):
+        return {f: _canon(getattr(value, f)) for f in value.__dataclass_fields__}
+    if isinstance(value, str):  # StrEnum members included
+        return str(value)
+    return value
+
+
+def digest(obj: Any) -> str:
+    """SHA-256 of the canonical JSON of ``obj``."""
+    blob = json.dumps(_canon(obj), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class World:
+    """The estate and its current state.
+
+    Args:
+        trust_domain: the SPIFFE trust domain.
+        identities: every identity, ``identities[i].idx == i``.
+        resources: every resource, ``resources[r].idx == r``.
+        grants: the standing grants ``(identity, resource)`` at build time.
+        attrs: initial resource attributes ``{(resource, key): value}``.
+    """
+
+    def __init__(
+        self,
+        trust_domain: str,
+        identities: list[Identity],
+        resources: list[Resource],
+        grants: Iterable[tuple[int, int]],
+        attrs: dict[tuple[int, str], Any] | None = None,
+    ):
+        self.trust_domain = trust_domain
+        self.identities = identities
+        self.resources = resources
+        self.ident_index = {i.name: i.idx for i in identities}
+        self.res_index = {r.name: r.idx for r in resources}
+        self.by_identity: dict[int, set[int]] = {}
+        self.by_resource: dict[int, set[int]] = {}
+        for i, r in grants:
+            self.by_identity.setdefault(i, set()).add(r)
+            self.by_resource.setdefault(r, set()).add(i)
+        self.attrs: dict[tuple[int, str], Any] = dict(attrs or {})
+        self.creds: dict[str, Credential] = {}
+        self._added: set[tuple[int, int]] = set()
+        self._removed: set[tuple[int, int]] = set()
+        self._journal: list[Change] = []  # inverses, in apply order
+        self._perm_cache: dict[int, frozenset[Permission]] = {}
+        self.grant_version = 0
+        self._next_cred = 0
+        self.system_weight: dict[System, float] = {s: 0.0 for s in System}
+        self.type_weight: dict[tuple[System, ResourceType], float] = {}
+        self.by_system: dict[System, list[int]] = {s: [] for s in System}
+        self.edges: dict[System, list[tuple[int, frozenset[RiskClass], int]]] = {s: [] for s in System}
+        self.role_perms: dict[System, frozenset[Permission]] = {}
+        self.group_perms: dict[System, frozenset[Permission]] = {}
+        for r in resources:
+            self.system_weight[r.system] += r.sensitivity
+            key = (r.system, r.type)
+            self.type_weight[key] = self.type_weight.get(key, 0.0) + r.sensitivity
+            self.by_system[r.system].append(r.idx)
+            if r.yields is not None:
+                self.edges[r.system].append((r.idx, r.yields_via, r.yields))
+        for s in System:
+            roles: set[Permission] = set()
+            groups: set[Permission] = set()
+            for ridx in self.by_system[s]:
+                res = resources[ridx]
+                if res.type is ResourceType.ROLE:
+                    roles.update(res.permissions)
+                for role in res.roles:
+                    groups.update(resources[role].permissions)
+            self.role_perms[s] = frozenset(roles)
+            self.group_perms[s] = frozenset(groups)
+        self.total_weight = sum(self.system_weight.values())
+        self._base_digest = digest(
+            {
+                "td": trust_domain,
+                "ids": [(i.name, i.kind) for i in identities],
+                "res": [(r.name, r.type, r.system, r.sensitivity) for r in resources],
+                "grants": sorted((i, r) for i, rs in self.by_identity.items() for r in rs),
+            }
+        )
+
+    # ----------------------------------------------------------------- look-ups
+    def identity(self, name: str) -> Identity:
+        """The identity called ``name``."""
+        return self.identities[self.ident_index[name]]
+
+    def resource(self, name: str) -> Resource:
+        """The resource called ``name``."""
+        return self.resources[self.res_index[name]]
+
+    def has_grant(self, identity: int, resource: int) -> bool:
+        """Whether ``identity`` holds ``resource``."""
+        return resource in self.by_identity.get(identity, ())
+
+    def members(self, resource: int) -> list[str]:
+        """Names of the identities holding ``resource``, sorted."""
+        return sorted(self.identities[i].name for i in self.by_resource.get(resource, ()))
+
+    def agents(self) -> list[Identity]:
+        """Every agent identity."""
+        return [i for i in self.identities if i.kind is IdentityKind.AGENT]
+
+    def permissions(self, identity: int) -> frozenset[Permission]:
+        """Effective permissions of ``identity``: its roles, its groups' roles, direct grants."""
+        cached = self._perm_cache.get(identity)
+        if cached is not None:
+            return cached
+        perms: set[Permission] = set()
+        for ridx in self.by_identity.get(identity, ()):
+            res = self.resources[ridx]
+            perms.update(res.permissions)
+            for role in res.roles:
+                perms.update(self.resources[role].permissions)
+            if res.type in (ResourceType.TABLE, ResourceType.PIPELINE, ResourceType.SECRET):
+                perms.add(
+                    Permission(res.system, frozenset({RiskClass.READ, RiskClass.WRITE}), ids=frozenset({ridx}))
+                )
+        out = frozenset(perms)
+        self._perm_cache[identity] = out
+        return out
+
+    def covers(self, cred: Credential, risk: RiskClass, res: Resource, tick: int) -> bool:
+        """Whether ``cred`` may natively perform ``risk`` on ``res`` at ``tick``."""
+        if not cred.live(tick):
+            return False
+        if cred.scope is not None and not any(p.matches(risk, res) for p in cred.scope):
+            return False
+        if cred.superuser:
+            return True
+        return any(p.matches(risk, res) for p in self.permissions(cred.represents))
+
+    # ----------------------------------------------------------------- mutation
+    def new_cred_id(self) -> str:
+        """A fresh credential id."""
+        self._next_cred += 1
+        return f"cred-{self._next_cred}"
+
+    def apply(self, change: Change) -> Change:
+        """Apply ``change`` and return its inverse. Raises if it does not fit the state."""
+        if isinstance(change, GrantChange):
+            key = (change.identity, change.resource)
+            held = self.has_grant(*key)
+            if held == change.present:
+                raise SimenvError(f"grant {key} is already {'present' if held else 'absent'}")
+            if change.present:
+                self.by_identity.setdefault(key[0], set()).add(key[1])
+                self.by_resource.setdefault(key[1], set()).add(key[0])
+                if key in self._removed:
+                    self._removed.discard(key)
+                else:
+                    self._added.add(key)
+            else:
+                self.by_identity[key[0]].discard(key[1])
+                self.by_resource[key[1]].discard(key[0])
+                if key in self._added:
+                    self._added.discard(key)
+                else:
+                    self._removed.add(key)
+            self._perm_cache.clear()
+            self.grant_version += 1
+        elif isinstance(change, AttrChange):
+            k = (change.resource, change.key)
+            if self.attrs.get(k) != change.old:
+                raise SimenvError(f"attribute {k} is {self.attrs.get(k)!r}, not {change.old!r}")
+            if change.new is None:
+                self.attrs.pop(k, None)
+            else:
+                self.attrs[k] = change.new
+        elif isinstance(change, CredChange):
+            if self.creds.get(change.cid) != change.old:
+                raise SimenvError(f"credential {change.cid} does not match the change")
+            if change.new is None:
+                del self.creds[change.cid]
+            else:
+                self.creds[change.cid] = change.new
+        else:  # pragma: no cover - the Change union is closed
+            raise TypeError(change)
+        inverse = change.inverse()
+        self._journal.append(inverse)
+        return inverse
+
+    def checkpoint(self) -> int:
+        """A checkpoint to roll back to."""
+        return len(self._journal)
+
+    def rollback(self, checkpoint: int) -> int:
+        """Undo every change since ``checkpoint``; return how many were undone."""
+        n = 0
+        while len(self._journal) > checkpoint:
+            inverse = self._journal.pop()
+            self.apply(inverse)
+            self._journal.pop()  # the inverse's own inverse is not journaled
+            n += 1
+        return n
+
+    def fingerprint(self) -> str:
+        """A stable hash of the whole state (independent of process and PYTHONHASHSEED)."""
+        return digest(
+            {
+                "base": self._base_digest,
+                "added": sorted(self._added),
+                "removed": sorted(self._removed),
+                "attrs": sorted(([r, k], _canon(v)) for (r, k), v in self.attrs.items()),
+                "creds": [_canon(self.creds[c]) for c in sorted(self.creds)],
+            }
+        )

@@ -1,0 +1,363 @@
+"""The tool catalog: every action an agent can take, its risk class, reversibility and effect.
+
+Tools are plain functions registered with :func:`tool`; the decorator's parameter spec and the
+function's docstring become the OpenAI-style JSON function schema (as AgentDojo derives tool
+schemas from typed functions). An effect function never mutates the world: it returns the
+changes the engine will apply after an allow decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simenv.errors import ToolCallError
+from simenv.types import CredentialKind, ResourceType, RiskClass, System
+from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
+from simenv.world.model import Credential, Resource
+from simenv.world.state import World
+
+IDENTITY = "identity"
+TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A tool parameter: an identity, a resource of a given type, free text, or an enum."""
+
+    name: str
+    kind: str  # IDENTITY, TEXT, or a ResourceType value
+    enum: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a tool call does: world changes to apply and output for the agent."""
+
+    changes: list[Change] = field(default_factory=list)
+    output: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What an effect function may know: the world (read-only by convention), actor, tick."""
+
+    world: World
+    actor: int
+    tick: int
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """One tool of the catalog."""
+
+    name: str
+    system: System
+    risk: RiskClass
+    reversible: bool
+    params: tuple[Param, ...]
+    description: str
+    effect: Callable[..., Outcome]
+
+    @property
+    def target(self) -> Param:
+        """The parameter naming the resource the call acts on (the first resource param)."""
+        return next(p for p in self.params if p.kind not in (IDENTITY, TEXT))
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAI chat-completions function spec of this tool."""
+        props: dict[str, Any] = {}
+        for p in self.params:
+            prop: dict[str, Any] = {"type": "string"}
+            if p.enum:
+                prop["enum"] = list(p.enum)
+            what = {IDENTITY: "identity name (or $self)", TEXT: "text"}.get(p.kind, f"{p.kind} name")
+            prop["description"] = p.description or what
+            props[p.name] = prop
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": f"[{self.system}/{self.risk}] {self.description}",
+                "parameters": {
+                    "type": "object",
+                    "properties": props,
+                    "required": [p.name for p in self.params],
+                    "additionalProperties": False,
+                },
+            },
+        }
+
+
+CATALOG: dict[str, ToolSpec] = {}
+
+
+def tool(system: System, risk: RiskClass, reversible: bool, *params: Param) -> Callable:
+    """Register the decorated effect function as a tool named after it."""
+
+    def deco(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else fn.__name__
+        CATALOG[fn.__name__] = ToolSpec(fn.__name__, system, risk, reversible, tuple(params), doc, fn)
+        return fn
+
+    return deco
+
+
+def tool_schemas(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """OpenAI-style function specs for the catalog (or the named tools), in name order."""
+    return [CATALOG[n].schema() for n in sorted(names or CATALOG)]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCall:
+    """A validated call: its spec, arguments resolved to indices, and its target resource."""
+
+    spec: ToolSpec
+    args: dict[str, Any]
+    names: dict[str, str]
+    target: Resource
+
+
+def resolve(world: World, tool_name: Any, args: Any, self_name: str) -> ResolvedCall:
+    """Validate a raw call against the catalog and the world; raise ToolCallError if malformed."""
+    if not isinstance(tool_name, str) or tool_name not in CATALOG:
+        raise ToolCallError(f"unknown tool {tool_name!r}")
+    spec = CATALOG[tool_name]
+    if not isinstance(args, dict):
+        raise ToolCallError(f"{tool_name}: arguments must be an object, not {type(args).__name__}")
+    extra = sorted(set(map(str, args)) - {p.name for p in spec.params})
+    if extra:
+        raise ToolCallError(f"{tool_name}: unknown argument(s) {extra}")
+    out: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for p in spec.params:
+        if p.name not in args:
+            raise ToolCallError(f"{tool_name}: missing argument {p.name!r}")
+        v = args[p.name]
+        if not isinstance(v, str):
+            raise ToolCallError(f"{tool_name}.{p.name}: expected a string, got {type(v).__name__}")
+        if p.kind == IDENTITY:
+            v = self_name if v == "$self" else v
+            if v not in world.ident_index:
+                raise ToolCallError(f"{tool_name}.{p.name}: unknown identity {v!r}")
+            out[p.name] = world.ident_index[v]
+        elif p.kind == TEXT:
+            if p.enum and v not in p.enum:
+                raise ToolCallError(f"{tool_name}.{p.name}: {v!r} is not one of {list(p.enum)}")
+            out[p.name] = v
+        else:
+            idx = world.res_index.get(v)
+            if idx is None:
+                raise ToolCallError(f"{tool_name}.{p.name}: unknown {p.kind} {v!r}")
+            res = world.resources[idx]
+            if res.type.value != p.kind or res.system is not spec.system:
+                raise ToolCallError(f"{tool_name}.{p.name}: {v!r} is a {res.system} {res.type}, not a {spec.system} {p.kind}")
+            out[p.name] = idx
+        names[p.name] = v
+    return ResolvedCall(spec, out, names, world.resources[out[spec.target.name]])
+
+
+# --------------------------------------------------------------------------- helpers
+def _grant(ctx: CallContext, identity: int, resource: int, present: bool) -> Outcome:
+    w = ctx.world
+    if w.has_grant(identity, resource) == present:
+        state = "already holds" if present else "does not hold"
+        return Outcome(output={"noop": f"{w.identities[identity].name} {state} {w.resources[resource].name}"})
+    return Outcome([GrantChange(identity, resource, present)], {"ok": True})
+
+
+def _set_attr(ctx: CallContext, resource: int, key: str, value: Any) -> Outcome:
+    old = ctx.world.attrs.get((resource, key))
+    if old == value:
+        return Outcome(output={"noop": f"{key} is already {value!r}"})
+    return Outcome([AttrChange(resource, key, old, value)], {"ok": True})
+
+
+def _issue(ctx: CallContext, represents: int, kind: CredentialKind, source: str, ttl: int | None, **kw: Any) -> Outcome:
+    cid = ctx.world.new_cred_id()
+    cred = Credential(
+        cid, kind, ctx.actor, represents, kw.pop("scope", None), ctx.tick,
+        None if ttl is None else ctx.tick + ttl, chain=ctx.chain, source=source, **kw,
+    )
+    return Outcome([CredChange(cid, None, cred)], {"credential": cid})
+
+
+def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: int | None) -> Outcome:
+    r = ctx.world.resources[res]
+    if r.yields is None:
+        return Outcome(output={"value": f"<opaque:{r.name}>"})
+    out = _issue(ctx, r.yields, kind, source, ttl)
+    out.output["value"] = f"<credential of {ctx.world.identities[r.yields].name}>"
+    return out
+
+
+G, R, S, K, P, T, CA = (ResourceType.GROUP, ResourceType.ROLE, ResourceType.SECRET, ResourceType.KEY,
+                        ResourceType.PIPELINE, ResourceType.TABLE, ResourceType.CA_RULE)
+
+
+def _p(name: str, kind: Any, *enum: str) -> Param:
+    return Param(name, kind.value if isinstance(kind, ResourceType) else kind, tuple(enum))
+
+
+# --------------------------------------------------------------------------- idp
+@tool(System.IDP, RiskClass.READ, True, _p("group", G))
+def idp_list_members(ctx: CallContext, group: int) -> Outcome:
+    """List the members of a directory group."""
+    return Outcome(output={"members": ctx.world.members(group)})
+
+
+@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY))
+def idp_add_member(ctx: CallContext, group: int, identity: int) -> Outcome:
+    """Add an identity to a directory group."""
+    return _grant(ctx, identity, group, True)
+
+
+@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY))
+def idp_remove_member(ctx: CallContext, group: int, identity: int) -> Outcome:
+    """Remove an identity from a directory group."""
+    return _grant(ctx, identity, group, False)
+
+
+@tool(System.IDP, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY))
+def idp_assign_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+    """Assign a directory role to an identity."""
+    return _grant(ctx, identity, role, True)
+
+
+@tool(System.IDP, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY))
+def idp_revoke_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+    """Remove a directory role from an identity."""
+    return _grant(ctx, identity, role, False)
+
+
+@tool(System.IDP, RiskClass.READ, True, _p("rule", CA))
+def idp_get_conditional_access(ctx: CallContext, rule: int) -> Outcome:
+    """Read a conditional-access rule."""
+    return Outcome(output={"state": ctx.world.attrs.get((rule, "state"), "enabled")})
+
+
+@tool(System.IDP, RiskClass.WRITE, True, _p("rule", CA), _p("state", TEXT, "enabled", "disabled", "report_only"))
+def idp_set_conditional_access(ctx: CallContext, rule: int, state: str) -> Outcome:
+    """Change the enforcement state of a conditional-access rule."""
+    if ctx.world.attrs.get((rule, "state"), "enabled") == state:
+        return Outcome(output={"noop": f"already {state}"})
+    return Outcome([AttrChange(rule, "state", ctx.world.attrs.get((rule, "state")), state)], {"ok": True})
+
+
+# --------------------------------------------------------------------------- cloud
+@tool(System.CLOUD, RiskClass.READ, True, _p("role", R))
+def cloud_describe_role(ctx: CallContext, role: int) -> Outcome:
+    """Describe a cloud IAM role and who holds it."""
+    r = ctx.world.resources[role]
+    return Outcome(output={"holders": ctx.world.members(role), "permissions": len(r.permissions)})
+
+
+@tool(System.CLOUD, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY))
+def cloud_attach_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+    """Attach a cloud IAM role to an identity."""
+    return _grant(ctx, identity, role, True)
+
+
+@tool(System.CLOUD, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY))
+def cloud_detach_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+    """Detach a cloud IAM role from an identity."""
+    return _grant(ctx, identity, role, False)
+
+
+@tool(System.CLOUD, RiskClass.CREDENTIAL_ISSUE, True, _p("role", R))
+def cloud_assume_role(ctx: CallContext, role: int) -> Outcome:
+    """Assume a cloud IAM role: obtain a one-hour session credential carrying its permissions."""
+    perms = ctx.world.resources[role].permissions
+    return _issue(ctx, ctx.actor, CredentialKind.SESSION, "assume_role", 60, scope=perms, superuser=True)
+
+
+@tool(System.CLOUD, RiskClass.CROSS_DOMAIN, True, _p("role", R), _p("domain", TEXT))
+def cloud_set_trust(ctx: CallContext, role: int, domain: str) -> Outcome:
+    """Let identities of another trust domain assume a cloud IAM role."""
+    return _set_attr(ctx, role, "trusted_domain", domain)
+
+
+# --------------------------------------------------------------------------- vault
+@tool(System.VAULT, RiskClass.READ, True, _p("secret", S))
+def vault_read_secret(ctx: CallContext, secret: int) -> Outcome:
+    """Read a secret; if it is another identity's key, the reader now holds that credential."""
+    return _yield(ctx, secret, "secret", CredentialKind.STATIC, None)
+
+
+@tool(System.VAULT, RiskClass.WRITE, True, _p("secret", S), _p("value", TEXT))
+def vault_write_secret(ctx: CallContext, secret: int, value: str) -> Outcome:
+    """Write a new value into a secret."""
+    return _set_attr(ctx, secret, "value", value)
+
+
+@tool(System.VAULT, RiskClass.WRITE, False, _p("key", K))
+def vault_rotate_key(ctx: CallContext, key: int) -> Outcome:
+    """Rotate a key: every credential derived from it stops working."""
+    w = ctx.world
+    version = w.attrs.get((key, "version"), 0)
+    changes: list[Change] = [AttrChange(key, "version", w.attrs.get((key, "version")), version + 1)]
+    ident = w.resources[key].yields
+    for cid in sorted(w.creds):
+        c = w.creds[cid]
+        if ident is not None and c.represents == ident and c.source in ("export", "secret") and not c.revoked:
+            changes.append(CredChange(cid, c, c.revoke()))
+    return Outcome(changes, {"version": version + 1})
+
+
+@tool(System.VAULT, RiskClass.KEY_EXPORT, False, _p("key", K))
+def vault_export_key(ctx: CallContext, key: int) -> Outcome:
+    """Export key material out of the vault (the holder keeps a static credential)."""
+    w = ctx.world
+    count = w.attrs.get((key, "exports"), 0)
+    out = _yield(ctx, key, "export", CredentialKind.STATIC, None)
+    out.changes.insert(0, AttrChange(key, "exports", w.attrs.get((key, "exports")), count + 1))
+    return out
+
+
+# --------------------------------------------------------------------------- cicd
+@tool(System.CICD, RiskClass.READ, True, _p("pipeline", P))
+def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> Outcome:
+    """Describe a pipeline and its variables."""
+    w = ctx.world
+    return Outcome(output={"variables": sorted(k[4:] for (r, k) in w.attrs if r == pipeline and k.startswith("var:"))})
+
+
+@tool(System.CICD, RiskClass.WRITE, True, _p("pipeline", P), _p("name", TEXT), _p("value", TEXT))
+def cicd_set_variable(ctx: CallContext, pipeline: int, name: str, value: str) -> Outcome:
+    """Set a pipeline variable."""
+    return _set_attr(ctx, pipeline, f"var:{name}", value)
+
+
+@tool(System.CICD, RiskClass.WRITE, False, _p("pipeline", P))
+def cicd_run_pipeline(ctx: CallContext, pipeline: int) -> Outcome:
+    """Run a pipeline (a deployment cannot be un-run)."""
+    runs = ctx.world.attrs.get((pipeline, "runs"), 0)
+    return Outcome([AttrChange(pipeline, "runs", ctx.world.attrs.get((pipeline, "runs")), runs + 1)], {"run": runs + 1})
+
+
+@tool(System.CICD, RiskClass.CREDENTIAL_ISSUE, True, _p("pipeline", P))
+def cicd_issue_token(ctx: CallContext, pipeline: int) -> Outcome:
+    """Mint a one-hour token for the identity a pipeline runs as."""
+    return _yield(ctx, pipeline, "pipeline_token", CredentialKind.SESSION, 60)
+
+
+# --------------------------------------------------------------------------- db
+@tool(System.DB, RiskClass.READ, True, _p("table", T))
+def db_query(ctx: CallContext, table: int) -> Outcome:
+    """Read rows from a table."""
+    return Outcome(output={"rows": int(ctx.world.resources[table].sensitivity * 100)})
+
+
+@tool(System.DB, RiskClass.PRIVILEGE_GRANT, True, _p("table", T), _p("identity", IDENTITY))
+def db_grant_access(ctx: CallContext, table: int, identity: int) -> Outcome:
+    """Grant an identity access to a table."""
+    return _grant(ctx, identity, table, True)
+
+
+@tool(System.DB, RiskClass.WRITE, True, _p("table", T), _p("identity", IDENTITY))
+def db_revoke_access(ctx: CallContext, table: int, identity: int) -> Outcome:
+    """Revoke an identity's access to a table."""
+    return _grant(ctx, identity, table, False)

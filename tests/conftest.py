@@ -1,0 +1,27 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from simenv import files
+
+SCENARIOS = files.list_shipped("scenarios")
+POLICIES = files.list_shipped("policies")
+PAIRS = [(s, p) for s in SCENARIOS for p in POLICIES]
+
+
+def simenv_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the simenv command in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "simenv.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture(params=SCENARIOS)
+def scenario(request):
+    return request.param
+
+
+@pytest.fixture(params=POLICIES)
+def policy(request):
+    return request.param

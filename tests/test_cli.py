@@ -1,0 +1,53 @@
+"""The command line: list, run (trail, --json, --audit), determinism across processes."""
+
+import json
+
+import pytest
+from conftest import PAIRS, POLICIES, SCENARIOS, simenv_cli
+
+from simenv.metrics import SCORE_NAMES
+from simenv.sim.audit import Audit
+
+
+def test_list_json():
+    r = simenv_cli("list", "--json")
+    assert r.returncode == 0
+    data = json.loads(r.stdout)
+    assert data["scenarios"] == SCENARIOS and data["policies"] == POLICIES
+    assert {"scripted", "null", "oracle"} <= set(data["agents"])
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+def test_run_json_is_one_object_with_the_same_fingerprint_in_two_processes(pair):
+    s, p = pair
+    a = simenv_cli("run", s, "--policy", p, "--seed", "7", "--json", env={"PYTHONHASHSEED": "1"})
+    b = simenv_cli("run", s, "--policy", p, "--seed", "7", "--json", env={"PYTHONHASHSEED": "2"})
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    sa, sb = json.loads(a.stdout), json.loads(b.stdout)
+    assert set(SCORE_NAMES) <= set(sa)
+    assert sa["fingerprint"] == sb["fingerprint"]
+    assert sa == sb
+
+
+def test_run_prints_trail_and_scores_and_writes_audit(tmp_path):
+    out = tmp_path / "sub" / "a.jsonl"
+    r = simenv_cli("run", "scope_creep", "--policy", "static_rbac", "--seed", "1", "--audit", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "idp_assign_role(role=db-admin, identity=provisioner)" in r.stdout
+    assert "OUT-OF-INTENT" in r.stdout and "rbac.role_binding" in r.stdout
+    assert "blast_radius" in r.stdout and "fingerprint" in r.stdout
+    audit = Audit.from_jsonl(out)
+    assert audit.fingerprint() in r.stdout
+
+
+def test_run_with_a_file_path(tmp_path):
+    from simenv import files
+
+    src = files.shipped_dir("scenarios") / "delegated_admin.yaml"
+    dst = tmp_path / "mine.yaml"
+    dst.write_text(src.read_text())
+    pol = tmp_path / "pol.yaml"
+    pol.write_text((files.shipped_dir("policies") / "static_rbac.yaml").read_text())
+    r = simenv_cli("run", str(dst), "--policy", str(pol), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["task_success"] is True

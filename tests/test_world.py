@@ -1,0 +1,156 @@
+"""The estate: generator, grants, credentials, reachability, apply/rollback."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simenv.errors import SimenvError
+from simenv.scenario.builder import build
+from simenv.scenario.loader import load_scenario
+from simenv.types import CredentialKind, IdentityKind, RiskClass, System
+from simenv.world.changes import AttrChange, CredChange, GrantChange
+from simenv.world.generator import generate
+from simenv.world.model import Credential, Permission
+from simenv.world.reach import potential_blast_radius
+from simenv.world.tools import CATALOG, CallContext, resolve
+
+
+def world_of(name="scope_creep", seed=0, size=None):
+    spec, path = load_scenario(name)
+    return build(spec, seed, path, size=size)
+
+
+def test_generator_is_seeded_and_sized():
+    a = generate(1000, np.random.default_rng(1), 0, 0)
+    b = generate(1000, np.random.default_rng(1), 0, 0)
+    c = generate(1000, np.random.default_rng(2), 0, 0)
+    assert len(a.identities) == 1000
+    assert [r.sensitivity for r in a.resources] == [r.sensitivity for r in b.resources]
+    assert a.grants == b.grants
+    assert a.grants != c.grants
+    humans = sum(i.kind is IdentityKind.HUMAN for i in a.identities)
+    # NHI:human between 45:1 and 80:1
+    assert 45 <= (1000 - humans) / humans <= 80
+    assert any(r.yields is not None for r in a.resources), "keys must create escalation edges"
+
+
+def test_estate_size_knob_and_fingerprint_depends_on_seed():
+    small = world_of(size=10).world
+    big = world_of(size=5000).world
+    assert len(big.identities) - len(small.identities) == 4990
+    assert world_of(seed=1).world.fingerprint() == world_of(seed=1).world.fingerprint()
+    assert world_of(seed=1).world.fingerprint() != world_of(seed=2).world.fingerprint()
+
+
+def test_agent_identity_has_owner_and_spiffe_id():
+    w = world_of().world
+    agent = w.identity("provisioner")
+    assert agent.kind is IdentityKind.AGENT
+    assert w.identities[agent.owner].name == "alice"
+    assert agent.spiffe_id == "spiffe://corp.example/agent/provisioner"
+
+
+def _cred(w, holder, scope=None, superuser=False):
+    return Credential("c", CredentialKind.JIT, holder, holder, scope, 0, 10, superuser=superuser)
+
+
+def test_covers_respects_scope_identity_and_expiry():
+    w = world_of().world
+    agent = w.ident_index["provisioner"]
+    payments = w.resource("payments")
+    broad = _cred(w, agent)
+    assert w.covers(broad, RiskClass.READ, payments, 0)
+    assert not w.covers(broad, RiskClass.PRIVILEGE_GRANT, payments, 0)  # ops-automation: db read only
+    narrow = _cred(w, agent, scope=(Permission(System.IDP, frozenset({RiskClass.READ})),))
+    assert not w.covers(narrow, RiskClass.READ, payments, 0)
+    assert not w.covers(broad, RiskClass.READ, payments, 10), "expired at tick 10"
+    assert not w.covers(broad.revoke(), RiskClass.READ, payments, 0)
+
+
+def test_reach_follows_escalation_edges():
+    w = world_of().world
+    agent = w.ident_index["provisioner"]
+    # a credential for db read only reaches the db system, nothing more
+    db_read = _cred(w, agent, scope=(Permission(System.DB, frozenset({RiskClass.READ})),))
+    cov, weight = potential_blast_radius(w, db_read)
+    assert cov.systems == {System.DB} and weight == pytest.approx(w.system_weight[System.DB])
+    # privilege_grant on idp roles lets it assign global-admin: everything is reachable
+    full = _cred(w, agent)
+    assert potential_blast_radius(w, full)[1] == pytest.approx(w.total_weight)
+    # reading the vault reaches svc-db-root's db-superuser through the secret's escalation edge
+    vault_read = _cred(w, agent, scope=(Permission(System.VAULT, frozenset({RiskClass.READ})),))
+    cov, _ = potential_blast_radius(w, vault_read)
+    assert System.DB in cov.systems
+
+
+def _random_call(w, data, agent_name):
+    tool = data.draw(st.sampled_from(sorted(CATALOG)))
+    spec = CATALOG[tool]
+    args = {}
+    for p in spec.params:
+        if p.kind == "identity":
+            args[p.name] = data.draw(st.sampled_from([i.name for i in w.identities[:8]]))
+        elif p.kind == "text":
+            args[p.name] = data.draw(st.sampled_from(list(p.enum) or ["x", "y"]))
+        else:
+            args[p.name] = data.draw(st.sampled_from([r.name for r in w.resources[:20]]))
+    return tool, args
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_apply_then_rollback_restores_the_fingerprint(data):
+    b = world_of(seed=data.draw(st.integers(0, 3)), size=50)
+    w = b.world
+    agent = w.ident_index["provisioner"]
+    before = w.fingerprint()
+    cp = w.checkpoint()
+    n = 0
+    for _ in range(data.draw(st.integers(1, 12))):
+        tool, args = _random_call(w, data, "provisioner")
+        try:
+            rc = resolve(w, tool, args, "provisioner")
+        except Exception:
+            continue
+        out = rc.spec.effect(CallContext(w, agent, 0), **rc.args)
+        for ch in out.changes:
+            w.apply(ch)
+            n += 1
+    if n:
+        w.rollback(cp)
+    assert w.fingerprint() == before
+
+
+def test_every_change_has_an_exact_inverse():
+    w = world_of(size=20).world
+    a, g = w.ident_index["bob"], w.res_index["payments"]
+    before = w.fingerprint()
+    inv = w.apply(GrantChange(a, g, True))
+    assert w.fingerprint() != before and inv == GrantChange(a, g, False)
+    w.apply(inv)
+    assert w.fingerprint() == before
+    inv = w.apply(AttrChange(g, "state", None, "x"))
+    w.apply(inv)
+    cred = _cred(w, a)
+    w.apply(w.apply(CredChange("c", None, cred)))
+    assert w.fingerprint() == before
+    with pytest.raises(SimenvError):
+        w.apply(GrantChange(a, g, False))  # not held
+
+
+def test_tool_schemas_are_openai_function_specs():
+    from simenv.world.tools import tool_schemas
+
+    schemas = tool_schemas()
+    assert len(schemas) == len(CATALOG)
+    for s in schemas:
+        f = s["function"]
+        assert s["type"] == "function" and f["name"] in CATALOG
+        assert f["parameters"]["type"] == "object"
+        assert set(f["parameters"]["required"]) == set(f["parameters"]["properties"])
+    risks = {spec.risk for spec in CATALOG.values()}
+    assert {RiskClass.READ, RiskClass.WRITE, RiskClass.PRIVILEGE_GRANT, RiskClass.KEY_EXPORT,
+            RiskClass.CROSS_DOMAIN, RiskClass.CREDENTIAL_ISSUE} <= risks
+    assert {spec.system for spec in CATALOG.values()} == set(System)
+    assert any(not spec.reversible for spec in CATALOG.values())
