@@ -26,15 +26,16 @@ from simenv.world.generator import generate
 def step_us(policy: str, n: int = 4000) -> float:
     """Median µs per mediated call over 5 rounds of ``n`` calls."""
     rounds = []
-    calls = [ToolCall("db_query", {"table": "payments"}), ToolCall("idp_list_members", {"group": "payments"}),
-             ToolCall("vault_read_secret", {"secret": "db-root-password"})]
+    bob = {"table": "payments", "identity": "bob"}
+    calls = [ToolCall("db_query", {"table": "payments"}), ToolCall("db_grant_access", bob),
+             ToolCall("db_query", {"table": "audit-log"}), ToolCall("db_revoke_access", bob)]
     for _ in range(5):
         engine, _ = make_engine("scope_creep", policy, 0)
         st = engine.states[0]
         engine._open_ticket(st)
         t0 = time.perf_counter()
         for i in range(n):
-            engine.handle(st, calls[i % 3])
+            engine.handle(st, calls[i % 4])
         rounds.append((time.perf_counter() - t0) / n * 1e6)
     return statistics.median(rounds)
 

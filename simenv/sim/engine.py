@@ -146,14 +146,19 @@ class Engine:
         """Apply governance changes (credential issue/revoke) and audit them."""
         if changes:
             self._apply(changes)
-            self._sync_credentials(cause)
+            self._sync_credentials(cause, changes)
 
-    def _sync_credentials(self, cause: str) -> None:
-        """Record issue / revoke / expiry / reach changes of credentials held by agents."""
+    def _sync_credentials(self, cause: str, changes: list[Change] = ()) -> None:  # type: ignore[assignment]
+        """Record issue / revoke / expiry / reach changes of credentials held by agents.
+
+        Looks only at the credentials already tracked and those ``changes`` touched, so the
+        cost does not grow with the estate or with the credentials ever issued.
+        """
         w = self.world
-        for cid in sorted(w.creds, key=lambda c: int(c.rsplit("-", 1)[-1])):
-            c = w.creds[cid]
-            if c.holder not in self.holders:
+        touched = {c.cid for c in changes if isinstance(c, CredChange)}
+        for cid in sorted(touched | self._reach.keys(), key=lambda c: int(c.rsplit("-", 1)[-1])):
+            c = w.creds.get(cid)
+            if c is None or c.holder not in self.holders:
                 continue
             live = c.live(self.tick)
             was = self._reach.get(cid)
@@ -325,7 +330,7 @@ class Engine:
             fields["affected_weight"] = cov.weight(w)
             st.stats["violation_weight"] += fields["affected_weight"]
         if outcome.changes:
-            self._sync_credentials("call")
+            self._sync_credentials("call", outcome.changes)
         return fields, outcome.output
 
     def _after(self, st: AgentState, rec: dict[str, Any], tool: str, output: dict[str, Any]) -> dict[str, Any]:
@@ -400,12 +405,12 @@ class Engine:
                     changes.append(CredChange(cid, c, c.revoke()))
                     revoked.append(cid)
             self._apply(changes)
+            self._sync_credentials(f"monitor.{act.monitor}", changes)
         if act.action == "halt":
             st.halted = True
             st.pending = None
         self.audit.add("monitor", tick=self.tick, monitor=act.monitor, action=act.action, agent=act.agent,
                        reason=act.reason, revoked=revoked)
-        self._sync_credentials(f"monitor.{act.monitor}")
 
     # ------------------------------------------------------------------ the end
     def done(self, d: DoneWhen) -> bool:

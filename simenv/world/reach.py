@@ -86,11 +86,16 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
     seen: set[Permission] = set()
     stack = list(perms)
     yielded: set[int] = set()
+    whole: set[System] = set()  # systems on which every risk class is held: nothing more to gain there
     while stack:
         p = stack.pop()
         if p in seen:
             continue
         seen.add(p)
+        if p.ids is None and p.types is None and len(p.risks) == len(RiskClass):
+            whole.add(p.system)
+            if len(whole) == len(System):
+                break
         roles_too = bool(p.risks & _ROLE_ESCALATING)
         groups_too = bool(p.risks & _GROUP_ESCALATING)
         if p.ids is None:
@@ -136,6 +141,9 @@ def credential_perms(world: World, cred: Credential) -> frozenset[Permission]:
 
 def potential_blast_radius(world: World, cred: Credential) -> tuple[Coverage, float]:
     """What ``cred`` could reach through escalation, and its sensitivity-weighted size."""
+    if cred.superuser and cred.scope is None:
+        cov = Coverage(systems=frozenset(System))
+        return cov, cov.weight(world)
     cov = Coverage.of(closure(world, credential_perms(world, cred)))
     return cov, cov.weight(world)
 

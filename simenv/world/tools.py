@@ -189,6 +189,9 @@ def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: i
     r = ctx.world.resources[res]
     if r.yields is None:
         return Outcome(output={"value": f"<opaque:{r.name}>"})
+    for c in ctx.world.creds.values():
+        if c.holder == ctx.actor and c.represents == r.yields and c.source == source and c.live(ctx.tick):
+            return Outcome(output={"value": f"<credential of {ctx.world.identities[r.yields].name}>", "credential": c.id})
     out = _issue(ctx, r.yields, kind, source, ttl)
     out.output["value"] = f"<credential of {ctx.world.identities[r.yields].name}>"
     return out
