@@ -17,6 +17,9 @@ from typing import Any
 from simenv.errors import SimenvError, SpecError
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
+# Modules that register more sub-commands with @command (imported by main() when present).
+COMMAND_MODULES = ("simenv.governance.commands", "simenv.scenario.commands", "simenv.agents.commands",
+                   "simenv.bench.commands")
 
 
 def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None):
@@ -162,6 +165,16 @@ def cmd_validate(a: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``simenv`` console script."""
+    import importlib
+    import importlib.util
+
+    for mod in COMMAND_MODULES:
+        try:
+            present = importlib.util.find_spec(mod) is not None
+        except ModuleNotFoundError:  # its package is not there either
+            present = False
+        if present:
+            importlib.import_module(mod)
     parser = argparse.ArgumentParser(prog="simenv", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, (configure, _, help_) in COMMANDS.items():
