@@ -10,6 +10,7 @@ from simenv import metrics
 from simenv.agents.base import Agent
 from simenv.agents.registry import make_agent
 from simenv.governance.profile import build_governance
+from simenv.rng import Streams
 from simenv.scenario.builder import BuiltScenario, build
 from simenv.scenario.loader import load_scenario
 from simenv.sim.audit import Audit
@@ -44,7 +45,7 @@ def make_engine(
     """Load, build and wire one episode; return the engine and the agent label."""
     spec, path = load_scenario(scenario)
     built: BuiltScenario = build(spec, seed, path, size=size)
-    gov = build_governance(policy)
+    gov = build_governance(policy, Streams(seed))
     agents, label = agents_for(built, agent)
     meta = {"scenario": spec.name, "agent": label, "size": size if size is not None else spec.estate.size}
     return Engine(built, gov, agents, seed, meta), label

@@ -12,6 +12,7 @@ from simenv import metrics
 from simenv.api import agents_for
 from simenv.envs.catalog import describe_call, enumerate_calls
 from simenv.governance.profile import build_governance
+from simenv.rng import Streams
 from simenv.scenario.builder import build
 from simenv.scenario.loader import load_scenario
 from simenv.sim.engine import Engine
@@ -150,7 +151,7 @@ class IAMEnv(gym.Env):
         built = build(self.spec_, episode_seed, self.path_, size=self.size)
         agents, label = agents_for(built, self.others)
         meta = {"scenario": self.spec_.name, "agent": f"learner:{self.learner}", "size": self.size}
-        self.engine = Engine(built, build_governance(self.policy), agents, episode_seed, meta)
+        self.engine = Engine(built, build_governance(self.policy, Streams(episode_seed)), agents, episode_seed, meta)
         self._last_action = len(self.calls)
         self._denials = 0
         self._rewarded = self._done_tickets()

@@ -6,8 +6,7 @@ Modes (a profile's ``credentials.mode``):
 * ``unrestricted``: a standing static superuser credential (the ``allow_all`` baseline).
 * ``standing_broad``: a standing static credential carrying the agent's full standing grants.
 
-[governance] adds least-privilege, JIT and session-bound modes in their own module and
-registers them in :data:`BROKERS`.
+``standing_least``, ``jit`` and ``session_bound`` live in :mod:`simenv.governance.brokers`.
 """
 
 from __future__ import annotations
@@ -89,8 +88,22 @@ class StandingBroker(NoBroker):
         return (None, [], why) if why else (cred, [], "")
 
 
+def _provisioned(mode: str) -> Callable[[dict[str, Any]], Any]:
+    def make(opts: dict[str, Any]) -> Any:
+        from simenv.governance import brokers
+
+        if mode == "standing_least":
+            return brokers.StandingLeastBroker()
+        return brokers.JitBroker(ttl=int(opts.get("ttl", 30)), session_bound=mode == "session_bound")
+
+    return make
+
+
 BROKERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "none": lambda opts: NoBroker(),
     "unrestricted": lambda opts: StandingBroker(superuser=True),
     "standing_broad": lambda opts: StandingBroker(),
+    "standing_least": _provisioned("standing_least"),
+    "jit": _provisioned("jit"),
+    "session_bound": _provisioned("session_bound"),
 }

@@ -62,9 +62,8 @@ AUTHORIZERS: dict[str, str] = {
     "deny_all": "simenv.governance.basic:DenyAll",
     "rbac": "simenv.governance.basic:StaticRbac",
 }
-# "module:factory" for approvals and monitors; [governance] fills these in.
-APPROVALS: str | None = None
-MONITORS: dict[str, str] = {}
+APPROVALS = ("simenv.governance.approvals:SimulatedApprovers", "simenv.governance.approvals:ApprovalSpec")
+MONITOR = ("simenv.governance.monitors:WindowMonitor", "simenv.governance.monitors:MonitorSpec")
 
 
 @dataclass
@@ -84,6 +83,15 @@ def _load(ref: str) -> Any:
     return getattr(importlib.import_module(mod), attr)
 
 
+def _sub_errors(model: Any, data: Any, where: str) -> list[tuple[str, str]]:
+    """Validate a nested block with its own model; errors carry the block's path."""
+    try:
+        files.validate(model, data, "")
+    except SpecError as e:
+        return [(f"{where}.{path}" if path else where, msg) for path, msg in e.problems]
+    return []
+
+
 def load_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
     """Load and validate a profile file (a shipped name or a path); parsed once per process."""
     path = files.resolve(name_or_path, "policies")
@@ -100,23 +108,29 @@ def _load_profile(path: Path) -> ProfileSpec:
         problems.append(("authorizer.engine", f"unknown engine {spec.authorizer.engine!r}; known: {sorted(AUTHORIZERS)}"))
     if spec.authorizer.policy is not None and not (path.parent / spec.authorizer.policy).exists():
         problems.append(("authorizer.policy", f"no such file: {path.parent / spec.authorizer.policy}"))
-    if spec.approvals is not None and APPROVALS is None:
-        problems.append(("approvals", "simulated approvers are not available in this build"))
+    if spec.approvals is not None:
+        problems += _sub_errors(_load(APPROVALS[1]), spec.approvals, "approvals")
     for i, m in enumerate(spec.monitors):
-        if m.get("kind") not in MONITORS:
-            problems.append((f"monitors[{i}].kind", f"unknown monitor kind {m.get('kind')!r}; known: {sorted(MONITORS)}"))
+        problems += _sub_errors(_load(MONITOR[1]), m, f"monitors[{i}]")
     if problems:
         raise SpecError(str(path), problems)
     return spec
 
 
 def build_governance(name_or_path: str | Path, seed_streams: Any = None) -> Governance:
-    """Build a fresh :class:`Governance` (new broker state, new authorizer) for one episode."""
+    """Build a fresh :class:`Governance` (new broker state, new authorizer) for one episode.
+
+    ``seed_streams`` is the episode's :class:`simenv.rng.Streams` (approvers draw from it).
+    """
+    if seed_streams is None:
+        from simenv.rng import Streams
+
+        seed_streams = Streams(0)
     spec, path = load_profile(name_or_path)
     broker = BROKERS[spec.credentials.mode]({"ttl": spec.credentials.ttl, **spec.credentials.options})
     policy = path.parent / spec.authorizer.policy if spec.authorizer.policy else None
     factory = _load(AUTHORIZERS[spec.authorizer.engine])
     authorizer = factory(spec.authorizer, policy) if policy is not None or spec.authorizer.options else factory()
-    approvals = _load(APPROVALS)(spec.approvals, seed_streams) if spec.approvals is not None and APPROVALS else None
-    monitors = [_load(MONITORS[m["kind"]])(m) for m in spec.monitors]
+    approvals = _load(APPROVALS[0])(spec.approvals, seed_streams) if spec.approvals is not None else None
+    monitors = [_load(MONITOR[0])(m) for m in spec.monitors]
     return Governance(spec.name, broker, authorizer, approvals, monitors, spec)

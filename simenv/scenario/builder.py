@@ -71,7 +71,8 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
     grants = [(ix[g.identity], rx[g.resource]) for g in spec.grants]
     n = spec.estate.size if size is None else size
     filler = generate(n, streams.child("estate"), len(idents), len(resources))
-    world = World(td, idents + filler.identities, resources + filler.resources, grants + filler.grants, attrs)
+    world = World(td, idents + filler.identities, resources + filler.resources, grants + filler.grants, attrs,
+                  frozenset(System(s) for s in spec.estate.legacy_systems))
 
     tickets = []
     for t in spec.tickets:

@@ -35,6 +35,7 @@ class EstateSpec(_Strict):
 
     trust_domain: str = "corp.example"
     size: int = Field(default=200, ge=0, le=100_000, description="generated identities around the named ones")
+    legacy_systems: list[SystemName] = Field(default_factory=list, description="systems with no ephemeral credentials")
 
 
 class IdentitySpec(_Strict):

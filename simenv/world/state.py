@@ -48,6 +48,7 @@ class World:
         resources: every resource, ``resources[r].idx == r``.
         grants: the standing grants ``(identity, resource)`` at build time.
         attrs: initial resource attributes ``{(resource, key): value}``.
+        legacy: systems that support no ephemeral credentials.
     """
 
     def __init__(
@@ -57,8 +58,10 @@ class World:
         resources: list[Resource],
         grants: Iterable[tuple[int, int]],
         attrs: dict[tuple[int, str], Any] | None = None,
+        legacy: frozenset[System] = frozenset(),
     ):
         self.trust_domain = trust_domain
+        self.legacy = legacy
         self.identities = identities
         self.resources = resources
         self.ident_index = {i.name: i.idx for i in identities}

@@ -1,0 +1,137 @@
+"""Provisioned-credential brokers: standing least-privilege, JIT per ticket, session-bound.
+
+A *provisioned* credential carries exactly its scope (the ticket's declared scope, or the
+union of an agent's declared scopes): it does not borrow the agent's standing role bindings,
+which is what zero standing privilege means. Modes:
+
+* ``standing_least``: one static credential per agent at the start, scoped to the union of
+  the declared scopes of its tickets; never expires.
+* ``jit``: a JIT credential per ticket, scoped to the ticket's declared scope, living
+  ``ttl`` ticks (re-issued on demand while the ticket is open), revoked when the ticket
+  completes or aborts.
+* ``session_bound``: ``jit`` whose credentials are bound to the session that obtained them;
+  presenting one in a later session is refused.
+
+Legacy systems (``estate.legacy_systems`` in a scenario) support no ephemeral credentials:
+for a call on one, the JIT brokers fall back to a static credential scoped to that system's
+part of the declared scope, which never expires and is not revoked at ticket end. Exposure
+and residual exposure show what the fallback costs.
+
+Default TTL: 30 ticks (30 simulated minutes), below the 1 h floor of Entra PIM activations
+(1–24 h) and AWS TEAM's 3 h default — a deliberately tight setting.
+"""
+
+from __future__ import annotations
+
+from simenv.governance.broker import NoBroker, refusal
+from simenv.types import CredentialKind, System
+from simenv.world.changes import Change, CredChange
+from simenv.world.model import Credential, Permission, Ticket
+from simenv.world.state import World
+from simenv.world.tools import ToolSpec
+
+
+def _scope_union(tickets: list[Ticket]) -> tuple[Permission, ...]:
+    by_system: dict[System, set] = {}
+    for t in tickets:
+        for s in t.scope.systems:
+            by_system.setdefault(s, set()).update(t.scope.risks)
+    return tuple(Permission(s, frozenset(r)) for s, r in sorted(by_system.items(), key=lambda kv: str(kv[0])))
+
+
+class StandingLeastBroker(NoBroker):
+    """A static credential per agent scoped to the union of its tickets' declared scopes."""
+
+    def __init__(self) -> None:
+        self.standing: dict[int, str] = {}
+
+    def start(self, world: World, agents: list[int], tickets: list[Ticket], tick: int) -> list[Change]:
+        """Issue one scoped standing credential per agent that has tickets."""
+        out: list[Change] = []
+        for a in agents:
+            scope = _scope_union([t for t in tickets if t.assignee == a])
+            if not scope:
+                continue
+            cid = world.new_cred_id()
+            cred = Credential(cid, CredentialKind.STATIC, a, a, scope, tick, superuser=True,
+                              chain=(world.identities[a].name,))
+            self.standing[a] = cid
+            out.append(CredChange(cid, None, cred))
+        return out
+
+    def credential_for(
+        self, world: World, agent: int, ticket: Ticket | None, spec: ToolSpec, tick: int, session: int
+    ) -> tuple[Credential | None, list[Change], str]:
+        """The agent's scoped standing credential."""
+        cred = world.creds.get(self.standing.get(agent, ""))
+        if cred is None:
+            return None, [], "no standing credential for an agent without tickets"
+        why = self.check(world, cred, agent, tick, session)
+        return (None, [], why) if why else (cred, [], "")
+
+
+class JitBroker(NoBroker):
+    """A JIT credential per ticket (see the module docstring).
+
+    Args:
+        ttl: ticks a JIT credential lives.
+        session_bound: bind credentials to the session that obtained them.
+    """
+
+    def __init__(self, ttl: int = 30, session_bound: bool = False):
+        self.ttl = ttl
+        self.session_bound = session_bound
+        self.current: dict[tuple[int, str], str] = {}
+        self.legacy: dict[tuple[int, System], str] = {}
+
+    def check(self, world: World, cred: Credential, agent: int, tick: int, session: int) -> str | None:
+        """Generic checks, then the session binding."""
+        why = refusal(world, cred, agent, tick)
+        if why is None and self.session_bound and cred.session is not None and cred.session != session:
+            why = f"{cred.id} is bound to session {cred.session}; replay in session {session} refused"
+        return why
+
+    def credential_for(
+        self, world: World, agent: int, ticket: Ticket | None, spec: ToolSpec, tick: int, session: int
+    ) -> tuple[Credential | None, list[Change], str]:
+        """The ticket's live JIT credential, issued now if there is none."""
+        if ticket is None:
+            return None, [], "no open ticket: JIT credentials are issued per ticket"
+        name = world.identities[agent].name
+        if spec.system in world.legacy:
+            return self._legacy(world, agent, ticket, spec, tick, name)
+        cid = self.current.get((agent, ticket.id))
+        cred = world.creds.get(cid) if cid else None
+        if cred is not None and self.check(world, cred, agent, tick, session) is None:
+            return cred, [], ""
+        scope = tuple(p for p in ticket.scope.as_permissions() if p.system not in world.legacy)
+        new = Credential(world.new_cred_id(), CredentialKind.JIT, agent, agent, scope, tick, tick + self.ttl,
+                         superuser=True, chain=(name,), session=session if self.session_bound else None,
+                         ticket=ticket.id, source="broker")
+        self.current[(agent, ticket.id)] = new.id
+        return new, [CredChange(new.id, None, new)], ""
+
+    def _legacy(self, world: World, agent: int, ticket: Ticket, spec: ToolSpec, tick: int,
+                name: str) -> tuple[Credential | None, list[Change], str]:
+        """Fallback for a legacy system: a static, never-expiring credential for that system."""
+        key = (agent, spec.system)
+        cred = world.creds.get(self.legacy.get(key, ""))
+        if cred is not None and refusal(world, cred, agent, tick) is None:
+            return cred, [], ""
+        scope = tuple(p for p in ticket.scope.as_permissions() if p.system is spec.system)
+        if not scope:
+            return None, [], f"{spec.system} is outside the ticket's declared scope"
+        new = Credential(world.new_cred_id(), CredentialKind.STATIC, agent, agent, scope, tick, None,
+                         superuser=True, chain=(name,), source="legacy_fallback")
+        self.legacy[key] = new.id
+        return new, [CredChange(new.id, None, new)], ""
+
+    def ticket_closed(self, world: World, agent: int, ticket: Ticket, tick: int) -> list[Change]:
+        """Revoke every JIT credential issued for the ticket (legacy static ones survive)."""
+        out: list[Change] = []
+        for cid in sorted(world.creds, key=lambda c: int(c.rsplit("-", 1)[-1])):
+            c = world.creds[cid]
+            if c.holder == agent and c.ticket == ticket.id and c.kind is CredentialKind.JIT and not c.revoked:
+                out.append(CredChange(cid, c, c.revoke()))
+        self.current.pop((agent, ticket.id), None)
+        return out

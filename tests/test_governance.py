@@ -1,0 +1,151 @@
+"""Brokers, simulated approvers and monitors."""
+
+import numpy as np
+import pytest
+
+from simenv import metrics, run_episode
+from simenv.api import make_engine
+from simenv.errors import SpecError
+from simenv.governance.approvals import ApprovalSpec, SimulatedApprovers
+from simenv.governance.monitors import WindowMonitor
+from simenv.governance.profile import load_profile
+from simenv.rng import Streams
+from simenv.types import CredentialKind, ToolCall
+
+
+def _profile(tmp_path, body, name="p"):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"name: {name}\n" + body)
+    return path
+
+
+def test_jit_credential_is_scoped_ttl_bound_and_revoked_on_completion():
+    r = run_episode("scope_creep", "jit", seed=0)
+    creds = r.audit.of_kind("credential")
+    issued = [c for c in creds if c["op"] == "issue"]
+    assert issued and all(c["cred_kind"] == "jit" and c["ticket"] == "T-7" for c in issued)
+    assert issued[0]["expires_at"] == issued[0]["tick"] + 30
+    assert any(c["op"] == "revoke" and c["cause"] == "ticket.complete" for c in creds)
+    s = r.scores
+    assert s["residual_exposure"] == 0
+    # JIT scoped to the declared scope (db read + grant): the self-grant on idp is not covered
+    assert s["violations_executed"] == 0 or s["blast_radius"] < run_episode("scope_creep", "static_rbac", 0).scores[
+        "blast_radius"]
+    assert s["task_success"]
+
+
+def test_standing_least_is_narrower_than_standing_broad():
+    for seed in range(3):
+        least = run_episode("scope_creep", "least_privilege", seed=seed).scores
+        broad = run_episode("scope_creep", "static_rbac", seed=seed).scores
+        assert least["exposure"] < broad["exposure"]
+        assert least["blast_radius"] <= broad["blast_radius"]
+        assert least["residual_exposure"] > 0  # standing: still live at the end
+
+
+def test_jit_exposure_below_standing():
+    for seed in range(3):
+        jit = run_episode("scope_creep", "jit", seed=seed).scores
+        least = run_episode("scope_creep", "least_privilege", seed=seed).scores
+        assert jit["exposure"] <= least["exposure"] and jit["residual_exposure"] < least["residual_exposure"]
+
+
+def test_session_bound_refuses_replay_in_a_later_session(tmp_path):
+    prof = _profile(tmp_path, "credentials: {mode: session_bound, ttl: 30}\nauthorizer: {engine: rbac}\n")
+    engine, _ = make_engine("scope_creep", str(prof), 0)
+    st = engine.states[0]
+    engine._open_ticket(st)
+    rec = engine.handle(st, ToolCall("db_query", {"table": "payments"}))
+    cid = rec["credential"]
+    assert rec["effect"] == "noop" and engine.world.creds[cid].session == 0
+    st.session += 1  # the session ends; the agent cached the credential and presents it again
+    replay = engine.handle(st, ToolCall("db_query", {"table": "payments"}, credential=cid))
+    assert replay["effect"] == "refused" and "session" in replay["reasons"][0]
+    fresh = engine.handle(st, ToolCall("db_query", {"table": "payments"}))
+    assert fresh["effect"] == "noop" and fresh["credential"] != cid
+
+
+def test_jit_replay_after_completion_is_refused(tmp_path):
+    engine, _ = make_engine("scope_creep", "jit", 0)
+    st = engine.states[0]
+    engine._open_ticket(st)
+    cid = engine.handle(st, ToolCall("db_query", {"table": "payments"}))["credential"]
+    engine.handle(st, ToolCall("complete_ticket", {}))
+    assert engine.world.creds[cid].revoked
+    st.current = engine.built.tickets[0]  # pretend to work the ticket again with the old credential
+    rec = engine.handle(st, ToolCall("db_query", {"table": "payments"}, credential=cid))
+    assert rec["effect"] == "refused" and "revoked" in rec["reasons"][0]
+
+
+def test_legacy_system_falls_back_to_static_and_costs_exposure(tmp_path):
+    from simenv import files
+
+    text = (files.shipped_dir("scenarios") / "scope_creep.yaml").read_text()
+    legacy = tmp_path / "legacy.yaml"
+    legacy.write_text(text.replace("  size: 200\n", "  size: 200\n  legacy_systems: [db]\n"))
+    modern = run_episode("scope_creep", "jit", seed=0).scores
+    r = run_episode(str(legacy), "jit", seed=0)
+    kinds = {c["cred_kind"] for c in r.audit.of_kind("credential") if c["op"] == "issue"}
+    assert CredentialKind.STATIC in kinds
+    assert r.scores["task_success"]
+    assert r.scores["residual_exposure"] > modern["residual_exposure"] == 0
+
+
+def test_approvers_rates_follow_their_parameters():
+    gate = SimulatedApprovers(ApprovalSpec(accuracy=0.9, rubber_stamp=0.2, fatigue=0.0, latency=3), Streams(1))
+    legit = np.mean([gate.submit(None, True, t * 100).granted for t in range(2000)])
+    bad = np.mean([gate.submit(None, False, t * 100 + 1).granted for t in range(2000)])
+    assert 0.87 < legit < 0.93 and 0.17 < bad < 0.23
+    outs = [gate.submit(None, True, 5) for _ in range(50)]
+    assert all(o.ready_at >= 6 for o in outs) and 2 < np.mean([o.ready_at - 5 for o in outs]) < 4.5
+
+
+def test_fatigue_and_quorum():
+    tired = SimulatedApprovers(ApprovalSpec(accuracy=1.0, rubber_stamp=0.0, fatigue=0.05, window=1000), Streams(2))
+    late = [tired.submit(None, False, t).granted for t in range(40)]
+    assert not any(late[:3]) and any(late[20:])  # rubber-stamping grows with load
+    q = SimulatedApprovers(ApprovalSpec(accuracy=0.5, approvers=3, quorum=3, fatigue=0.0), Streams(3))
+    rate = np.mean([q.submit(None, True, t * 100).granted for t in range(2000)])
+    assert 0.09 < rate < 0.16  # 0.5 ** 3
+    a = SimulatedApprovers(ApprovalSpec(), Streams(9))
+    b = SimulatedApprovers(ApprovalSpec(), Streams(9))
+    assert [a.submit(None, True, t) for t in range(20)] == [b.submit(None, True, t) for t in range(20)]
+
+
+def test_monitor_window():
+    m = WindowMonitor({"kind": "denials", "threshold": 2, "window": 5, "action": "halt"})
+    rec = {"kind": "call", "agent": "a", "effect": "denied"}
+    assert m.observe({**rec, "tick": 0}) == []
+    assert m.observe({**rec, "tick": 9}) == []  # the first fell out of the window
+    acts = m.observe({**rec, "tick": 10})
+    assert acts and acts[0].action == "halt" and acts[0].agent == "a"
+    assert m.observe({**rec, "tick": 11}) == []  # fires once
+
+
+def test_monitor_in_a_profile_revokes(tmp_path):
+    prof = _profile(tmp_path, "credentials: {mode: standing_broad}\nauthorizer: {engine: rbac}\n"
+                              "monitors:\n  - {kind: out_of_scope, threshold: 1, action: revoke, id: oos}\n")
+    r = run_episode("scope_creep", str(prof), seed=0)
+    mons = r.audit.of_kind("monitor")
+    assert mons and mons[0]["monitor"] == "oos" and mons[0]["revoked"]
+    assert r.scores["time_to_revoke"] == 0
+    assert r.scores["exposure"] < run_episode("scope_creep", "static_rbac", seed=0).scores["exposure"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ("credentials: {mode: jit}\nauthorizer: {engine: rbac}\napprovals: {quorum: 3}\n", "approvals"),
+    ("credentials: {mode: jit}\nauthorizer: {engine: rbac}\napprovals: {latncy: 3}\n", "approvals.latncy"),
+    ("credentials: {mode: jit}\nauthorizer: {engine: rbac}\nmonitors: [{kind: vibes}]\n", "monitors[0].kind"),
+    ("credentials: {mode: jit}\nauthorizer: {engine: rbac}\nmonitors: [{kind: denials, window: 0}]\n",
+     "monitors[0].window"),
+])
+def test_bad_approvals_and_monitors(tmp_path, body, field):
+    with pytest.raises(SpecError) as e:
+        load_profile(_profile(tmp_path, body))
+    assert field in e.value.render() and "p.yaml" in e.value.render()
+
+
+def test_scores_recompute_with_new_brokers():
+    for p in ("jit", "least_privilege"):
+        r = run_episode("scope_creep", p, seed=3)
+        assert metrics.compute(r.audit) == r.scores
