@@ -70,6 +70,7 @@ class ResourceType(StrEnum):
     TABLE = "table"
     CA_RULE = "ca_rule"
     TICKET_LOG = "ticket_log"
+    AGENT = "agent"
 
 
 class CredentialKind(StrEnum):

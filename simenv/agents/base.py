@@ -85,12 +85,14 @@ class AgentContext:
     """What an agent factory may use to build an agent for one identity of a scenario.
 
     ``plans`` are the scripted plans the scenario file writes for this identity; ``oracle``
-    is the safe path built from the ticket's intent (for the validity-check oracle only).
+    is the safe path built from the ticket's intent (for the validity-check oracle only);
+    ``knowledge`` are names the agent has in its context (runbooks, earlier conversations).
     """
 
     identity: str
     plans: dict[str | None, tuple[Any, ...]]
     oracle: dict[str | None, tuple[Any, ...]]
+    knowledge: tuple[str, ...] = ()
 
 
 class NullAgent:

@@ -19,7 +19,8 @@ from simenv.sim.engine import Engine
 from simenv.types import RISK_CLASSES, SYSTEMS
 
 DECISIONS = ("none", "allow", "deny", "require_approval", "invalid", "control")
-EFFECTS = ("none", "applied", "noop", "denied", "forbidden", "refused", "pending", "invalid", "complete", "abort")
+EFFECTS = ("none", "applied", "noop", "denied", "forbidden", "refused", "pending", "invalid", "complete", "abort",
+           "delegated")
 
 
 class IAMEnv(gym.Env):

@@ -57,6 +57,8 @@ class NoBroker:
 class StandingBroker(NoBroker):
     """One static credential per agent, issued at the start and never expiring.
 
+    An agent that ``acts_as`` a (shared) service account gets a credential representing it.
+
     Args:
         superuser: the credential bypasses the agent's own grants (``unrestricted``).
     """
@@ -70,8 +72,9 @@ class StandingBroker(NoBroker):
         out: list[Change] = []
         for a in agents:
             cid = world.new_cred_id()
-            cred = Credential(cid, CredentialKind.STATIC, a, a, None, tick, superuser=self.superuser,
-                              chain=(world.identities[a].name,))
+            represents = world.identities[a].acts_as
+            cred = Credential(cid, CredentialKind.STATIC, a, a if represents is None else represents, None, tick,
+                              superuser=self.superuser, chain=(world.identities[a].name,))
             self.standing[a] = cid
             out.append(CredChange(cid, None, cred))
         return out
@@ -94,7 +97,10 @@ def _provisioned(mode: str) -> Callable[[dict[str, Any]], Any]:
 
         if mode == "standing_least":
             return brokers.StandingLeastBroker()
-        return brokers.JitBroker(ttl=int(opts.get("ttl", 30)), session_bound=mode == "session_bound")
+        depth = opts.get("max_chain_depth")
+        return brokers.JitBroker(ttl=int(opts.get("ttl", 30)), session_bound=mode == "session_bound",
+                                 intersect_chain=bool(opts.get("intersect_chain", False)),
+                                 max_chain_depth=None if depth is None else int(depth))
 
     return make
 

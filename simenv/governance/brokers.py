@@ -26,7 +26,7 @@ from __future__ import annotations
 from simenv.governance.broker import NoBroker, refusal
 from simenv.types import CredentialKind, System
 from simenv.world.changes import Change, CredChange
-from simenv.world.model import Credential, Permission, Ticket
+from simenv.world.model import Credential, Permission, Ticket, intersect
 from simenv.world.state import World
 from simenv.world.tools import ToolSpec
 
@@ -76,11 +76,18 @@ class JitBroker(NoBroker):
     Args:
         ttl: ticks a JIT credential lives.
         session_bound: bind credentials to the session that obtained them.
+        intersect_chain: for delegated work, narrow the credential to what every delegating
+            actor held when it delegated (the confused-deputy guard, as RFC 8693 token
+            exchange narrows a token).
+        max_chain_depth: refuse delegated work deeper than this (``None``: no limit).
     """
 
-    def __init__(self, ttl: int = 30, session_bound: bool = False):
+    def __init__(self, ttl: int = 30, session_bound: bool = False, intersect_chain: bool = False,
+                 max_chain_depth: int | None = None):
         self.ttl = ttl
         self.session_bound = session_bound
+        self.intersect_chain = intersect_chain
+        self.max_chain_depth = max_chain_depth
         self.current: dict[tuple[int, str], str] = {}
         self.legacy: dict[tuple[int, System], str] = {}
 
@@ -98,6 +105,8 @@ class JitBroker(NoBroker):
         if ticket is None:
             return None, [], "no open ticket: JIT credentials are issued per ticket"
         name = world.identities[agent].name
+        if self.max_chain_depth is not None and len(ticket.chain) > self.max_chain_depth:
+            return None, [], f"delegation chain of depth {len(ticket.chain)} exceeds {self.max_chain_depth}"
         if spec.system in world.legacy:
             return self._legacy(world, agent, ticket, spec, tick, name)
         cid = self.current.get((agent, ticket.id))
@@ -105,8 +114,11 @@ class JitBroker(NoBroker):
         if cred is not None and self.check(world, cred, agent, tick, session) is None:
             return cred, [], ""
         scope = tuple(p for p in ticket.scope.as_permissions() if p.system not in world.legacy)
+        if self.intersect_chain:
+            for held in ticket.delegated:
+                scope = intersect(scope, held)
         new = Credential(world.new_cred_id(), CredentialKind.JIT, agent, agent, scope, tick, tick + self.ttl,
-                         superuser=True, chain=(name,), session=session if self.session_bound else None,
+                         superuser=True, chain=(name, *ticket.chain), session=session if self.session_bound else None,
                          ticket=ticket.id, source="broker")
         self.current[(agent, ticket.id)] = new.id
         return new, [CredChange(new.id, None, new)], ""

@@ -28,6 +28,7 @@ class BuiltScenario:
     events: list[EventSpec] = field(default_factory=list)
     learner: str = ""
     max_ticks: int = 40
+    attackers: dict[str, tuple[PlanStep, ...]] = field(default_factory=dict)
 
 
 def _step(s: StepSpec) -> PlanStep:
@@ -44,6 +45,7 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
         Identity(
             k, i.name, IdentityKind(i.kind), ix.get(i.owner) if i.owner else None, i.purpose, i.trust_tier, i.shared,
             f"spiffe://{td}/agent/{i.name}" if i.kind == "agent" else f"spiffe://{td}/{i.kind}/{i.name}",
+            ix[i.acts_as] if i.acts_as else None,
         )
         for k, i in enumerate(spec.identities)
     ]
@@ -68,6 +70,13 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
         )
         for key, value in r.attrs.items():
             attrs[(k, key)] = value
+    # every agent is reachable as an endpoint in the directory: invoking it is an escalation edge
+    for i in idents:
+        if i.kind is IdentityKind.AGENT and i.name not in rx:
+            rx[i.name] = len(resources)
+            resources.append(Resource(len(resources), i.name, ResourceType.AGENT, System.IDP, i.owner,
+                                      1.0 + 2.0 * i.trust_tier, yields=i.idx,
+                                      yields_via=frozenset({RiskClass.AGENT_INVOKE})))
     grants = [(ix[g.identity], rx[g.resource]) for g in spec.grants]
     n = spec.estate.size if size is None else size
     filler = generate(n, streams.child("estate"), len(idents), len(resources))
@@ -89,11 +98,12 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
                 t.id, ix[t.assignee], ix.get(t.owner) if t.owner else None, t.text,
                 DeclaredScope(frozenset(System(s) for s in t.scope.systems), frozenset(RiskClass(x) for x in t.scope.risks)),
                 tuple(IntentStep(a.tool, tuple(sorted(a.args.items()))) for a in t.intent),
-                tuple(done), t.opens_at,
+                tuple(done), t.opens_at, t.parent, t.on_invoke,
             )
         )
     agents = [i.idx for i in idents if i.kind is IdentityKind.AGENT]
-    by_agent = {a.identity: a for a in spec.agents}
+    by_agent = {a.identity: a for a in spec.agents if a.role == "agent"}
+    attackers = {a.identity: tuple(_step(s) for s in a.plan) for a in spec.agents if a.role == "attacker"}
     contexts = {}
     for a in agents:
         name = idents[a].name
@@ -107,8 +117,9 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
             if t.assignee == name:
                 steps = [PlanStep(x.tool, dict(x.args)) for x in t.intent if "*" not in x.args.values()]
                 oracle[t.id] = (*steps, PlanStep(COMPLETE))
-        contexts[name] = AgentContext(name, plans, oracle)
+        contexts[name] = AgentContext(name, plans, oracle, tuple(aspec.knowledge) if aspec else ())
     learner = next((a.identity for a in spec.agents if a.learner), "")
     if not learner:
         learner = next((idents[t.assignee].name for t in tickets), idents[agents[0]].name)
-    return BuiltScenario(spec, path, world, tickets, agents, contexts, list(spec.events), learner, spec.max_ticks)
+    return BuiltScenario(spec, path, world, tickets, agents, contexts, list(spec.events), learner, spec.max_ticks,
+                         attackers)

@@ -12,7 +12,7 @@ from simenv.errors import SpecError
 from simenv.scenario.schema import ScenarioSpec
 from simenv.world.tools import CATALOG
 
-EVENT_KINDS = {"session_end", "rollback"}
+EVENT_KINDS = {"session_end", "steal_credential", "rollback"}
 CONTROL_STEPS = {"complete_ticket", "abort_ticket"}
 
 
@@ -107,7 +107,12 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
                 else:
                     resource(f"tickets[{i}].done_when[{j}].attr.resource", str(d.attr["resource"]))
     for i, a in enumerate(spec.agents):
-        ident(f"agents[{i}].identity", a.identity, "agent")
+        if a.role == "agent":
+            ident(f"agents[{i}].identity", a.identity, "agent")
+        elif a.identity in idents and idents[a.identity].kind == "agent":
+            p.append((f"agents[{i}].identity", "an attacker is an outside identity, not one of the agents"))
+        else:
+            ident(f"agents[{i}].identity", a.identity)
         for tid in a.plans:
             if tid not in tickets:
                 p.append((f"agents[{i}].plans.{tid}", f"unknown ticket {tid!r}"))
@@ -120,10 +125,27 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
             steps += [(f"{path}.on_deny[{k}]", sub) for k, sub in enumerate(s.on_deny)]
     if sum(a.learner for a in spec.agents) > 1:
         p.append(("agents", "at most one agent can be the learner"))
+    attackers = {a.identity for a in spec.agents if a.role == "attacker"}
     for i, e in enumerate(spec.events):
         if e.kind not in EVENT_KINDS:
             p.append((f"events[{i}].kind", f"unknown event kind {e.kind!r}; known: {sorted(EVENT_KINDS)}"))
         ident(f"events[{i}].agent", e.agent, "agent")
+        if e.kind == "steal_credential":
+            who = e.params.get("attacker")
+            if who not in attackers:
+                p.append((f"events[{i}].params.attacker", f"{who!r} is not an agents[] entry with role: attacker"))
+            if e.params.get("which", "newest") not in ("newest", "broker", "stored"):
+                p.append((f"events[{i}].params.which", "one of newest, broker, stored"))
+    for i, idn in enumerate(spec.identities):
+        if idn.acts_as is not None:
+            if idn.kind != "agent":
+                p.append((f"identities[{i}].acts_as", "only agents act as a service account"))
+            ident(f"identities[{i}].acts_as", idn.acts_as, "service_account")
+    for i, t in enumerate(spec.tickets):
+        if t.parent is not None and t.parent not in tickets:
+            p.append((f"tickets[{i}].parent", f"unknown ticket {t.parent!r}"))
+        if t.on_invoke and t.parent is None:
+            p.append((f"tickets[{i}].on_invoke", "an on_invoke ticket needs a parent"))
     if not any(i.kind == "agent" for i in spec.identities):
         p.append(("identities", "a scenario needs at least one agent"))
     return p

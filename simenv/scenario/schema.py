@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SystemName = Literal["idp", "cloud", "vault", "cicd", "db"]
 RiskName = Literal["read", "write", "privilege_grant", "key_export", "cross_domain", "credential_issue", "agent_invoke"]
-ResourceTypeName = Literal["group", "role", "secret", "key", "pipeline", "table", "ca_rule", "ticket_log"]
+ResourceTypeName = Literal["group", "role", "secret", "key", "pipeline", "table", "ca_rule", "ticket_log", "agent"]
 Name = str
 
 
@@ -47,6 +47,8 @@ class IdentitySpec(_Strict):
     purpose: str = ""
     trust_tier: int = Field(default=0, ge=0, le=3)
     shared: bool = False
+    acts_as: Name | None = Field(default=None,
+                                 description="agents: the (shared) service account their standing credential represents")
 
 
 class PermissionSpec(_Strict):
@@ -113,6 +115,8 @@ class TicketSpec(_Strict):
     intent: list[ActionSpec] = Field(description="ground truth, seen by scoring only")
     done_when: list[DoneSpec] = Field(default_factory=list, description="ground truth, seen by scoring only")
     opens_at: int = Field(default=0, ge=0)
+    parent: str | None = Field(default=None, description="the ticket whose assignee delegates this one")
+    on_invoke: bool = Field(default=False, description="opens only when the parent's assignee invokes the assignee")
 
 
 class StepSpec(_Strict):
@@ -132,6 +136,8 @@ class AgentSpec(_Strict):
     plan: list[StepSpec] = Field(default_factory=list, description="steps for any ticket")
     plans: dict[str, list[StepSpec]] = Field(default_factory=dict, description="steps per ticket id")
     learner: bool = False
+    role: Literal["agent", "attacker"] = "agent"
+    knowledge: list[str] = Field(default_factory=list, description="names in the agent's context (runbooks, docs)")
 
 
 class EventSpec(_Strict):

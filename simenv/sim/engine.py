@@ -8,10 +8,11 @@ score itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from simenv.agents.base import COMPLETE, CONTROL_TOOLS, Agent, CredView, LastResult, Observation, TicketView
+from simenv.agents.scripted import ScriptedAgent
 from simenv.errors import ToolCallError
 from simenv.governance.profile import Governance
 from simenv.governance.protocols import ApprovalOutcome
@@ -22,8 +23,8 @@ from simenv.sim.audit import Audit, without_labels
 from simenv.sim.mediation import affected, build_request, cred_summary, describe
 from simenv.types import Effect, ToolCall
 from simenv.world.changes import Change, CredChange
-from simenv.world.model import Credential, DoneWhen, Ticket
-from simenv.world.reach import potential_blast_radius
+from simenv.world.model import Credential, DeclaredScope, DoneWhen, Ticket
+from simenv.world.reach import credential_perms, potential_blast_radius
 from simenv.world.tools import CATALOG, CallContext, ResolvedCall, resolve, tool_schemas
 
 TOOL_NAMES = tuple(sorted(CATALOG)) + CONTROL_TOOLS
@@ -74,11 +75,17 @@ class AgentState:
     halted: bool = False
     last: LastResult | None = None
     stats: dict[str, float] = field(default_factory=fresh_stats)
+    attacker: bool = False
+    impersonates: int | None = None
+    stolen: str | None = None
 
     @property
     def done(self) -> bool:
         """No open or future ticket, or halted."""
         return self.halted or (self.current is None and not self.queue)
+
+
+ATTACK_TICKET = Ticket("attack", -1, None, "", DeclaredScope(frozenset(), frozenset()), (), ())
 
 
 class Engine:
@@ -109,9 +116,15 @@ class Engine:
         self.states = []
         for a in built.agents:
             name = w.identities[a].name
-            queue = sorted((t for t in built.tickets if t.assignee == a), key=lambda t: (t.opens_at, t.id))
+            queue = sorted((t for t in built.tickets if t.assignee == a and not t.on_invoke),
+                           key=lambda t: (t.opens_at, t.id))
             self.states.append(AgentState(a, name, agents[name], queue))
         self.by_name = {s.name: s for s in self.states}
+        self.templates = [t for t in built.tickets if t.on_invoke]
+        self.attackers = {
+            name: AgentState(w.ident_index[name], name, ScriptedAgent({None: plan}, "attacker"), [], attacker=True)
+            for name, plan in sorted(built.attackers.items())
+        }
         self.holders = set(built.agents)
         self._events = sorted(built.events, key=lambda e: e.tick)
         self.audit.add(
@@ -134,7 +147,7 @@ class Engine:
         )
         gov.authorizer.prepare(w, built.tickets)
         schemas = tool_schemas()
-        for s in self.states:
+        for s in [*self.states, *self.attackers.values()]:
             s.agent.reset(s.name, schemas, self.streams.child(f"agent:{s.name}"))
         self._apply_system(gov.broker.start(w, list(built.agents), built.tickets, 0), "broker.start")
 
@@ -192,7 +205,7 @@ class Engine:
     def observe(self, st: AgentState) -> Observation:
         """What agent ``st`` may see now."""
         w = self.world
-        t = st.current
+        t = ATTACK_TICKET if st.attacker else st.current
         view = TicketView(t.id, t.text, tuple(sorted(map(str, t.scope.systems))),
                           tuple(sorted(map(str, t.scope.risks))), t.parent) if t else None
         creds = tuple(
@@ -215,7 +228,7 @@ class Engine:
         while self._events and self._events[0].tick <= self.tick:
             self._event(self._events.pop(0))
         self._sync_credentials("tick")
-        for st in self.states:
+        for st in [*self.states, *self.attackers.values()]:
             if st.pending is not None and st.pending.outcome.ready_at <= self.tick:
                 self._resolve(st)
         for st in self.states:
@@ -230,8 +243,18 @@ class Engine:
                 call = st.agent.act(self.observe(st))
             if call is not None:
                 self.handle(st, call)
+        for st in self.attackers.values():
+            if st.stolen is not None and not st.halted and st.pending is None:
+                call = st.agent.act(self.observe(st))
+                if call is not None and call.tool not in CONTROL_TOOLS:
+                    self.handle(st, call)
+                else:
+                    st.halted = True  # its plan is spent
         self.tick += 1
-        if self.tick >= self.built.max_ticks or all(s.done for s in self.states):
+        if self.tick >= self.built.max_ticks or (
+            all(s.done for s in self.states) and not self._events
+            and all(a.halted or a.pending is None and a.stolen is None for a in self.attackers.values())
+        ):
             self.finish()
         return self.finished
 
@@ -248,40 +271,58 @@ class Engine:
 
     def _event(self, ev: Any) -> None:
         st = self.by_name.get(ev.agent) if ev.agent else None
+        extra: dict[str, Any] = {}
         if ev.kind == "session_end" and st is not None:
             st.session += 1
-        self.audit.add("event", tick=self.tick, event=ev.kind, agent=ev.agent, params=dict(ev.params))
+        elif ev.kind == "steal_credential" and st is not None:
+            extra["stolen"] = self._steal(st, str(ev.params["attacker"]), str(ev.params.get("which", "newest")))
+        self.audit.add("event", tick=self.tick, event=ev.kind, agent=ev.agent, params=dict(ev.params), **extra)
+
+    def _steal(self, victim: AgentState, attacker: str, which: str) -> str | None:
+        """The attacker copies a credential the victim holds or stored; it replays it from now on."""
+        own = ("broker", "legacy_fallback")
+        held = [c for _, c in sorted(self.world.creds.items(), key=lambda kv: int(kv[0].rsplit("-", 1)[-1]))
+                if c.holder == victim.idx and (which == "newest" or (c.source in own) == (which == "broker"))]
+        if not held:
+            return None
+        att = self.attackers[attacker]
+        att.stolen, att.impersonates = held[-1].id, victim.idx
+        return att.stolen
 
     # ------------------------------------------------------------------ one call
     def handle(self, st: AgentState, call: ToolCall) -> dict[str, Any]:
         """Mediate one call of agent ``st`` and return its audit record."""
         st.stats["calls"] += 1
-        t = st.current
+        who, session = self._who(st), self._session(st)
+        t = self.by_name[self.world.identities[who].name].current if st.attacker else st.current
         base = {"tick": self.tick, "agent": st.name, "session": st.session, "ticket": t.id if t else None,
                 "tool": safe_value(call.tool)}
-        if call.tool in CONTROL_TOOLS:
+        if st.attacker:
+            base.update(actor="attacker", impersonates=self.world.identities[who].name)
+            call = ToolCall(call.tool, call.args, credential=st.stolen)
+        elif call.tool in CONTROL_TOOLS:
             return self._control(st, call, base)
         try:
-            rc = resolve(self.world, call.tool, call.args, st.name)
+            rc = resolve(self.world, call.tool, call.args, self.world.identities[who].name)
         except ToolCallError as e:
             return self._invalid(st, base, call, str(e))
         base["args"] = dict(rc.names)
-        in_intent = bool(t and t.in_intent(rc.spec.name, rc.names))
+        in_intent = bool(t and not st.attacker and t.in_intent(rc.spec.name, rc.names))
         labels = {"in_intent": in_intent}
         if call.credential is not None:
             cred = self.world.creds.get(call.credential) if isinstance(call.credential, str) else None
             if cred is None:
-                return self._invalid(st, base, call, f"unknown credential {call.credential!r}")
-            why = self.gov.broker.check(self.world, cred, st.idx, self.tick, st.session)
+                return self._invalid(st, base, call, f"unknown credential {safe_value(call.credential)!r}")
+            why = self.gov.broker.check(self.world, cred, who, self.tick, session)
         else:
-            cred, changes, why = self.gov.broker.credential_for(self.world, st.idx, t, rc.spec, self.tick, st.session)
+            cred, changes, why = self.gov.broker.credential_for(self.world, who, t, rc.spec, self.tick, session)
             self._apply_system(changes, "broker.issue")
         if cred is None or why:
             rec = self.audit.add("call", **base, credential=cred.id if cred else None, decision="deny",
                                  reasons=[why or "no credential"], policy_ids=["broker"], approval="none",
                                  effect="refused", changes=[], inverse=[], **labels)
             return self._after(st, rec, rc.spec.name, {})
-        req = build_request(self.world, st.idx, rc, cred, t, self.tick, st.session)
+        req = build_request(self.world, who, rc, cred, t, self.tick, session)
         dec = self.gov.authorizer.authorize(req)
         req_fields = {"credential": cred.id, "represents": req.represents.name, "credential_kind": req.credential_kind,
                       "chain": list(req.chain), "risk": req.risk, "system": req.system, "resource": req.resource.name,
@@ -301,13 +342,21 @@ class Engine:
                                  policy_ids=list(dec.policy_ids), approval="none", effect="denied",
                                  changes=[], inverse=[], **labels)
             return self._after(st, rec, rc.spec.name, {})
-        fields, output = self._execute(st, rc, cred, in_intent, req.chain)
+        fields, output = self._execute(st, rc, cred, in_intent, req.chain, t)
         rec = self.audit.add("call", **base, **req_fields, decision="allow", reasons=list(dec.reasons),
                              policy_ids=list(dec.policy_ids), approval="none", **fields)
         return self._after(st, rec, rc.spec.name, output)
 
+    def _who(self, st: AgentState) -> int:
+        """The identity the estate sees: the agent, or the one an attacker impersonates."""
+        return st.impersonates if st.attacker and st.impersonates is not None else st.idx
+
+    def _session(self, st: AgentState) -> int:
+        """The session a call comes from; an attacker never holds the victim's session binding."""
+        return -1 if st.attacker else st.session
+
     def _execute(self, st: AgentState, rc: ResolvedCall, cred: Credential, in_intent: bool,
-                 chain: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+                 chain: tuple[str, ...], ticket: Ticket | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Apply an allowed call: native permission check, effect, inverse, labels."""
         w = self.world
         if not w.covers(cred, rc.spec.risk, rc.target, self.tick):
@@ -316,8 +365,11 @@ class Engine:
         outcome = rc.spec.effect(CallContext(w, st.idx, self.tick, chain), **rc.args)
         described = [describe(w, c) for c in outcome.changes]
         inverses = self._apply(outcome.changes)
+        if outcome.handoff is not None and ticket is not None:
+            output = {**outcome.output, "ticket": self._delegate(st, ticket, cred, *outcome.handoff)}
+            outcome = type(outcome)(outcome.changes, output, outcome.handoff)
         fields: dict[str, Any] = {
-            "effect": "applied" if outcome.changes else "noop",
+            "effect": "delegated" if outcome.handoff is not None else "applied" if outcome.changes else "noop",
             "changes": described,
             "inverse": [describe(w, c) for c in reversed(inverses)],
             "reversible": rc.spec.reversible,
@@ -373,24 +425,48 @@ class Engine:
         base = {"tick": self.tick, "agent": st.name, "ticket": p.ticket.id if p.ticket else None, "call_seq": p.seq,
                 "tool": p.call.spec.name, "granted": o.granted, "wait_ticks": self.tick - p.submitted,
                 "review_minutes": o.review_minutes, "approvers": list(o.approvers), "in_intent": p.in_intent}
-        why = self.gov.broker.check(self.world, p.cred, st.idx, self.tick, st.session)
+        if st.attacker:
+            base["actor"] = "attacker"
+        who, session = self._who(st), self._session(st)
+        why = self.gov.broker.check(self.world, p.cred, who, self.tick, session)
         if not o.granted or why:
             reasons = [o.reason or "approver declined"] if not o.granted else [why]
             rec = self.audit.add("approval", **base, decision="deny", reasons=reasons, effect="denied" if not o.granted
                                  else "refused", changes=[], inverse=[])
             self._after(st, rec, p.call.spec.name, {})
             return
-        req = build_request(self.world, st.idx, p.call, p.cred, p.ticket, self.tick, st.session, approval="granted")
+        req = build_request(self.world, who, p.call, p.cred, p.ticket, self.tick, session, approval="granted")
         dec = self.gov.authorizer.authorize(req)
         if not dec.allowed:
             rec = self.audit.add("approval", **base, decision=str(dec.effect), reasons=list(dec.reasons),
                                  policy_ids=list(dec.policy_ids), effect="denied", changes=[], inverse=[])
             self._after(st, rec, p.call.spec.name, {})
             return
-        fields, output = self._execute(st, p.call, p.cred, p.in_intent, req.chain)
+        fields, output = self._execute(st, p.call, p.cred, p.in_intent, req.chain, p.ticket)
         rec = self.audit.add("approval", **base, decision="allow", reasons=list(dec.reasons),
                              policy_ids=list(dec.policy_ids), **{k: v for k, v in fields.items() if k != "in_intent"})
         self._after(st, rec, p.call.spec.name, output)
+
+    def _delegate(self, st: AgentState, ticket: Ticket, cred: Credential, target: int, task: str) -> str:
+        """Open a sub-ticket for the invoked agent; the act chain and delegated rights travel with it."""
+        w = self.world
+        chain = (w.identities[self._who(st)].name, *ticket.chain)
+        held = (*ticket.delegated, tuple(credential_perms(w, cred)))
+        tmpl = next((t for t in self.templates if t.parent == ticket.id and t.assignee == target), None)
+        if tmpl is not None:
+            self.templates.remove(tmpl)
+            sub = replace(tmpl, chain=chain, delegated=held)
+        else:
+            n = sum(1 for r in self.audit.records if r["kind"] == "ticket" and r.get("op") == "delegate")
+            sub = Ticket(f"{ticket.id}>{w.identities[target].name}#{n + 1}", target, ticket.owner, task, ticket.scope,
+                         (), (), self.tick, ticket.id, True, chain, held)
+        target_state = self.by_name.get(w.identities[target].name)
+        if target_state is None or target_state.halted:
+            return sub.id
+        target_state.queue.insert(0, sub)
+        self.audit.add("ticket", tick=self.tick, agent=target_state.name, ticket=sub.id, op="delegate",
+                       parent=ticket.id, chain=list(chain))
+        return sub.id
 
     def _monitor_action(self, act: Any) -> None:
         st = self.by_name.get(act.agent)
@@ -437,7 +513,7 @@ class Engine:
                 st.pending = None
         tickets = {
             t.id: all(self.done(d) for d in t.done_when) if t.done_when else t.id in self.completed
-            for t in self.built.tickets
+            for t in self.built.tickets if not t.on_invoke
         }
         self.audit.add("end", tick=self.tick, tickets=tickets, world_fingerprint=self.world.fingerprint(),
                        live_credentials=sorted(self._reach))

@@ -49,7 +49,7 @@ def build_request(
         credential_kind=str(cred.kind),
         credential_ttl=None if cred.expires_at is None else cred.expires_at - tick,
         credential_covers=world.covers(cred, spec.risk, call.target, tick),
-        chain=cred.chain or (world.identities[agent].name,),
+        chain=(world.identities[agent].name, *(ticket.chain if ticket else ())),
         tick=tick,
         session=session,
         args=dict(call.names),

@@ -30,6 +30,7 @@ class Identity:
     trust_tier: int = 0
     shared: bool = False
     spiffe_id: str = ""
+    acts_as: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,27 @@ class Permission:
             and (self.types is None or res.type in self.types)
             and (self.ids is None or res.idx in self.ids)
         )
+
+
+def narrow(p: Permission, s: Permission) -> Permission | None:
+    """The atom allowing what both ``p`` and ``s`` allow, or ``None`` if they share nothing."""
+    if p.system is not s.system or not (p.risks & s.risks):
+        return None
+    ids = p.ids if s.ids is None else (s.ids if p.ids is None else p.ids & s.ids)
+    types = p.types if s.types is None else (s.types if p.types is None else p.types & s.types)
+    return Permission(p.system, p.risks & s.risks, types, ids)
+
+
+def intersect(a: tuple[Permission, ...] | frozenset[Permission], b: tuple[Permission, ...] | frozenset[Permission]
+              ) -> tuple[Permission, ...]:
+    """Atoms allowing only what both sets allow (order follows ``a``; duplicates dropped)."""
+    out: dict[Permission, None] = {}
+    for p in a:
+        for s in b:
+            n = narrow(p, s)
+            if n is not None:
+                out[n] = None
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +198,9 @@ class Ticket:
     """Work an owner gives an agent.
 
     ``scope`` is visible to governance; ``intent`` and ``done_when`` are ground truth that
-    only scoring reads.
+    only scoring reads. A ticket with ``on_invoke`` opens only when the assignee of its
+    ``parent`` hands it over with ``agent_invoke``; ``chain`` then lists the delegating actors
+    (nearest first) and ``delegated`` the permissions each of them held when delegating.
     """
 
     id: str
@@ -188,6 +212,9 @@ class Ticket:
     done_when: tuple[DoneWhen, ...]
     opens_at: int = 0
     parent: str | None = None
+    on_invoke: bool = False
+    chain: tuple[str, ...] = ()
+    delegated: tuple[tuple[Permission, ...], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def in_intent(self, tool: str, args: dict[str, Any]) -> bool:

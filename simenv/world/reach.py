@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from simenv.types import ResourceType, RiskClass, System
-from simenv.world.model import Credential, Permission, Resource
+from simenv.world.model import Credential, Permission, Resource, intersect
 from simenv.world.state import World
 
 _ROLE_ESCALATING = frozenset({RiskClass.PRIVILEGE_GRANT, RiskClass.CREDENTIAL_ISSUE})
@@ -128,15 +128,7 @@ def credential_perms(world: World, cred: Credential) -> frozenset[Permission]:
         base = world.permissions(cred.represents)
     if cred.scope is None:
         return base
-    # Keep identity atoms whose system and risks meet the scope; narrow risks to the scope's.
-    out: set[Permission] = set()
-    for p in base:
-        for s in cred.scope:
-            if s.system is p.system and (s.risks & p.risks):
-                ids = p.ids if s.ids is None else (s.ids if p.ids is None else p.ids & s.ids)
-                types = p.types if s.types is None else (s.types if p.types is None else p.types & s.types)
-                out.add(Permission(p.system, p.risks & s.risks, types, ids))
-    return frozenset(out)
+    return frozenset(intersect(base, cred.scope))
 
 
 def potential_blast_radius(world: World, cred: Credential) -> tuple[Coverage, float]:

@@ -38,6 +38,7 @@ class Outcome:
 
     changes: list[Change] = field(default_factory=list)
     output: dict[str, Any] = field(default_factory=dict)
+    handoff: tuple[int, str] | None = None  # (agent identity, task text) for agent_invoke
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +198,8 @@ def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: i
     return out
 
 
-G, R, S, K, P, T, CA = (ResourceType.GROUP, ResourceType.ROLE, ResourceType.SECRET, ResourceType.KEY,
-                        ResourceType.PIPELINE, ResourceType.TABLE, ResourceType.CA_RULE)
+G, R, S, K, P, T, CA, AG = (ResourceType.GROUP, ResourceType.ROLE, ResourceType.SECRET, ResourceType.KEY,
+                            ResourceType.PIPELINE, ResourceType.TABLE, ResourceType.CA_RULE, ResourceType.AGENT)
 
 
 def _p(name: str, kind: Any, *enum: str) -> Param:
@@ -364,3 +365,12 @@ def db_grant_access(ctx: CallContext, table: int, identity: int) -> Outcome:
 def db_revoke_access(ctx: CallContext, table: int, identity: int) -> Outcome:
     """Revoke an identity's access to a table."""
     return _grant(ctx, identity, table, False)
+
+
+# --------------------------------------------------------------------------- agents
+@tool(System.IDP, RiskClass.AGENT_INVOKE, True, _p("agent", AG), _p("task", TEXT))
+def agent_invoke(ctx: CallContext, agent: int, task: str) -> Outcome:
+    """Hand a sub-task to another agent; it works it under its own credentials."""
+    target = ctx.world.resources[agent].yields
+    assert target is not None
+    return Outcome(output={"handed_to": ctx.world.identities[target].name}, handoff=(target, task[:500]))
