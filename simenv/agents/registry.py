@@ -19,10 +19,38 @@ AGENTS: dict[str, tuple[Callable[[AgentContext], Agent], str]] = {
 }
 
 
+def _stub(preset: str) -> Callable[[AgentContext], Agent]:
+    def make(ctx: AgentContext) -> Agent:
+        from simenv.agents.llm_stub import PRESETS, LLMStubAgent
+
+        return LLMStubAgent(ctx, PRESETS[preset](), preset)
+
+    return make
+
+
+def _register_stubs() -> None:
+    from simenv.agents.llm_stub import PRESETS
+
+    for preset, fn in PRESETS.items():
+        doc = " ".join((fn.__doc__ or "").split())
+        AGENTS[f"llm_stub:{preset}"] = (_stub(preset), f"LLM-stub, preset {preset}: {doc}")
+    AGENTS["llm_stub"] = (_stub("default"), "LLM-stub with the default preset")
+
+
+_register_stubs()
+
+
 def make_agent(name: str, ctx: AgentContext) -> Agent:
-    """A fresh agent called ``name`` for the identity in ``ctx``."""
+    """A fresh agent called ``name`` for the identity in ``ctx``.
+
+    ``replay:PATH`` replays a recorded transcript for the identity it recorded.
+    """
+    if name.startswith("replay:"):
+        from simenv.agents.llm import replay_agent
+
+        return replay_agent(name.partition(":")[2], ctx)
     if name not in AGENTS:
-        raise UnknownNameError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}")
+        raise UnknownNameError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}, replay:PATH")
     return AGENTS[name][0](ctx)
 
 
