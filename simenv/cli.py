@@ -193,4 +193,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m simenv.cli``: run the importable module's main, whose registry is the one
+    # that sub-command modules fill through ``from simenv.cli import command``.
+    from simenv.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,136 @@
+"""Sub-commands ``bench``, ``report``, ``regress`` and ``replay`` (registered with :func:`simenv.cli.command`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from simenv.cli import command
+
+TABLE_SCORES = ("task_success", "blast_radius", "exposure", "scope_violation_rate", "friction_rate")
+
+
+def _configure_bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenarios", default="all", help="A,B or all (names or scenario files)")
+    p.add_argument("--policies", default="all", help="X,Y or all (names or profile files)")
+    p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 per scenario × profile")
+    p.add_argument("--agent", default=None, help="an agent name for every agent; default: the scenarios' plans")
+    p.add_argument("--size", type=int, default=None, help="override every scenario's estate size")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+    p.add_argument("--executor", default="local", help="local, serial or dask://HOST:PORT")
+    p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: every CPU)")
+    p.add_argument("--chunk-size", type=int, default=None, help="episodes per chunk")
+    p.add_argument("--resume", action="store_true", help="run only the episodes the results folder lacks")
+    p.add_argument("--no-report", action="store_true", help="skip plots and report.html")
+
+
+def summary_table(summary) -> str:
+    """A fixed-width table: one line per scenario × profile × agent with the key scores' means."""
+    cells = summary[summary["score"].isin(("error_rate", *TABLE_SCORES))]
+    lines = []
+    head = ["scenario", "profile", "agent", "n", "errors", *TABLE_SCORES]
+    for (scenario, policy, agent), g in cells.groupby(["scenario", "policy", "agent"], sort=False):
+        by = {r["score"]: r for _, r in g.iterrows()}
+        err = by.get("error_rate")
+        n = int(err["n"]) if err is not None else 0
+        errors = int(round(float(err["mean"]) * n)) if err is not None and n else 0
+        vals = ["n/a" if s not in by or by[s]["mean"] != by[s]["mean"] else f"{float(by[s]['mean']):.3f}"
+                for s in TABLE_SCORES]
+        lines.append([str(scenario), str(policy), str(agent), str(n), str(errors), *vals])
+    widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=False)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*head), *(fmt.format(*row) for row in lines)])
+
+
+@command("bench", "run a scenario × profile × seed matrix; write episodes.parquet, summary.csv, report.html", _configure_bench)
+def cmd_bench(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from simenv.bench.report import build_report
+    from simenv.bench.runner import run_matrix
+    from simenv.bench.shards import SUMMARY
+
+    if a.seeds < 1:
+        print("simenv bench: --seeds must be at least 1", file=sys.stderr)
+        return 2
+    df = run_matrix(a.scenarios, a.policies, a.seeds, a.agent, a.size, executor=a.executor, jobs=a.jobs,
+                    out=a.out, resume=a.resume, chunk_size=a.chunk_size)
+    summary = pd.read_csv(a.out / SUMMARY)
+    print(summary_table(summary))
+    n_err = int(df["error"].notna().sum()) if "error" in df.columns else 0
+    written = ["episodes.parquet", "summary.csv"]
+    if not a.no_report:
+        build_report(a.out, episodes=df, summary=summary)
+        written += ["comparisons.csv", "report.html", "plots/"]
+    print(f"\n{len(df)} episodes ({n_err} failed) → {a.out}/: {', '.join(written)}")
+    return 0
+
+
+def _configure_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", type=Path, nargs="?", default=Path("results"), help="a results folder")
+
+
+@command("report", "rebuild the plots and report.html of a results folder", _configure_report)
+def cmd_report(a: argparse.Namespace) -> int:
+    from simenv.bench.report import build_report
+
+    print(build_report(a.dir))
+    return 0
+
+
+def _configure_regress(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--baseline", type=Path, required=True, help="the baseline JSON file")
+    p.add_argument("--results", type=Path, default=Path("results"), help="a results folder")
+    p.add_argument("--junit", type=Path, default=None, help="write JUnit XML here")
+    p.add_argument("--summary-md", type=Path, default=None, help="write a markdown table here")
+    p.add_argument("--update", action="store_true", help="write the baseline from the results and exit 0")
+
+
+@command("regress", "compare results with a baseline; exit 1 if a score got worse beyond its bootstrap CI",
+         _configure_regress)
+def cmd_regress(a: argparse.Namespace) -> int:
+    from simenv.bench import regress
+    from simenv.bench.shards import atomic_write, read_episodes
+    from simenv.errors import SimenvError
+
+    episodes = read_episodes(a.results)
+    if a.update:
+        doc = regress.write_baseline(a.baseline, episodes)
+        print(f"wrote {a.baseline}: {len(doc['cells'])} cells")
+        return 0
+    try:
+        baseline = json.loads(a.baseline.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise SimenvError(f"{a.baseline}: cannot read the baseline: {e}") from None
+    findings = regress.compare_to_baseline(baseline, episodes)
+    md = regress.markdown(findings)
+    print(md)
+    if a.summary_md:
+        atomic_write(a.summary_md, md.encode())
+    if a.junit:
+        atomic_write(a.junit, regress.junit(findings))
+    return 1 if regress.failed(findings) else 0
+
+
+def _configure_replay(p: argparse.ArgumentParser) -> None:
+    p.add_argument("audit", type=Path, help="an audit log (JSONL) written by simenv run --audit")
+    p.add_argument("--scenario", default=None, help="the scenario file, if not a shipped name")
+    p.add_argument("--policy", default=None, help="the profile file, if not a shipped name")
+
+
+@command("replay", "re-run a recorded episode; exit 0 iff its fingerprint matches", _configure_replay)
+def cmd_replay(a: argparse.Namespace) -> int:
+    from simenv.bench.replay import replay
+    from simenv.errors import SimenvError
+
+    if not a.audit.exists():
+        raise SimenvError(f"{a.audit}: no such file")
+    r = replay(a.audit, a.scenario, a.policy)
+    print(f"recorded  {r.recorded}\nreplayed  {r.replayed}")
+    if r.ok:
+        print("match")
+        return 0
+    print(f"MISMATCH: first differing record seq {r.first_difference}")
+    return 1

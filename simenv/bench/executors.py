@@ -1,0 +1,105 @@
+"""Executors: where chunks of episodes run.
+
+* ``serial``: in this process (:class:`SerialExecutor`);
+* ``local`` (the default): loky's reusable process pool, which pickles with cloudpickle so
+  that agents defined in a notebook cell still reach the workers;
+* ``dask://HOST:PORT``: a Dask distributed scheduler, through ``Client.get_executor()``;
+* any :class:`concurrent.futures.Executor` passed from Python.
+
+No worker outlives its parent: each loky worker runs :func:`watch_parent`, a daemon thread
+that ends the worker as soon as its parent process is gone (even after ``kill -9``, when no
+clean shutdown can happen); idle workers also exit after loky's idle timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any
+
+from simenv.errors import SimenvError
+
+POLL_S = 0.5
+IDLE_TIMEOUT_S = 30
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once, in this process."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(e)
+        return fut
+
+
+def watch_parent(parent_pid: int, poll_s: float = POLL_S) -> None:
+    """Start a daemon thread that exits this process when ``parent_pid`` is no longer its parent."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(3)
+            time.sleep(poll_s)
+
+    threading.Thread(target=watch, name="simenv-parent-watch", daemon=True).start()
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def loky_executor(jobs: int) -> Executor:
+    """The loky reusable executor with ``jobs`` workers that watch their parent."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=jobs, timeout=IDLE_TIMEOUT_S,
+                                 initializer=watch_parent, initargs=(os.getpid(),))
+
+
+def dask_address(spec: str) -> str:
+    """``dask://HOST:PORT`` → ``tcp://HOST:PORT`` (other schemes pass through: ``dask://tls://...``)."""
+    rest = spec[len("dask://"):]
+    if not rest:
+        raise SimenvError(f"executor {spec!r}: expected dask://HOST:PORT")
+    return rest if "://" in rest else f"tcp://{rest}"
+
+
+@contextlib.contextmanager
+def open_executor(spec: str | Executor | None, jobs: int | None = None) -> Iterator[tuple[Executor, int]]:
+    """Yield ``(executor, parallelism)`` for an executor spec; close what was opened here.
+
+    Args:
+        spec: ``"local"`` (or ``None``), ``"serial"``, ``"dask://HOST:PORT"``, or an executor.
+        jobs: workers for ``local``; ``None`` uses every CPU.
+    """
+    if isinstance(spec, Executor):
+        yield spec, max(1, jobs or getattr(spec, "_max_workers", None) or default_jobs())
+        return
+    spec = spec or "local"
+    if spec == "serial":
+        yield SerialExecutor(), 1
+    elif spec == "local":
+        n = max(1, jobs or default_jobs())
+        yield loky_executor(n), n
+    elif spec.startswith("dask://"):
+        from distributed import Client
+
+        client = Client(dask_address(spec), timeout="20s")
+        try:
+            n = jobs or max(1, sum(client.nthreads().values()))
+            yield client.get_executor(), n
+        finally:
+            client.close()
+    else:
+        raise SimenvError(f"unknown executor {spec!r}; use local, serial or dask://HOST:PORT")

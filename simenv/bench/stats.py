@@ -1,0 +1,201 @@
+"""Statistics over episode rows, after Agarwal et al. (2021), the method of rliable, with scipy.
+
+Reference: Agarwal et al., "Deep Reinforcement Learning at the Edge of the Statistical
+Precipice", NeurIPS 2021.
+
+* Point estimates: the mean and the interquartile mean (IQM: the mean of the middle 50%,
+  ``scipy.stats.trim_mean(x, 0.25)``).
+* Intervals: percentile bootstrap 95% CIs, *stratified*: runs are resampled within each
+  stratum (scenario) and the statistic is taken over the pooled resample
+  (``scipy.stats.bootstrap`` with one sample per stratum). For one scenario × profile cell
+  there is one stratum, the seeds.
+* Comparisons between profiles A and B: the paired same-seed difference ``mean(A_s − B_s)``
+  with its bootstrap CI, and the probability of improvement ``P(A better than B)``: within
+  each scenario, the Mann–Whitney probability that a run of A beats a run of B (ties count
+  half), averaged over scenarios.
+
+Scores may be ``None`` (undefined rates), booleans or numbers; ``None`` becomes NaN and is
+skipped. The ``fingerprint`` is not a number and is never aggregated. Resampling uses a
+fixed-seed :class:`numpy.random.Generator`, so every figure is reproducible.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as st
+
+from simenv.bench.tasks import KEY
+
+# +1: higher is worse; -1: lower is worse. Scores not listed have no better or worse.
+DIRECTIONS: dict[str, int] = {
+    "blast_radius": 1, "exposure": 1, "residual_exposure": 1, "scope_violation_rate": 1, "friction_rate": 1,
+    "false_denials": 1, "violations_executed": 1, "approval_wait_ticks": 1, "task_success": -1, "error_rate": 1,
+}
+COMPARED = ("blast_radius", "exposure", "scope_violation_rate", "friction_rate", "task_success")
+NOT_SCORES = {*KEY, "error", "wall_s", "fingerprint"}
+ALL = "*"
+SEED = 20210827
+RESAMPLES = 2000
+
+
+def as_float(values: Any) -> np.ndarray:
+    """Scores → float array: booleans are 0/1; ``None``, NA and non-numbers are NaN.
+
+    >>> as_float([True, None, 2, 0.5]).tolist()
+    [1.0, nan, 2.0, 0.5]
+    """
+    out = []
+    for v in values:
+        try:
+            out.append(float(v) if v is not None else np.nan)
+        except (TypeError, ValueError):
+            out.append(np.nan)
+    return np.asarray(out, dtype=float)
+
+
+def score_columns(df) -> list[str]:
+    """The numeric score columns of an episodes frame, plus ``error_rate``."""
+    cols = [c for c in df.columns if c not in NOT_SCORES and c != "error_rate"]
+    return [*cols, "error_rate"]
+
+
+def with_error_rate(df):
+    """A copy of ``df`` with ``error_rate`` = 1.0 on rows that carry an error, else 0.0."""
+    out = df.copy()
+    err = out["error"] if "error" in out.columns else [None] * len(out)
+    out["error_rate"] = [0.0 if e is None or (isinstance(e, float) and np.isnan(e)) else 1.0 for e in err]
+    return out
+
+
+def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Interquartile mean along ``axis``.
+
+    >>> float(iqm(np.array([0.0, 1, 2, 3, 100, 4, 5, 6])))
+    3.5
+    """
+    return st.trim_mean(x, 0.25, axis=axis)
+
+
+def _mean_iqm(*strata: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = np.concatenate(strata, axis=axis)
+    return np.stack([z.mean(axis=axis), iqm(z, axis=axis)])
+
+
+def bootstrap(strata: Sequence[np.ndarray], statistic: Callable[..., np.ndarray], *, paired: bool = False,
+              n_resamples: int = RESAMPLES, seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(point, low, high)`` of a vectorized ``statistic(*strata, axis)`` with a stratified percentile 95% CI.
+
+    Empty strata are dropped; a stratum of one value is its own (constant) resample. With no
+    data the result is NaN; with a single value, the CI is that value.
+    """
+    strata = [np.asarray(s, dtype=float) for s in strata if len(s)]
+    if not strata:
+        nan = np.full(np.shape(statistic(np.zeros(2), axis=-1)), np.nan)
+        return nan, nan, nan
+    point = np.asarray(statistic(*strata, axis=-1), dtype=float)
+    if sum(len(s) for s in strata) < 2 or all(np.all(s == s[0]) for s in strata):
+        return point, point.copy(), point.copy()
+    data = tuple(s if len(s) > 1 else np.repeat(s, 2) for s in strata)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = st.bootstrap(data, statistic, n_resamples=n_resamples, method="percentile", vectorized=True,
+                           paired=paired, confidence_level=0.95, rng=np.random.default_rng(seed), axis=-1)
+    lo, hi = np.asarray(res.confidence_interval.low, float), np.asarray(res.confidence_interval.high, float)
+    return point, np.minimum(lo, point), np.maximum(hi, point)
+
+
+def _defined(x: np.ndarray) -> np.ndarray:
+    return x[~np.isnan(x)]
+
+
+def summarize(df, *, n_resamples: int = RESAMPLES, seed: int = SEED):
+    """Per (scenario, policy, agent, score): n, mean, IQM and their 95% CIs.
+
+    Rows with ``scenario == "*"`` aggregate a profile over every scenario, stratified by
+    scenario. ``n`` counts the defined (non-NaN) values.
+    """
+    import pandas as pd
+
+    df = with_error_rate(df)
+    scores = score_columns(df)
+    out: list[dict[str, Any]] = []
+    for (policy, agent), by_profile in df.groupby(["policy", "agent"], sort=False):
+        groups = list(by_profile.groupby("scenario", sort=False))
+        for score in scores:
+            strata = {s: _defined(as_float(g[score])) for s, g in groups}
+            cells = [(s, [v]) for s, v in strata.items()] + ([(ALL, list(strata.values()))] if len(groups) > 1 else [])
+            for scenario, parts in cells:
+                (m, q), (mlo, qlo), (mhi, qhi) = bootstrap(parts, _mean_iqm, n_resamples=n_resamples, seed=seed)
+                out.append({"scenario": scenario, "policy": policy, "agent": agent, "score": score,
+                            "n": int(sum(len(p) for p in parts)), "mean": m, "mean_lo": mlo, "mean_hi": mhi,
+                            "iqm": q, "iqm_lo": qlo, "iqm_hi": qhi})
+    frame = pd.DataFrame(out, columns=["scenario", "policy", "agent", "score", "n", "mean", "mean_lo", "mean_hi",
+                                       "iqm", "iqm_lo", "iqm_hi"])
+    rank = {s: i for i, s in enumerate([*dict.fromkeys(df["scenario"]), ALL])}
+    frame["_s"] = frame["scenario"].map(rank)
+    return frame.sort_values("_s", kind="stable").drop(columns="_s").reset_index(drop=True)
+
+
+def _mean_diff(*strata: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.concatenate(strata, axis=axis).mean(axis=axis)
+
+
+def prob_improvement(better: Sequence[np.ndarray], worse: Sequence[np.ndarray], sign: int) -> float:
+    """``P(X better than Y)`` averaged over strata (Mann–Whitney; ties count ½).
+
+    ``better[i]``/``worse[i]`` are the runs of X and Y in stratum ``i``; ``sign`` is the
+    score's direction (+1: higher is worse).
+
+    >>> prob_improvement([np.array([0.0, 1.0])], [np.array([2.0, 2.0])], sign=1)
+    1.0
+    """
+    probs = []
+    for x, y in zip(better, worse, strict=True):
+        if len(x) and len(y):
+            dx = sign * (y[None, :] - x[:, None])  # > 0 where x is better than y
+            probs.append(float(np.mean(dx > 0) + 0.5 * np.mean(dx == 0)))
+    return float(np.mean(probs)) if probs else float("nan")
+
+
+def compare(df, scores: Sequence[str] = COMPARED, *, n_resamples: int = 1000, seed: int = SEED):
+    """Paired same-seed comparisons between every two profiles, per scenario and over all (``*``).
+
+    Columns: scenario, agent, policy_a, policy_b, score, n_pairs, diff (mean of A − B over
+    shared seeds where both are defined), diff_lo, diff_hi, p_improve (probability that A
+    is better than B, by the score's direction).
+    """
+    import pandas as pd
+
+    out: list[dict[str, Any]] = []
+    ok = df[df["error"].isna()] if "error" in df.columns else df
+    for agent, by_agent in ok.groupby("agent", sort=False):
+        policies = list(dict.fromkeys(by_agent["policy"]))
+        scenarios = list(dict.fromkeys(by_agent["scenario"]))
+        for i, a in enumerate(policies):
+            for b in policies[i + 1:]:
+                for score in scores:
+                    if score not in by_agent.columns:
+                        continue
+                    sign = DIRECTIONS.get(score, 1)
+                    diffs, xs, ys = {}, {}, {}
+                    for s in scenarios:
+                        cell = by_agent[by_agent["scenario"] == s]
+                        ca, cb = cell[cell["policy"] == a], cell[cell["policy"] == b]
+                        va = dict(zip(ca["seed"], as_float(ca[score]), strict=True))
+                        vb = dict(zip(cb["seed"], as_float(cb[score]), strict=True))
+                        shared = [k for k in va if k in vb and not np.isnan(va[k]) and not np.isnan(vb[k])]
+                        diffs[s] = np.array([va[k] - vb[k] for k in shared])
+                        xs[s], ys[s] = _defined(np.array(list(va.values()))), _defined(np.array(list(vb.values())))
+                    cells = [(s, [s]) for s in scenarios] + ([(ALL, scenarios)] if len(scenarios) > 1 else [])
+                    for name, members in cells:
+                        d, lo, hi = bootstrap([diffs[s] for s in members], _mean_diff, n_resamples=n_resamples, seed=seed)
+                        p = prob_improvement([xs[s] for s in members], [ys[s] for s in members], sign)
+                        out.append({"scenario": name, "agent": agent, "policy_a": a, "policy_b": b, "score": score,
+                                    "n_pairs": int(sum(len(diffs[s]) for s in members)), "diff": float(d),
+                                    "diff_lo": float(lo), "diff_hi": float(hi), "p_improve": p})
+    return pd.DataFrame(out, columns=["scenario", "agent", "policy_a", "policy_b", "score", "n_pairs", "diff",
+                                      "diff_lo", "diff_hi", "p_improve"])

@@ -1,0 +1,133 @@
+"""The matrix of episodes, and the worker-side function that runs a chunk of them.
+
+A :class:`Task` names one episode by what identifies its row (scenario and profile *names*,
+seed, agent label) and carries the references (shipped names or file paths) needed to run
+it. :func:`run_chunk` is what an executor runs: it never raises for a failing episode; the
+episode becomes a row whose ``error`` says what went wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simenv.metrics import SCORE_NAMES
+
+KEY = ("scenario", "policy", "seed", "agent")
+EXECUTOR_ERROR = "executor: "
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One episode of the matrix.
+
+    Attributes:
+        scenario: the scenario's name (the ``scenario`` column).
+        policy: the profile's name (the ``policy`` column).
+        seed: the episode seed.
+        agent: the agent label (the ``agent`` column).
+        scenario_ref: a shipped name or a file path, as given.
+        policy_ref: a shipped name or a file path, as given.
+    """
+
+    scenario: str
+    policy: str
+    seed: int
+    agent: str
+    scenario_ref: str
+    policy_ref: str
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        return (self.scenario, self.policy, self.seed, self.agent)
+
+
+def agent_label(agent: Any) -> str:
+    """The ``agent`` column for an agent argument (as :func:`simenv.api.agents_for` labels it)."""
+    if agent is None or isinstance(agent, str):
+        return agent or "scripted"
+    if isinstance(agent, dict):
+        return "custom"
+    return getattr(agent, "name", type(agent).__name__)
+
+
+def _name(ref: str, kind: str) -> str:
+    """The name a scenario or profile reference will carry in rows (its file stem if it cannot load)."""
+    from simenv.errors import SimenvError
+
+    try:
+        if kind == "scenarios":
+            from simenv.scenario.loader import load_scenario
+
+            return load_scenario(ref)[0].name
+        from simenv.governance.profile import load_profile
+
+        return load_profile(ref)[0].name
+    except (SimenvError, OSError):
+        return Path(ref).stem
+
+
+def refs(names: str | Sequence[str | Path], kind: str) -> dict[str, str]:
+    """``"all"``, ``"a,b"`` or a list of names/paths → ``{row name: reference}`` in the given order."""
+    from simenv import files
+
+    if isinstance(names, str):
+        items: list[str] = files.list_shipped(kind) if names == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    else:
+        items = [str(n) for n in names]
+    out: dict[str, str] = {}
+    for ref in items:
+        name = _name(ref, kind)
+        out.setdefault(name, str(Path(ref).resolve()) if Path(ref).suffix in (".yaml", ".yml") else ref)
+    return out
+
+
+def matrix(scenarios: dict[str, str], policies: dict[str, str], seeds: Iterable[int], agent: Any) -> list[Task]:
+    """Every (scenario, profile, seed) task, scenario-major."""
+    label = agent_label(agent)
+    seeds = list(seeds)
+    return [Task(s, p, int(seed), label, sref, pref)
+            for s, sref in scenarios.items() for p, pref in policies.items() for seed in seeds]
+
+
+def chunked(tasks: Sequence[Task], size: int) -> list[list[Task]]:
+    """Consecutive chunks of at most ``size`` tasks."""
+    size = max(1, int(size))
+    return [list(tasks[i:i + size]) for i in range(0, len(tasks), size)]
+
+
+def error_row(task: Task, error: str) -> dict[str, Any]:
+    """The row of an episode that did not produce scores."""
+    return {**dict(zip(KEY, task.key, strict=True)), **{k: None for k in SCORE_NAMES}, "error": error, "wall_s": None}
+
+
+def describe(e: BaseException) -> str:
+    """A one-line description of an exception (a SpecError keeps its file:field lines)."""
+    from simenv.errors import SpecError
+
+    text = e.render() if isinstance(e, SpecError) else str(e)
+    return f"{type(e).__name__}: {text}".strip()
+
+
+def run_task(task: Task, agent: Any = None, size: int | None = None) -> dict[str, Any]:
+    """Run one episode; any exception becomes an error row."""
+    from simenv.api import run_episode
+
+    t0 = time.perf_counter()
+    try:
+        fresh = agent if agent is None or isinstance(agent, str) else copy.deepcopy(agent)
+        res = run_episode(task.scenario_ref, task.policy_ref, seed=task.seed, agent=fresh, size=size)
+    except Exception as e:  # noqa: BLE001 - a failing episode is a row, not a failed sweep
+        return error_row(task, describe(e))
+    row = {**dict(zip(KEY, task.key, strict=True)), **res.scores, "error": None}
+    row["wall_s"] = round(time.perf_counter() - t0, 6)
+    return row
+
+
+def run_chunk(tasks: list[Task], agent: Any = None, size: int | None = None) -> list[dict[str, Any]]:
+    """Run a chunk of episodes in order (what an executor runs)."""
+    return [run_task(t, agent, size) for t in tasks]
