@@ -55,8 +55,8 @@ def agents_for(built: BuiltScenario, agent: str | Agent | dict[str, Agent] | Non
     """The agent for every agent identity: a name applies to all, an object to the learner."""
     names = [built.world.identities[a].name for a in built.agents]
     if agent is None or isinstance(agent, str):
-        label = agent or "scripted"
-        return {n: make_agent(label, built.contexts[n]) for n in names}, label
+        made = {n: make_agent(agent or "scripted", built.contexts[n]) for n in names}
+        return made, str(getattr(made[built.learner], "name", agent or "scripted"))
     if isinstance(agent, dict):
         out = {n: agent.get(n) or make_agent("scripted", built.contexts[n]) for n in names}
         return out, "custom"
