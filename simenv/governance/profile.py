@@ -61,6 +61,9 @@ AUTHORIZERS: dict[str, str] = {
     "allow_all": "simenv.governance.basic:AllowAll",
     "deny_all": "simenv.governance.basic:DenyAll",
     "rbac": "simenv.governance.basic:StaticRbac",
+    "native": "simenv.governance.native:NativeRules",
+    "cedar": "simenv.governance.cedar:CedarAuthorizer",
+    "rego": "simenv.governance.rego:RegoAuthorizer",
 }
 # "module:factory" for approvals and monitors; [governance] fills these in.
 APPROVALS: str | None = None
