@@ -10,8 +10,8 @@ attributes differ from the stored entity is decided against a per-call store of 
 
 Policy conventions:
 
-- every policy has a unique ``@id("...")``: decisions report these ids (sorted); an optional
-  ``@reason("...")`` gives the reason (the id otherwise);
+- every policy has a unique ``@id("...")``: decisions report these ids; an optional
+  ``@reason("...")`` gives the reason (the id otherwise); ids and reasons are each sorted;
 - forbid overrides permit, and no permit means deny (policy id ``default``);
 - a deny whose every satisfied forbid carries ``@approval("lift")`` is ``require_approval``;
   such a policy must stop applying when ``context.approval == "granted"``.
@@ -35,7 +35,7 @@ from simenv.world.model import Ticket
 from simenv.world.state import World
 
 DEFAULT_ID = "default"
-_DEFAULT = Decision(Effect.DENY, ("no policy permits the request (default deny)",), (DEFAULT_ID,))
+_DEFAULT = Decision(Effect.DENY, ("no policy allows the request (default deny)",), (DEFAULT_ID,))
 _INSTALL = "the cedar engine needs cedarpy: pip install simenv[all] (or pip install cedarpy)"
 
 
@@ -288,8 +288,8 @@ class CedarAuthorizer:
         else:
             hard = tuple(p for p in reasons if p not in self.policies.lift)
             effect, deciding = (Effect.DENY, hard) if hard else (Effect.REQUIRE_APPROVAL, reasons)
-        chosen = sorted(self.policies.names[p] for p in deciding)
-        return Decision(effect, tuple(why for _, why in chosen), tuple(i for i, _ in chosen))
+        chosen = [self.policies.names[p] for p in deciding]
+        return Decision(effect, tuple(sorted({why for _, why in chosen})), tuple(sorted(i for i, _ in chosen)))
 
     def _with_errors(self, allowed: bool, reasons: tuple[str, ...], errors: tuple[str, ...]) -> Decision:
         dec = self._make(allowed, reasons)

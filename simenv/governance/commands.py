@@ -49,7 +49,12 @@ class CasesSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     description: str = ""
-    cases: list[CaseSpec] = Field(min_length=1)
+    cases: list[dict[str, Any]] = Field(min_length=1)
+
+
+def _errors(e: ValidationError, prefix: str) -> list[tuple[str, str]]:
+    return [(prefix + files.field_path(err["loc"]), "unknown field" if err["type"] == "extra_forbidden" else err["msg"])
+            for err in e.errors()]
 
 
 def load_cases(path: Path) -> list[tuple[CaseSpec, AccessRequest]]:
@@ -58,16 +63,19 @@ def load_cases(path: Path) -> list[tuple[CaseSpec, AccessRequest]]:
     problems: list[tuple[str, str]] = []
     out = []
     names: dict[str, int] = {}
-    for i, case in enumerate(spec.cases):
+    for i, raw in enumerate(spec.cases):
+        try:
+            case = CaseSpec.model_validate(raw, strict=True)
+        except ValidationError as e:
+            problems.extend(_errors(e, f"cases[{i}]."))
+            continue
         if case.name in names:
             problems.append((f"cases[{i}].name", f"duplicate name (first at cases[{names[case.name]}])"))
         names.setdefault(case.name, i)
         try:
             req, bad = RequestDoc.model_validate(case.request, strict=True).build()
         except ValidationError as e:
-            bad = [(files.field_path(err["loc"]), "unknown field" if err["type"] == "extra_forbidden" else err["msg"])
-                   for err in e.errors()]
-            req = None
+            req, bad = None, _errors(e, "")
         problems.extend((f"cases[{i}].request.{where}", msg) for where, msg in bad)
         if req is not None:
             out.append((case, req))

@@ -25,8 +25,8 @@ A null value (no target identity, a credential without TTL) matches only ``exist
 Operand types are checked against the field's type when the file is loaded.
 
 Combining: deny overrides require_approval, which overrides allow; when no rule matches the
-``default`` applies (policy id ``default``). A decision carries the ids (sorted) and reasons of
-every rule of the winning effect that matched.
+``default`` applies (policy id ``default``). A decision carries the ids and the reasons of
+every rule of the winning effect that matched, each sorted (as in every simenv engine).
 
 Rules are compiled once into tuples of ``(getter, predicate)`` closures that read the
 :class:`~simenv.governance.request.AccessRequest` directly; no JSON document is built per call.
@@ -243,8 +243,7 @@ class NativeRules:
                 key = (k, hits)
                 dec = self._cache.get(key)
                 if dec is None:
-                    chosen = sorted((group[i][0], group[i][1]) for i in hits)
-                    dec = Decision(effect, tuple(r for _, r in chosen), tuple(i for i, _ in chosen))
+                    dec = Decision(effect, tuple(sorted({group[i][1] for i in hits})), tuple(sorted(group[i][0] for i in hits)))
                     self._cache[key] = dec
                 return dec
         return self._default
