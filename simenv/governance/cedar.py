@@ -4,9 +4,10 @@ A policy file is parsed once into a resident ``cedarpy.PolicySet`` and validated
 request model's schema (``policies/cedar/simenv.cedarschema``, see
 :mod:`simenv.governance.cedar_schema` for the mapping). ``prepare()`` builds the episode's
 entities (every identity and resource of the world) once into a resident ``cedarpy.Entities``;
-``authorize()`` only builds the small request (uids and the context record). An identity or
-resource the store does not know is added once (Cedar parses only that delta); one whose
-attributes differ from the stored entity is decided against a per-call store of its own.
+``authorize()`` only builds the small request (uids and the context record). A request naming
+an identity or resource the store does not hold, or holds with other attributes, is decided
+against a small store of its own (the action entities plus the request's); ``authorize_batch()``
+adds the unknown entities of a whole batch to the resident store at once.
 
 Policy conventions:
 
@@ -235,18 +236,13 @@ class CedarAuthorizer:
             self._known.update(fresh)
 
     def _store_for(self, r: AccessRequest) -> Any:
-        """The resident store if it holds the request's entities as they are; else one for this call."""
+        """The resident store if it holds the request's entities as they are; else a small one for this call."""
         known = self._known
-        missing = []
         for v in _views(r):
             have = known.get((isinstance(v, ResourceView), v.name))
-            if have is None:
-                missing.append(v)
-            elif have is not v and have != v:
+            if have is None or have is not v and have != v:
                 mine = {(isinstance(x, ResourceView), x.name): x for x in _views(r)}
                 return self._actions.with_added_json_str(json.dumps([_entity(x) for x in mine.values()]), self._schema)
-        if missing:
-            self._add(missing)
         return self._entities
 
     def authorize(self, request: AccessRequest) -> Decision:
