@@ -122,7 +122,29 @@ def _configure_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", type=Path)
 
 
-VALIDATORS: dict[str, Callable[[Path], None]] = {}
+def _policy_file(path: Path) -> None:
+    from simenv.governance.commands import validate_policy_file
+
+    validate_policy_file(path)
+
+
+def _cases_file(path: Path) -> None:
+    from simenv.governance.commands import validate_cases_file
+
+    validate_cases_file(path)
+
+
+def _cedar_schema(path: Path) -> None:
+    from simenv.governance.cedar import validate_schema_file
+
+    validate_schema_file(path)
+
+
+# file suffix (or content kind: RULES, CASES) -> validator raising SpecError
+VALIDATORS: dict[str, Callable[[Path], None]] = {
+    ".cedar": _policy_file, ".rego": _policy_file, ".cedarschema": _cedar_schema,
+    "RULES": _policy_file, "CASES": _cases_file,
+}
 
 
 def validate_file(path: Path) -> None:
@@ -139,6 +161,8 @@ def validate_file(path: Path) -> None:
     data = files.load_yaml(path)
     if isinstance(data, dict) and "authorizer" in data or "credentials" in (data or {}):
         load_profile(path)
+    elif isinstance(data, dict) and "rules" in data and "RULES" in VALIDATORS:
+        VALIDATORS["RULES"](path)
     elif isinstance(data, dict) and "cases" in data and "CASES" in VALIDATORS:
         VALIDATORS["CASES"](path)
     else:

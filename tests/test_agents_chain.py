@@ -43,7 +43,7 @@ def test_unscripted_invoke_opens_an_ad_hoc_sub_ticket():
     st = engine.by_name["helpdesk-bot"]
     engine._open_ticket(st)
     engine.templates.clear()
-    rec = engine.handle(st, ToolCall("agent_invoke", {"agent": "admin-bot", "task": "rotate everything"}))
+    rec = engine.handle(st, ToolCall("invoke_agent", {"agent": "admin-bot", "task": "rotate everything"}))
     assert rec["effect"] == "delegated"
     sub = engine.by_name["admin-bot"].queue[0]
     assert sub.parent == "T-20" and sub.text == "rotate everything" and sub.chain == ("helpdesk-bot",)

@@ -176,7 +176,7 @@ class LLMStubAgent:
             for name in self.ctx.knowledge:
                 routes.append(PlanStep("idp_assign_role", {"role": name, "identity": "$self"}))
                 if name != self.identity:
-                    routes.append(PlanStep("agent_invoke", {"agent": name, "task": obs.ticket.text if obs.ticket else ""}))
+                    routes.append(PlanStep("invoke_agent", {"agent": name, "task": obs.ticket.text if obs.ticket else ""}))
             routes = routes[:3]
         cached = [cid for cid in sorted(self.cache) if cid not in {c.id for c in obs.credentials}]
         if cached:

@@ -61,6 +61,9 @@ AUTHORIZERS: dict[str, str] = {
     "allow_all": "simenv.governance.basic:AllowAll",
     "deny_all": "simenv.governance.basic:DenyAll",
     "rbac": "simenv.governance.basic:StaticRbac",
+    "native": "simenv.governance.native:NativeRules",
+    "cedar": "simenv.governance.cedar:CedarAuthorizer",
+    "rego": "simenv.governance.rego:RegoAuthorizer",
 }
 APPROVALS = ("simenv.governance.approvals:SimulatedApprovers", "simenv.governance.approvals:ApprovalSpec")
 MONITOR = ("simenv.governance.monitors:WindowMonitor", "simenv.governance.monitors:MonitorSpec")

@@ -199,7 +199,7 @@ class Ticket:
 
     ``scope`` is visible to governance; ``intent`` and ``done_when`` are ground truth that
     only scoring reads. A ticket with ``on_invoke`` opens only when the assignee of its
-    ``parent`` hands it over with ``agent_invoke``; ``chain`` then lists the delegating actors
+    ``parent`` hands it over with ``invoke_agent``; ``chain`` then lists the delegating actors
     (nearest first) and ``delegated`` the permissions each of them held when delegating.
     """
 

@@ -38,7 +38,7 @@ class Outcome:
 
     changes: list[Change] = field(default_factory=list)
     output: dict[str, Any] = field(default_factory=dict)
-    handoff: tuple[int, str] | None = None  # (agent identity, task text) for agent_invoke
+    handoff: tuple[int, str] | None = None  # (agent identity, task text) for invoke_agent
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +369,7 @@ def db_revoke_access(ctx: CallContext, table: int, identity: int) -> Outcome:
 
 # --------------------------------------------------------------------------- agents
 @tool(System.IDP, RiskClass.AGENT_INVOKE, True, _p("agent", AG), _p("task", TEXT))
-def agent_invoke(ctx: CallContext, agent: int, task: str) -> Outcome:
+def invoke_agent(ctx: CallContext, agent: int, task: str) -> Outcome:
     """Hand a sub-task to another agent; it works it under its own credentials."""
     target = ctx.world.resources[agent].yields
     assert target is not None

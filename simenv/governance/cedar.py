@@ -1,0 +1,306 @@
+"""The Cedar authorizer (cedarpy). The only module that imports cedarpy.
+
+A policy file is parsed once into a resident ``cedarpy.PolicySet`` and validated against the
+request model's schema (``policies/cedar/simenv.cedarschema``, see
+:mod:`simenv.governance.cedar_schema` for the mapping). ``prepare()`` builds the episode's
+entities (every identity and resource of the world) once into a resident ``cedarpy.Entities``;
+``authorize()`` only builds the small request (uids and the context record). A request naming
+an identity or resource the store does not hold, or holds with other attributes, is decided
+against a small store of its own (the action entities plus the request's); ``authorize_batch()``
+adds the unknown entities of a whole batch to the resident store at once.
+
+Policy conventions:
+
+- every policy has a unique ``@id("...")``: decisions report these ids; an optional
+  ``@reason("...")`` gives the reason (the id otherwise); ids and reasons are each sorted;
+- forbid overrides permit, and no permit means deny (policy id ``default``);
+- a deny whose every satisfied forbid carries ``@approval("lift")`` is ``require_approval``;
+  such a policy must stop applying when ``context.approval == "granted"``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simenv.errors import SimenvError, SpecError
+from simenv.governance.cedar_schema import ACTION, IDENTITY, RESOURCE, schema_text
+from simenv.governance.request import AccessRequest, Decision, PrincipalView, ResourceView
+from simenv.types import Effect
+from simenv.world.model import Ticket
+from simenv.world.state import World
+
+DEFAULT_ID = "default"
+_DEFAULT = Decision(Effect.DENY, ("no policy allows the request (default deny)",), (DEFAULT_ID,))
+_INSTALL = "the cedar engine needs cedarpy: pip install simenv[all] (or pip install cedarpy)"
+
+
+def _cedarpy() -> Any:
+    try:
+        import cedarpy
+    except ImportError:
+        raise SimenvError(_INSTALL) from None
+    return cedarpy
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> tuple[Any, Any]:
+    """The parsed schema and an entity store holding only the action entities (parsed once)."""
+    cedarpy = _cedarpy()
+    schema = cedarpy.Schema.from_str(schema_text())
+    return schema, cedarpy.Entities.from_json_str("[]", schema)
+
+
+@dataclass(frozen=True)
+class CedarPolicies:
+    """A parsed, validated policy file: the resident set and what each policy id means."""
+
+    policy_set: Any
+    names: dict[str, tuple[str, str]]  # positional id -> (@id, reason)
+    lift: frozenset[str]  # positional ids carrying @approval("lift")
+
+
+def _problems_of(text: str, file: str) -> tuple[Any, list[tuple[str, str]], dict[str, Any]]:
+    cedarpy = _cedarpy()
+    try:
+        ps = cedarpy.PolicySet.from_str(text)
+        est = json.loads(cedarpy.policies_to_json_str(text))
+    except ValueError as e:
+        return None, [("", f"Cedar parse error: {e}")], {}
+    problems: list[tuple[str, str]] = []
+    if est.get("templates"):
+        problems.append(("", "templates (policies with ?principal / ?resource slots) are not supported"))
+    policies = est.get("staticPolicies", {})
+    result = cedarpy.validate_policies(text, _schema()[0])
+    seen: set[str] = set()
+    for err in result.errors:
+        who = result.id_annotations_by_policy_id.get(err.policy_id) or err.policy_id
+        msg = re.sub(r' (in context )?for Simenv::Action::"[^"]+"', r" \1", err.error).replace("  ", " ").strip()
+        if (who, msg) not in seen:
+            seen.add((who, msg))
+            problems.append((f"policy {who}", f"does not match the request model: {msg}"))
+    ids: dict[str, str] = {}
+    for pid, pol in policies.items():
+        ann = pol.get("annotations", {})
+        name = ann.get("id")
+        if not name:
+            problems.append((f"policy {pid}", 'has no @id("...") annotation'))
+        elif name in ids:
+            problems.append((f"policy {name}", f"duplicate @id (also {ids[name]})"))
+        elif name == DEFAULT_ID:
+            problems.append((f"policy {name}", f"@id {DEFAULT_ID!r} is reserved for the default decision"))
+        ids.setdefault(name or pid, pid)
+        if "approval" in ann and ann["approval"] != "lift":
+            problems.append((f"policy {name or pid}", f'@approval must be "lift", not {ann["approval"]!r}'))
+        if "approval" in ann and pol.get("effect") != "forbid":
+            problems.append((f"policy {name or pid}", "@approval(\"lift\") only makes sense on a forbid policy"))
+    return ps, problems, policies
+
+
+def parse_policies(text: str, file: str) -> CedarPolicies:
+    """Parse and validate Cedar policy text; raise :class:`SpecError` naming the file and policy."""
+    ps, problems, policies = _problems_of(text, file)
+    if problems:
+        raise SpecError(file, problems)
+    names = {pid: (p["annotations"]["id"], p["annotations"].get("reason") or p["annotations"]["id"])
+             for pid, p in policies.items()}
+    lift = frozenset(pid for pid, p in policies.items() if p["annotations"].get("approval") == "lift")
+    return CedarPolicies(ps, names, lift)
+
+
+def load_policies(path: Path) -> CedarPolicies:
+    """Load a ``.cedar`` file (parsed once per process and modification time)."""
+    if not path.exists():
+        raise SpecError(str(path), [("", "no such file")])
+    try:
+        return _load(str(path.resolve()), path.stat().st_mtime_ns)
+    except SpecError as e:
+        raise SpecError(str(path), e.problems) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: str, stamp: int) -> CedarPolicies:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(path, [("", f"cannot read: {e}")]) from None
+    return parse_policies(text, path)
+
+
+# --------------------------------------------------------------------------- entities and requests
+def identity_entity(v: PrincipalView) -> dict[str, Any]:
+    """An identity as a Cedar entity."""
+    attrs: dict[str, Any] = {"kind": v.kind, "trust_tier": v.trust_tier, "shared": v.shared, "spiffe_id": v.spiffe_id}
+    if v.owner is not None:
+        attrs["owner"] = v.owner
+    return {"uid": {"type": IDENTITY, "id": v.name}, "attrs": attrs, "parents": []}
+
+
+def resource_entity(v: ResourceView) -> dict[str, Any]:
+    """A resource as a Cedar entity (sensitivity as a 4-place decimal)."""
+    attrs: dict[str, Any] = {"type": v.type, "system": v.system,
+                             "sensitivity": {"__extn": {"fn": "decimal", "arg": f"{v.sensitivity:.4f}"}}}
+    if v.owner is not None:
+        attrs["owner"] = v.owner
+    return {"uid": {"type": RESOURCE, "id": v.name}, "attrs": attrs, "parents": []}
+
+
+def cedar_request(r: AccessRequest) -> dict[str, Any]:
+    """The Cedar request for an access request: uids and the context record (nulls omitted)."""
+    cred: dict[str, Any] = {"covers": r.credential_covers}
+    if r.credential_id is not None:
+        cred["id"] = r.credential_id
+    if r.credential_kind is not None:
+        cred["kind"] = r.credential_kind
+    if r.credential_ttl is not None:
+        cred["ttl"] = r.credential_ttl
+    ctx: dict[str, Any] = {
+        "represents": {"__entity": {"type": IDENTITY, "id": r.represents.name}},
+        "declared_systems": list(r.declared_systems), "declared_risks": list(r.declared_risks),
+        "in_declared_scope": r.in_declared_scope, "approval": r.approval, "credential": cred,
+        "chain": list(r.chain), "chain_depth": r.chain_depth, "self_target": r.self_target,
+        "tick": r.tick, "session": r.session, "args": r.args,
+    }
+    if r.target_identity is not None:
+        ctx["target_identity"] = {"__entity": {"type": IDENTITY, "id": r.target_identity.name}}
+    if r.ticket is not None:
+        ctx["ticket"] = r.ticket
+    return {"principal": {"type": IDENTITY, "id": r.principal.name}, "action": {"type": ACTION, "id": r.action},
+            "resource": {"type": RESOURCE, "id": r.resource.name}, "context": ctx}
+
+
+def _views(r: AccessRequest) -> list[PrincipalView | ResourceView]:
+    out: list[PrincipalView | ResourceView] = [r.principal, r.represents, r.resource]
+    if r.target_identity is not None:
+        out.append(r.target_identity)
+    return out
+
+
+def _entity(v: PrincipalView | ResourceView) -> dict[str, Any]:
+    return resource_entity(v) if isinstance(v, ResourceView) else identity_entity(v)
+
+
+class CedarAuthorizer:
+    """Cedar policies with resident ``PolicySet`` and ``Entities`` handles."""
+
+    name = "cedar"
+
+    def __init__(self, spec: Any = None, policy_path: Path | str | None = None, *, policies: CedarPolicies | None = None):
+        self._cedarpy = _cedarpy()
+        if policies is None:
+            if policy_path is None:
+                raise SimenvError("the cedar engine needs a policy file: set authorizer.policy in the profile")
+            policies = load_policies(Path(policy_path))
+        self.policies = policies
+        self._schema, self._actions = _schema()
+        self._entities = self._actions
+        self._known: dict[tuple[bool, str], PrincipalView | ResourceView] = {}
+        self._cache: dict[tuple[bool, tuple[str, ...]], Decision] = {}
+
+    @classmethod
+    def from_text(cls, text: str, file: str = "<cedar>") -> CedarAuthorizer:
+        """An authorizer from policy text."""
+        return cls(policies=parse_policies(text, file))
+
+    @property
+    def entities(self) -> Any:
+        """The resident ``cedarpy.Entities`` handle."""
+        return self._entities
+
+    def prepare(self, world: World, tickets: list[Ticket]) -> None:
+        """Build the episode's entity store once: every identity and resource of the world."""
+        ids = world.identities
+        views: list[PrincipalView | ResourceView] = [
+            PrincipalView(i.name, str(i.kind), ids[i.owner].name if i.owner is not None else None, i.trust_tier, i.shared,
+                          i.spiffe_id) for i in ids]
+        views += [ResourceView(r.name, str(r.type), str(r.system), r.sensitivity,
+                               ids[r.owner].name if r.owner is not None else None) for r in world.resources]
+        self._known = {}
+        self._entities = self._actions
+        self._add(views)
+
+    def _add(self, views: Sequence[PrincipalView | ResourceView]) -> None:
+        fresh = {}
+        for v in views:
+            key = (isinstance(v, ResourceView), v.name)
+            if key not in self._known and key not in fresh:
+                fresh[key] = v
+        if fresh:
+            delta = json.dumps([_entity(v) for v in fresh.values()])
+            self._entities = self._entities.with_added_json_str(delta, self._schema)
+            self._known.update(fresh)
+
+    def _store_for(self, r: AccessRequest) -> Any:
+        """The resident store if it holds the request's entities as they are; else a small one for this call."""
+        known = self._known
+        for v in _views(r):
+            have = known.get((isinstance(v, ResourceView), v.name))
+            if have is None or have is not v and have != v:
+                mine = {(isinstance(x, ResourceView), x.name): x for x in _views(r)}
+                return self._actions.with_added_json_str(json.dumps([_entity(x) for x in mine.values()]), self._schema)
+        return self._entities
+
+    def authorize(self, request: AccessRequest) -> Decision:
+        """Decide one request against the resident handles."""
+        store = self._store_for(request)
+        return self._decision(self._cedarpy.is_authorized(cedar_request(request), self.policies.policy_set, store))
+
+    def authorize_batch(self, requests: Sequence[AccessRequest]) -> list[Decision]:
+        """Decide many requests in one call to Cedar (same decisions as :meth:`authorize`)."""
+        self._add([v for r in requests for v in _views(r) if (isinstance(v, ResourceView), v.name) not in self._known])
+        stores = [self._store_for(r) for r in requests]
+        out: list[Decision | None] = [None] * len(requests)
+        batch = [i for i, s in enumerate(stores) if s is self._entities]
+        results = self._cedarpy.is_authorized_batch([cedar_request(requests[i]) for i in batch],
+                                                     self.policies.policy_set, self._entities)
+        for i, res in zip(batch, results, strict=True):
+            out[i] = self._decision(res)
+        for i, s in enumerate(stores):
+            if out[i] is None:
+                out[i] = self._decision(self._cedarpy.is_authorized(cedar_request(requests[i]), self.policies.policy_set, s))
+        return [d for d in out if d is not None]
+
+    def _decision(self, res: Any) -> Decision:
+        diag = res.diagnostics
+        reasons = tuple(diag.reasons)
+        if diag.errors:
+            return self._with_errors(res.allowed, reasons, tuple(map(str, diag.errors)))
+        key = (res.allowed, reasons)
+        dec = self._cache.get(key)
+        if dec is None:
+            dec = self._cache[key] = self._make(res.allowed, reasons)
+        return dec
+
+    def _make(self, allowed: bool, reasons: tuple[str, ...]) -> Decision:
+        if allowed:
+            effect, deciding = Effect.ALLOW, reasons
+        elif not reasons:
+            return _DEFAULT
+        else:
+            hard = tuple(p for p in reasons if p not in self.policies.lift)
+            effect, deciding = (Effect.DENY, hard) if hard else (Effect.REQUIRE_APPROVAL, reasons)
+        chosen = [self.policies.names[p] for p in deciding]
+        return Decision(effect, tuple(sorted({why for _, why in chosen})), tuple(sorted(i for i, _ in chosen)))
+
+    def _with_errors(self, allowed: bool, reasons: tuple[str, ...], errors: tuple[str, ...]) -> Decision:
+        dec = self._make(allowed, reasons)
+        return Decision(dec.effect, (*dec.reasons, *(f"cedar evaluation error: {e}" for e in errors)), dec.policy_ids)
+
+
+def validate_schema_file(path: Path) -> None:
+    """Validate a ``.cedarschema`` file: it must parse as a Cedar schema."""
+    cedarpy = _cedarpy()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(str(path), [("", f"cannot read: {e}")]) from None
+    try:
+        cedarpy.Schema.from_str(text)
+    except ValueError as e:
+        raise SpecError(str(path), [("", f"Cedar schema error: {e}")]) from None
+

@@ -1,0 +1,165 @@
+"""Policy sub-commands: ``simenv test POLICY_FILE CASES.yaml``, and validators for policy files.
+
+A cases file is a table of decision tests, in the manner of ``opa test``::
+
+    description: the intent policy's decisions
+    cases:
+      - name: an in-scope read is allowed
+        request: {action: {name: db_query}}          # see simenv.governance.fields (defaults)
+        expect: allow                                # allow | deny | require_approval
+        policy_ids: [intent.allow_in_scope]          # optional: the deciding policy ids (any order)
+
+``simenv test`` exits 0 when every case passes, 1 when one does not (with a diff per failing
+case), 2 on bad input (a file:field error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from simenv import files
+from simenv.cli import command
+from simenv.errors import SpecError
+from simenv.governance.fields import RequestDoc
+from simenv.governance.protocols import Authorizer
+from simenv.governance.request import AccessRequest, Decision
+
+ENGINES = {".cedar": "cedar", ".rego": "rego", ".yaml": "native", ".yml": "native"}
+
+
+class CaseSpec(BaseModel):
+    """One decision test."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: str
+    request: dict[str, Any]
+    expect: Literal["allow", "deny", "require_approval"]
+    policy_ids: list[str] | None = None
+
+
+class CasesSpec(BaseModel):
+    """A cases file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    description: str = ""
+    cases: list[dict[str, Any]] = Field(min_length=1)
+
+
+def _errors(e: ValidationError, prefix: str) -> list[tuple[str, str]]:
+    return [(prefix + files.field_path(err["loc"]), "unknown field" if err["type"] == "extra_forbidden" else err["msg"])
+            for err in e.errors()]
+
+
+def load_cases(path: Path) -> list[tuple[CaseSpec, AccessRequest]]:
+    """Load a cases file and build each request; raise :class:`SpecError` naming every bad field."""
+    spec = files.validate(CasesSpec, files.load_yaml(path), str(path))
+    problems: list[tuple[str, str]] = []
+    out = []
+    names: dict[str, int] = {}
+    for i, raw in enumerate(spec.cases):
+        try:
+            case = CaseSpec.model_validate(raw, strict=True)
+        except ValidationError as e:
+            problems.extend(_errors(e, f"cases[{i}]."))
+            continue
+        if case.name in names:
+            problems.append((f"cases[{i}].name", f"duplicate name (first at cases[{names[case.name]}])"))
+        names.setdefault(case.name, i)
+        try:
+            req, bad = RequestDoc.model_validate(case.request, strict=True).build()
+        except ValidationError as e:
+            req, bad = None, _errors(e, "")
+        problems.extend((f"cases[{i}].request.{where}", msg) for where, msg in bad)
+        if req is not None:
+            out.append((case, req))
+    if problems:
+        raise SpecError(str(path), problems)
+    return out
+
+
+def engine_of(path: Path) -> str:
+    """The engine a policy file is written for: by suffix, then (YAML) by content."""
+    engine = ENGINES.get(path.suffix)
+    if engine is None:
+        raise SpecError(str(path), [("", "not a policy file: expected .cedar, .rego or a native rules .yaml")])
+    if engine == "native":
+        data = files.load_yaml(path)
+        if not isinstance(data, dict) or "rules" not in data:
+            raise SpecError(str(path), [("rules", "a native rule set needs a top-level 'rules' list")])
+    return engine
+
+
+def load_authorizer(path: Path) -> Authorizer:
+    """Build the authorizer for a policy file (``.cedar``, ``.rego`` or native rules YAML)."""
+    if not path.exists():
+        raise SpecError(str(path), [("", "no such file")])
+    engine = engine_of(path)
+    if engine == "cedar":
+        from simenv.governance.cedar import CedarAuthorizer
+
+        return CedarAuthorizer(None, path)
+    if engine == "rego":
+        from simenv.governance.rego import RegoAuthorizer
+
+        rego = RegoAuthorizer(None, path)
+        probe, _ = RequestDoc.model_validate({"action": {"name": "db_query"}}).build()
+        assert probe is not None
+        rego.check(probe)
+        return rego
+    from simenv.governance.native import NativeRules
+
+    return NativeRules(None, path)
+
+
+def validate_policy_file(path: Path) -> None:
+    """Validate a policy file; raise :class:`SpecError` (or SimenvError) if it is invalid."""
+    load_authorizer(path)
+
+
+def validate_cases_file(path: Path) -> None:
+    """Validate a cases file (without a policy)."""
+    load_cases(path)
+
+
+def _show(effect: str, ids: Any) -> str:
+    return f"{effect} [{', '.join(sorted(ids))}]" if ids is not None else effect
+
+
+def _failure(case: CaseSpec, got: Decision) -> list[str] | None:
+    ok = str(got.effect) == case.expect and (case.policy_ids is None or sorted(case.policy_ids) == sorted(got.policy_ids))
+    if ok:
+        return None
+    return [f"FAIL  {case.name}",
+            f"      expected: {_show(case.expect, case.policy_ids)}",
+            f"      got:      {_show(str(got.effect), got.policy_ids)}",
+            f"      reasons:  {'; '.join(got.reasons)}"]
+
+
+def _configure_test(p: argparse.ArgumentParser) -> None:
+    p.add_argument("policy", type=Path, help="a native rules .yaml, a .cedar or a .rego file")
+    p.add_argument("cases", type=Path, help="a cases YAML file")
+    p.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
+
+
+@command("test", "run table-driven decision tests of a policy file; exit 1 on a mismatch", _configure_test)
+def cmd_test(a: argparse.Namespace) -> int:
+    authz = load_authorizer(a.policy)
+    cases = load_cases(a.cases)
+    failed = 0
+    for case, req in cases:
+        lines = _failure(case, authz.authorize(req))
+        if lines:
+            failed += 1
+            print("\n".join(lines))
+        elif a.verbose:
+            print(f"PASS  {case.name}")
+    print("-" * 40)
+    print(f"{a.policy} ({authz.name}): {len(cases) - failed}/{len(cases)} passed", file=sys.stdout)
+    return 1 if failed else 0

@@ -1,0 +1,204 @@
+"""The fields of the published request model, and requests written by hand.
+
+``FIELDS`` names every dotted path of :meth:`AccessRequest.to_input` that a policy may read,
+with its type and a getter that reads it straight from an :class:`AccessRequest` (so native
+rules never build the JSON document). ``context.args.<name>`` reads one tool argument.
+
+:class:`RequestDoc` is a request as a policy author writes it (``simenv test`` cases): the
+shape of ``to_input()``, every field optional except ``action.name``, with these defaults::
+
+    principal:       {name: agent-1, kind: agent, owner: null, trust_tier: 0, shared: false, spiffe_id: ""}
+    represents:      the principal
+    action:          {name: <required, a tool of the catalog>, risk/system: the tool's}
+    resource:        {name: resource-1, type: the tool's target type, system: the tool's, sensitivity: 1.0, owner: null}
+    target_identity: null
+    context:         {ticket: T-1, declared_systems: [], declared_risks: [], in_declared_scope: true,
+                      approval: none, credential: {id: cred-1, kind: jit, ttl: 60, covers: true},
+                      chain: [principal.name], tick: 0, session: 0, args: {}}
+
+``context.chain_depth: n`` (without ``chain``) makes a chain of ``n + 1`` actors;
+``context.self_target: true`` (without ``target_identity``) targets the principal itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
+from simenv.types import CredentialKind, IdentityKind
+from simenv.world.tools import CATALOG
+
+# type tags: str, int, float, bool, list (of str); a trailing "?" means the value may be null
+_PRINCIPAL = {"name": "str", "kind": "str", "owner": "str?", "trust_tier": "int", "shared": "bool", "spiffe_id": "str"}
+_RESOURCE = {"name": "str", "type": "str", "system": "str", "sensitivity": "float", "owner": "str?"}
+_CONTEXT: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = {
+    "ticket": ("str?", lambda r: r.ticket),
+    "declared_systems": ("list", lambda r: r.declared_systems),
+    "declared_risks": ("list", lambda r: r.declared_risks),
+    "in_declared_scope": ("bool", lambda r: r.in_declared_scope),
+    "approval": ("str", lambda r: r.approval),
+    "credential.id": ("str?", lambda r: r.credential_id),
+    "credential.kind": ("str?", lambda r: r.credential_kind),
+    "credential.ttl": ("int?", lambda r: r.credential_ttl),
+    "credential.covers": ("bool", lambda r: r.credential_covers),
+    "chain": ("list", lambda r: r.chain),
+    "chain_depth": ("int", lambda r: r.chain_depth),
+    "self_target": ("bool", lambda r: r.self_target),
+    "tick": ("int", lambda r: r.tick),
+    "session": ("int", lambda r: r.session),
+}
+
+
+def _view_getter(view: str, attr: str) -> Callable[[AccessRequest], Any]:
+    if view == "target_identity":
+        return lambda r: None if r.target_identity is None else getattr(r.target_identity, attr)
+    return lambda r: getattr(getattr(r, view), attr)
+
+
+def _fields() -> dict[str, tuple[str, Callable[[AccessRequest], Any]]]:
+    out: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = {}
+    for view in ("principal", "represents", "target_identity"):
+        for attr, typ in _PRINCIPAL.items():
+            nullable = view == "target_identity" and not typ.endswith("?")
+            out[f"{view}.{attr}"] = (typ + "?" if nullable else typ, _view_getter(view, attr))
+    out["action.name"] = ("str", lambda r: r.action)
+    out["action.risk"] = ("str", lambda r: r.risk)
+    out["action.system"] = ("str", lambda r: r.system)
+    for attr, typ in _RESOURCE.items():
+        out[f"resource.{attr}"] = (typ, _view_getter("resource", attr))
+    out.update({f"context.{k}": v for k, v in _CONTEXT.items()})
+    return out
+
+
+FIELDS: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = _fields()
+ARGS_PREFIX = "context.args."
+
+
+def field(path: str) -> tuple[str, Callable[[AccessRequest], Any]] | None:
+    """The ``(type tag, getter)`` of a dotted path, or ``None`` if the model has no such field."""
+    if path.startswith(ARGS_PREFIX) and len(path) > len(ARGS_PREFIX):
+        name = path[len(ARGS_PREFIX):]
+        return "str?", lambda r: r.args.get(name)
+    return FIELDS.get(path)
+
+
+# --------------------------------------------------------------------------- hand-written requests
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PrincipalDoc(_Strict):
+    """An identity (principal, represents, target_identity)."""
+
+    name: str = "agent-1"
+    kind: Literal["human", "service_account", "agent"] = "agent"
+    owner: str | None = None
+    trust_tier: int = Field(default=0, ge=0)
+    shared: bool = False
+    spiffe_id: str = ""
+
+
+class ActionDoc(_Strict):
+    """The tool; ``risk`` and ``system`` default to (and must match) the catalog's."""
+
+    name: str
+    risk: str | None = None
+    system: str | None = None
+
+
+class ResourceDoc(_Strict):
+    """The target resource."""
+
+    name: str = "resource-1"
+    type: str | None = None
+    system: str | None = None
+    sensitivity: float = Field(default=1.0, ge=0.0)
+    owner: str | None = None
+
+
+class CredentialDoc(_Strict):
+    """The credential backing the call."""
+
+    id: str | None = "cred-1"
+    kind: Literal["static", "session", "jit"] | None = "jit"
+    ttl: int | None = 60
+    covers: bool = True
+
+
+class ContextDoc(_Strict):
+    """The request context."""
+
+    ticket: str | None = "T-1"
+    declared_systems: list[str] = Field(default_factory=list)
+    declared_risks: list[str] = Field(default_factory=list)
+    in_declared_scope: bool = True
+    approval: Literal["none", "granted", "denied"] = "none"
+    credential: CredentialDoc = CredentialDoc()
+    chain: list[str] | None = None
+    chain_depth: int | None = Field(default=None, ge=0)
+    self_target: bool | None = None
+    tick: int = 0
+    session: int = 0
+    args: dict[str, str] = Field(default_factory=dict)
+
+
+class RequestDoc(_Strict):
+    """A request in the shape of ``AccessRequest.to_input()``, with defaults."""
+
+    principal: PrincipalDoc = PrincipalDoc()
+    represents: PrincipalDoc | None = None
+    action: ActionDoc
+    resource: ResourceDoc = ResourceDoc()
+    target_identity: PrincipalDoc | None = None
+    context: ContextDoc = ContextDoc()
+
+    def build(self) -> tuple[AccessRequest | None, list[tuple[str, str]]]:
+        """The :class:`AccessRequest`, or ``None`` and ``(field, message)`` problems."""
+        problems: list[tuple[str, str]] = []
+        spec = CATALOG.get(self.action.name)
+        if spec is None:
+            return None, [("action.name", f"unknown tool {self.action.name!r}; known: {', '.join(sorted(CATALOG))}")]
+        risk, system = str(spec.risk), str(spec.system)
+        for key, given, want in (("action.risk", self.action.risk, risk), ("action.system", self.action.system, system)):
+            if given is not None and given != want:
+                problems.append((key, f"{self.action.name} has {key.split('.')[1]} {want!r}, not {given!r}"))
+        p = _principal(self.principal)
+        ctx = self.context
+        target = _principal(self.target_identity) if self.target_identity else None
+        if ctx.self_target and target is None:
+            target = p
+        chain = tuple(ctx.chain) if ctx.chain is not None else (
+            (p.name, *(f"actor-{i}" for i in range(1, (ctx.chain_depth or 0) + 1))))
+        req = AccessRequest(
+            principal=p,
+            represents=_principal(self.represents) if self.represents else p,
+            action=spec.name, risk=risk, system=system,
+            resource=ResourceView(self.resource.name, self.resource.type or _target_type(spec), self.resource.system or system,
+                                  float(self.resource.sensitivity), self.resource.owner),
+            target_identity=target, ticket=ctx.ticket,
+            declared_systems=tuple(ctx.declared_systems), declared_risks=tuple(ctx.declared_risks),
+            in_declared_scope=ctx.in_declared_scope, approval=ctx.approval,
+            credential_id=ctx.credential.id, credential_kind=ctx.credential.kind, credential_ttl=ctx.credential.ttl,
+            credential_covers=ctx.credential.covers, chain=chain, tick=ctx.tick, session=ctx.session, args=dict(ctx.args),
+        )
+        if ctx.chain_depth is not None and req.chain_depth != ctx.chain_depth:
+            why = f"is {ctx.chain_depth} but the chain {list(chain)} has depth {req.chain_depth}"
+            problems.append(("context.chain_depth", why))
+        if ctx.self_target is not None and req.self_target != ctx.self_target:
+            problems.append(("context.self_target", f"is {ctx.self_target} but target_identity says {req.self_target}"))
+        return (None, problems) if problems else (req, [])
+
+
+def _principal(d: PrincipalDoc) -> PrincipalView:
+    return PrincipalView(d.name, str(IdentityKind(d.kind)), d.owner, d.trust_tier, d.shared, d.spiffe_id)
+
+
+def _target_type(spec: Any) -> str:
+    kinds = [p.kind for p in spec.params if p.kind not in ("identity", "text")]
+    return str(kinds[0]) if kinds else "resource"
+
+
+CREDENTIAL_KINDS = tuple(str(k) for k in CredentialKind)

@@ -1,0 +1,115 @@
+"""Policy files on the command line: validate (good and *_bad), simenv test, and an episode."""
+
+from pathlib import Path
+
+import pytest
+from conftest import simenv_cli
+
+import simenv
+
+ROOT = Path(__file__).resolve().parent.parent
+POL = ROOT / "policies"
+GOOD = [POL / "rules" / "intent.yaml", POL / "cedar" / "intent.cedar", POL / "rego" / "intent.rego"]
+BAD = [POL / "rules" / "intent_bad.yaml", POL / "cedar" / "intent_bad.cedar", POL / "rego" / "intent_bad.rego"]
+CASES = POL / "cases" / "intent_cases.yaml"
+
+
+def test_validate_accepts_the_good_policy_files():
+    r = simenv_cli("validate", *map(str, GOOD), str(CASES), str(POL / "cedar" / "simenv.cedarschema"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("ok  ") == 5
+
+
+@pytest.mark.parametrize("bad", BAD, ids=lambda p: p.name)
+def test_validate_rejects_each_bad_sibling(bad):
+    r = simenv_cli("validate", str(bad))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert lines and all(line.startswith(f"{bad}: ") for line in lines), r.stderr
+
+
+def test_validate_reports_what_is_wrong():
+    out = {p.suffix: simenv_cli("validate", str(p)).stderr for p in BAD}
+    assert "duplicate id 'intent.out_of_scope'" in out[".yaml"] and "context.chain_length" in out[".yaml"]
+    assert "policy intent.chain_depth" in out[".cedar"] and "chain_length" in out[".cedar"]
+    assert "line 7" in out[".rego"] and "unclosed" in out[".rego"]
+
+
+def test_validate_a_cedar_parse_error_and_a_rego_policy_without_decision(tmp_path):
+    c = tmp_path / "p.cedar"
+    c.write_text('@id("x")\npermit (principal, action, resource) when { context.in_declared_scope }\n')
+    g = tmp_path / "p.rego"
+    g.write_text("package simenv\nimport rego.v1\nallow := true\n")
+    r = simenv_cli("validate", str(c), str(g))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"{c}: <root>: Cedar parse error" in r.stderr
+    assert f"{g}: data.simenv.decision: data.simenv.decision is undefined" in r.stderr
+
+
+@pytest.mark.parametrize("policy", GOOD, ids=lambda p: p.suffix)
+def test_simenv_test_passes_the_shipped_cases(policy):
+    r = simenv_cli("test", str(policy), str(CASES), "-v")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "13/13 passed" in r.stdout and r.stdout.count("PASS  ") == 13
+
+
+@pytest.mark.parametrize("policy", GOOD, ids=lambda p: p.suffix)
+def test_simenv_test_fails_on_a_wrong_expectation(policy, tmp_path):
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("cases:\n"
+                     "  - name: reads are allowed\n    request: {action: {name: db_query}}\n    expect: allow\n"
+                     "  - name: wrong\n    request: {action: {name: db_grant_access}}\n    expect: allow\n"
+                     "    policy_ids: [intent.allow_in_scope]\n")
+    r = simenv_cli("test", str(policy), str(cases))
+    assert r.returncode == 1
+    assert "FAIL  wrong" in r.stdout and "reads are allowed" not in r.stdout
+    assert "expected: allow [intent.allow_in_scope]" in r.stdout
+    assert "got:      require_approval [intent.approval_high_risk]" in r.stdout
+    assert "1/2 passed" in r.stdout
+
+
+def test_simenv_test_bad_input_is_exit_2_with_file_and_field(tmp_path):
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("cases:\n"
+                     "  - name: a\n    request: {action: {name: db_teleport}}\n    expect: allow\n"
+                     "  - name: b\n    request: {action: {name: db_query}, context: {chain_depth: 2, chain: [x]}}\n"
+                     "    expect: maybe\n"
+                     "  - name: c\n    request: {action: {name: db_query, risk: write}, colour: red}\n    expect: deny\n")
+    r = simenv_cli("test", str(GOOD[0]), str(cases))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    err = r.stderr
+    assert f"{cases}: cases[0].request.action.name: unknown tool 'db_teleport'" in err
+    assert f"{cases}: cases[1].expect:" in err
+    assert f"{cases}: cases[2].request.colour: unknown field" in err
+    r = simenv_cli("test", str(GOOD[0]), str(tmp_path / "missing.yaml"))
+    assert r.returncode == 2 and "missing.yaml" in r.stderr and "Traceback" not in r.stderr
+    r = simenv_cli("test", str(BAD[1]), str(CASES))
+    assert r.returncode == 2 and str(BAD[1]) in r.stderr and "Traceback" not in r.stderr
+    r = simenv_cli("test", str(CASES), str(CASES))
+    assert r.returncode == 2 and "rules" in r.stderr
+
+
+@pytest.mark.parametrize("engine,policy", [("native", GOOD[0]), ("cedar", GOOD[1]), ("rego", GOOD[2])])
+def test_episode_denies_out_of_scope_calls_with_the_intent_policy(engine, policy, tmp_path):
+    profile = tmp_path / f"intent_{engine}.yaml"
+    profile.write_text(f"name: intent_{engine}\ncredentials: {{mode: standing_broad}}\n"
+                       f"authorizer: {{engine: {engine}, policy: {policy}}}\n")
+    res = simenv.run_episode("scope_creep", str(profile), seed=1)
+    calls = [r for r in res.audit.records if r["kind"] == "call"]
+    out_of_scope = [r for r in calls if r.get("in_scope") is False]
+    assert out_of_scope
+    assert all(r["effect"] == "denied" and "intent.out_of_scope" in r["policy_ids"] for r in out_of_scope)
+    assert res.scores["violations_executed"] == 0 and res.scores["audit_complete"]
+
+
+def test_the_three_engines_give_the_same_episode(tmp_path):
+    trails = []
+    for engine, policy in (("native", GOOD[0]), ("cedar", GOOD[1]), ("rego", GOOD[2])):
+        profile = tmp_path / f"{engine}.yaml"
+        profile.write_text(f"name: intent\ncredentials: {{mode: standing_broad}}\n"
+                           f"authorizer: {{engine: {engine}, policy: {policy}}}\n")
+        res = simenv.run_episode("scope_creep", str(profile), seed=3)
+        trails.append(([(r["kind"], r.get("decision"), tuple(r.get("policy_ids", ()))) for r in res.audit.records],
+                       res.scores["fingerprint"]))
+    assert trails[0] == trails[1] == trails[2]

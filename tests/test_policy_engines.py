@@ -1,0 +1,199 @@
+"""The authorizer engines: native rules, Cedar and Rego decide the intent policy identically."""
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simenv.errors import SimenvError, SpecError
+from simenv.governance.cedar import CedarAuthorizer
+from simenv.governance.cedar_schema import schema_text
+from simenv.governance.fields import RequestDoc
+from simenv.governance.native import NativeRules
+from simenv.governance.rego import RegoAuthorizer
+from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
+from simenv.types import Effect
+from simenv.world.tools import CATALOG
+
+ROOT = Path(__file__).resolve().parent.parent
+POL = ROOT / "policies"
+INTENT = {"native": POL / "rules" / "intent.yaml", "cedar": POL / "cedar" / "intent.cedar",
+          "rego": POL / "rego" / "intent.rego"}
+FACTORY = {"native": NativeRules, "cedar": CedarAuthorizer, "rego": RegoAuthorizer}
+TOOLS = sorted(CATALOG)
+SENSITIVITY_EDGES = (0.0, 1.0, 7.9999, 8.0, 8.0001, 10.0, 30.0)
+
+
+def engines():
+    return {k: FACTORY[k](None, INTENT[k]) for k in INTENT}
+
+
+def request(**doc) -> AccessRequest:
+    req, problems = RequestDoc.model_validate(doc, strict=True).build()
+    assert not problems, problems
+    return req
+
+
+def sample_requests(n: int, seed: int) -> list[AccessRequest]:
+    """Requests varying every field the intent rules read, edge values included."""
+    rng = np.random.default_rng(seed)
+    kinds = ("agent", "human", "service_account")
+    out = []
+    for i in range(n):
+        spec = CATALOG[TOOLS[rng.integers(len(TOOLS))]]
+        p = PrincipalView(f"p{i}", kinds[rng.integers(3)], None if rng.random() < 0.5 else "alice",
+                          int(rng.integers(4)), bool(rng.random() < 0.2), f"spiffe://corp/agent/p{i}")
+        rep = p if rng.random() < 0.7 else PrincipalView(f"s{i}", "service_account", None, 0, True, "")
+        which = rng.integers(4)
+        target = (None, p, rep, PrincipalView(f"t{i}", "human", None, 0, False, ""))[which]
+        sens = SENSITIVITY_EDGES[rng.integers(len(SENSITIVITY_EDGES))] if rng.random() < 0.5 \
+            else round(float(rng.uniform(0, 20)), 4)
+        res = ResourceView(f"r{i}", "table", str(spec.system), sens, None if rng.random() < 0.5 else "carol")
+        kind = ("static", "session", "jit", None)[rng.integers(4)]
+        depth = int(rng.integers(6))
+        out.append(AccessRequest(
+            principal=p, represents=rep, action=spec.name, risk=str(spec.risk), system=str(spec.system), resource=res,
+            target_identity=target, ticket=None if rng.random() < 0.1 else f"T-{i}",
+            declared_systems=("db",), declared_risks=("read",), in_declared_scope=bool(rng.random() < 0.6),
+            approval=("none", "granted", "denied")[rng.integers(3)], credential_id=None if kind is None else f"c{i}",
+            credential_kind=kind, credential_ttl=None if rng.random() < 0.3 else int(rng.integers(0, 120)),
+            credential_covers=bool(rng.random() < 0.7), chain=(p.name, *(f"a{j}" for j in range(depth))),
+            tick=int(rng.integers(100)), session=int(rng.integers(3)), args={"table": res.name},
+        ))
+    return out
+
+
+def test_engines_agree_on_10000_sampled_requests():
+    reqs = sample_requests(10_000, seed=20240611)
+    e = engines()
+    native = [e["native"].authorize(r) for r in reqs]
+    cedar = e["cedar"].authorize_batch(reqs)
+    rego = [e["rego"].authorize(r) for r in reqs]
+    mismatches = [(r.to_input(), n, c, g) for r, n, c, g in zip(reqs, native, cedar, rego, strict=True)
+                  if not (n.effect == c.effect == g.effect and set(n.policy_ids) == set(c.policy_ids) == set(g.policy_ids))]
+    assert not mismatches, mismatches[:3]
+    # the sample exercises every outcome and every rule
+    effects = Counter(d.effect for d in native)
+    assert all(effects[x] > 100 for x in Effect), effects
+    ids = Counter(i for d in native for i in d.policy_ids)
+    assert all(ids[x] > 50 for x in e["native"].rule_ids + ("default",)), ids
+
+
+def test_cedar_single_calls_agree_with_its_batch():
+    reqs = sample_requests(300, seed=3)
+    a, b = CedarAuthorizer(None, INTENT["cedar"]), CedarAuthorizer(None, INTENT["cedar"])
+    assert [a.authorize(r) for r in reqs] == b.authorize_batch(reqs)
+
+
+@pytest.mark.parametrize("engine", list(INTENT))
+def test_allow_deny_and_approval_then_allow(engine):
+    authz = FACTORY[engine](None, INTENT[engine])
+    d = authz.authorize(request(action={"name": "db_query"}))
+    assert d.effect is Effect.ALLOW and d.policy_ids == ("intent.allow_in_scope",) and d.reasons
+    d = authz.authorize(request(action={"name": "vault_read_secret"}, context={"in_declared_scope": False}))
+    assert d.effect is Effect.DENY and d.policy_ids == ("intent.out_of_scope",)
+    assert d.reasons == ("outside the ticket's declared scope",)
+    grant = {"name": "db_grant_access"}
+    d = authz.authorize(request(action=grant, target_identity={"name": "bob", "kind": "human"}))
+    assert d.effect is Effect.REQUIRE_APPROVAL and d.policy_ids == ("intent.approval_high_risk",)
+    d = authz.authorize(request(action=grant, target_identity={"name": "bob", "kind": "human"},
+                                context={"approval": "granted"}))
+    assert d.effect is Effect.ALLOW
+    d = authz.authorize(request(action={"name": "db_query"}, context={"credential": {"covers": False}}))
+    assert d.effect is Effect.DENY and d.policy_ids == ("default",)
+
+
+def test_cedar_decides_an_entity_whose_attributes_changed_on_its_own_store():
+    authz = CedarAuthorizer(None, INTENT["cedar"])
+    static = {"credential": {"kind": "static"}}
+    low = request(action={"name": "db_query"}, resource={"name": "payments", "sensitivity": 2.0}, context=static)
+    high = request(action={"name": "db_query"}, resource={"name": "payments", "sensitivity": 9.0}, context=static)
+    assert authz.authorize(low).effect is Effect.ALLOW
+    assert authz.authorize(high).policy_ids == ("intent.stale_credential",)
+    assert authz.authorize(low).effect is Effect.ALLOW
+
+
+def test_cedar_keeps_policies_and_entities_resident():
+    from simenv.scenario.builder import build
+    from simenv.scenario.loader import load_scenario
+
+    authz = CedarAuthorizer(None, INTENT["cedar"])
+    ps = authz.policies.policy_set
+    assert CedarAuthorizer(None, INTENT["cedar"]).policies.policy_set is ps  # parsed once per process
+    spec, path = load_scenario("scope_creep")
+    built = build(spec, seed=0, path=path)
+    authz.prepare(built.world, built.tickets)
+    store = authz.entities
+    assert len(store) >= len(built.world.identities) + len(built.world.resources)
+    me = built.world.identities[0]
+    authz.authorize(request(action={"name": "db_query"}, principal={"name": me.name, "kind": str(me.kind)},
+                            resource={"name": built.world.resources[0].name}))
+    assert authz.policies.policy_set is ps
+
+
+def test_native_rules_validate_operands_and_paths():
+    with pytest.raises(SpecError) as e:
+        NativeRules.from_data({"rules": [
+            {"id": "a", "effect": "deny", "when": {"context.chain_depth": {"gt": "2"}}},
+            {"id": "a", "effect": "deny", "when": {"context.nope": 1}},
+            {"id": "b", "effect": "allow", "when": {"principal.kind": {"between": [1, 2]}}},
+            {"id": "default", "effect": "allow"}]}, "r.yaml")
+    fields = [f for f, _ in e.value.problems]
+    assert fields == ["rules[0].when.context.chain_depth", "rules[1].id", "rules[1].when.context.nope",
+                      "rules[2].when.principal.kind", "rules[3].id"]
+
+
+def test_native_matchers():
+    rules = NativeRules.from_data({"default": "allow", "rules": [
+        {"id": "ttl", "effect": "deny", "when": {"context.credential.ttl": {"lt": 5}}},
+        {"id": "tgt", "effect": "deny", "when": {"target_identity.kind": {"exists": True, "not_in": ["human"]}}},
+        {"id": "db", "effect": "require_approval", "when": {"context.declared_systems": {"contains": "db"},
+                                                            "context.args.table": "payments"}}]})
+    q = {"name": "db_query"}
+    assert rules.authorize(request(action=q)).policy_ids == ("default",)
+    assert rules.authorize(request(action=q, context={"credential": {"ttl": 4}})).policy_ids == ("ttl",)
+    assert rules.authorize(request(action=q, context={"credential": {"ttl": None}})).effect is Effect.ALLOW
+    grant = {"name": "db_grant_access"}
+    assert rules.authorize(request(action=grant, target_identity={"kind": "agent"})).policy_ids == ("tgt",)
+    assert rules.authorize(request(action=grant, target_identity={"kind": "human"})).effect is Effect.ALLOW
+    d = rules.authorize(request(action=q, context={"declared_systems": ["db"], "args": {"table": "payments"}}))
+    assert d.effect is Effect.REQUIRE_APPROVAL
+
+
+def test_rego_undefined_or_malformed_decision_denies():
+    authz = RegoAuthorizer(text='package simenv\nimport rego.v1\ndecision := {"effect": "maybe"} if input.context.tick > 5\n')
+    assert authz.authorize(request(action={"name": "db_query"})).policy_ids == ("rego.undefined",)
+    assert authz.authorize(request(action={"name": "db_query"}, context={"tick": 9})).policy_ids == ("rego.malformed",)
+
+
+def test_cedar_policy_problems_name_the_policy():
+    with pytest.raises(SpecError) as e:
+        CedarAuthorizer.from_text('permit (principal, action, resource);\n@id("x") @approval("maybe")\n'
+                                  'forbid (principal, action, resource) when { context.approval == 1 };', "p.cedar")
+    text = e.value.render()
+    assert "has no @id" in text and '@approval must be "lift"' in text and "policy x" in text
+
+
+def test_published_cedar_schema_matches_the_catalog():
+    assert (POL / "cedar" / "simenv.cedarschema").read_text() == schema_text()
+
+
+def test_importing_simenv_does_not_import_the_engines():
+    code = ("import sys, simenv, simenv.governance.profile, simenv.cli, simenv.governance.commands;"
+            "print('cedarpy' in sys.modules, 'regopy' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("engine,module", [("cedar", "cedarpy"), ("rego", "regopy")])
+def test_missing_engine_library_is_a_clear_error(engine, module):
+    code = (f"import sys; sys.modules[{module!r}] = None\n"
+            f"from simenv.governance.{engine} import {FACTORY[engine].__name__} as F\n"
+            f"try:\n    F(None, {str(INTENT[engine])!r})\n"
+            "except Exception as e:\n    print(type(e).__name__, e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.startswith("SimenvError") and "pip install simenv[all]" in r.stdout
+    assert issubclass(SpecError, SimenvError)
