@@ -13,7 +13,7 @@ from typing import Any
 
 from simenv.agents.base import COMPLETE, CONTROL_TOOLS, Agent, CredView, LastResult, Observation, TicketView
 from simenv.agents.scripted import ScriptedAgent
-from simenv.errors import ToolCallError
+from simenv.errors import SimenvError, ToolCallError
 from simenv.governance.profile import Governance
 from simenv.governance.protocols import ApprovalOutcome
 from simenv.governance.request import Decision
@@ -21,7 +21,7 @@ from simenv.rng import Streams
 from simenv.scenario.builder import BuiltScenario
 from simenv.sim.audit import Audit, without_labels
 from simenv.sim.mediation import affected, build_request, cred_summary, describe
-from simenv.types import Effect, ToolCall
+from simenv.types import Effect, RiskClass, ToolCall
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential, DeclaredScope, DoneWhen, Ticket
 from simenv.world.reach import credential_perms, potential_blast_radius
@@ -112,6 +112,7 @@ class Engine:
         self._reach: dict[str, float] = {}
         self._reach_key: dict[str, tuple[int, bool]] = {}
         self.completed: set[str] = set()
+        self._undo: dict[int, tuple[bool, bool, list[Change]]] = {}  # audit seq -> (in intent, reversible, inverses)
         w = self.world
         self.states = []
         for a in built.agents:
@@ -276,7 +277,36 @@ class Engine:
             st.session += 1
         elif ev.kind == "steal_credential" and st is not None:
             extra["stolen"] = self._steal(st, str(ev.params["attacker"]), str(ev.params.get("which", "newest")))
+        elif ev.kind == "rollback":
+            extra.update(self._rollback(str(ev.params.get("scope", "out_of_intent")), int(ev.params.get("since", 0))))
         self.audit.add("event", tick=self.tick, event=ev.kind, agent=ev.agent, params=dict(ev.params), **extra)
+
+    def _rollback(self, scope: str, since: int) -> dict[str, Any]:
+        """Incident response: undo, newest first, the changes of calls since ``since``.
+
+        Only out-of-intent calls are undone unless ``scope`` is ``all`` (the responder knows what
+        the ticket asked for). Irreversible tools are reported, not undone.
+        """
+        undone, skipped, changes, applied = [], [], [], []
+        for seq in sorted(self._undo, reverse=True):
+            in_intent, reversible, inverses = self._undo[seq]
+            if self.audit.records[seq]["tick"] < since or (in_intent and scope != "all"):
+                continue
+            if not reversible:
+                skipped.append(seq)
+                continue
+            try:
+                for inv in reversed(inverses):
+                    self.world.apply(inv)
+                    applied.append(inv)
+                    changes.append(describe(self.world, inv))
+            except SimenvError:
+                skipped.append(seq)
+                continue
+            del self._undo[seq]
+            undone.append(seq)
+        self._sync_credentials("rollback", applied)
+        return {"undone": sorted(undone), "not_undone": sorted(skipped), "changes": changes}
 
     def _steal(self, victim: AgentState, attacker: str, which: str) -> str | None:
         """The attacker copies a credential the victim holds or stored; it replays it from now on."""
@@ -363,8 +393,13 @@ class Engine:
             why = f"{rc.spec.system} refuses: {cred.id} carries no {rc.spec.risk} on {rc.target.name}"
             return {"effect": "forbidden", "native": why, "changes": [], "inverse": [], "in_intent": in_intent}, {}
         outcome = rc.spec.effect(CallContext(w, st.idx, self.tick, chain), **rc.args)
+        note = w.attrs.get((rc.target.idx, "note")) if rc.spec.risk is RiskClass.READ else None
+        if note is not None:  # text stored on a resource reaches the reader (and may carry injected instructions)
+            outcome.output["note"] = note
         described = [describe(w, c) for c in outcome.changes]
         inverses = self._apply(outcome.changes)
+        if inverses:
+            self._undo[len(self.audit)] = (in_intent, rc.spec.reversible, inverses)
         if outcome.handoff is not None and ticket is not None:
             output = {**outcome.output, "ticket": self._delegate(st, ticket, cred, *outcome.handoff)}
             outcome = type(outcome)(outcome.changes, output, outcome.handoff)
