@@ -166,3 +166,31 @@ def test_import_simenv_does_not_import_pettingzoo():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_without_pettingzoo_the_factory_says_what_to_install():
+    code = ("import sys; sys.modules['pettingzoo'] = None\n"
+            "import simenv.envs\n"
+            "try:\n    simenv.envs.parallel_env(scenario='scope_creep', policy='allow_all')\n"
+            "except ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "pettingzoo" in out.stdout and "simenv[all]" in out.stdout
+
+
+@pytest.mark.parametrize("scenario", ["delegated_admin", "scope_creep"])
+def test_single_agent_scenarios_match_the_gymnasium_env(scenario):
+    from simenv.envs.iam_env import IAMEnv
+
+    gym_env, pz_env = IAMEnv(scenario, "static_rbac"), parallel_env(scenario=scenario, policy="static_rbac")
+    (agent,) = pz_env.possible_agents
+    rng = np.random.default_rng(2)
+    _, info = gym_env.reset(seed=5)
+    _, infos = pz_env.reset(seed=5)
+    while pz_env.agents:
+        label = gym_env.action_names[int(rng.integers(1, len(gym_env.action_names))) if rng.random() < 0.5 else 0]
+        obs, r, term, trunc, info = gym_env.step(gym_env.action_names.index(label))
+        pz_obs, pz_r, pz_term, pz_trunc, infos = pz_env.step({agent: pz_env.action_names.index(label)})
+        assert (r, term, trunc) == (pz_r[agent], pz_term[agent], pz_trunc[agent])
+        assert all(np.array_equal(obs[k], pz_obs[agent][k]) for k in obs if k != "last_action")
+    assert gym_env.engine.audit.records[1:] == pz_env.engine.audit.records[1:]  # all but the header

@@ -22,7 +22,15 @@ def parallel_env(scenario: str, policy: str, reward_mode: str = "task", size: in
         policy: a shipped profile name or a path to a profile file.
         reward_mode: ``"task"`` or ``"red_team"`` (see :class:`~simenv.envs.parallel.IAMParallelEnv`).
         size: overrides the scenario's estate size.
+
+    Raises:
+        ImportError: when pettingzoo is not installed (it comes with the ``all`` extra).
     """
-    from simenv.envs.parallel import IAMParallelEnv
+    try:
+        from simenv.envs.parallel import IAMParallelEnv
+    except ModuleNotFoundError as e:
+        if e.name != "pettingzoo":
+            raise
+        raise ImportError("parallel_env needs pettingzoo: pip install 'simenv[all]' (or pettingzoo>=1.24)") from e
 
     return IAMParallelEnv(scenario, policy, reward_mode, size)
