@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from simenv.agents.base import ABORT, COMPLETE
-from simenv.types import IdentityKind, ResourceType, ToolCall
+from simenv.types import ResourceType, ToolCall
 from simenv.world.state import World
 from simenv.world.tools import CATALOG, IDENTITY, TEXT
 
@@ -18,10 +18,12 @@ def enumerate_calls(world: World, named_identities: int, named_resources: int, s
     """Every call over the scenario's named identities and resources, in a stable order.
 
     Index 0 is "wait" (``None``), 1 ``complete_ticket``, 2 ``abort_ticket``; then each tool in
-    name order with each fitting combination of named arguments, up to ``limit`` actions.
+    name order with each fitting combination of named arguments, up to ``limit`` actions. The
+    agents' own endpoints count as named resources, so delegation (``invoke_agent``) is offered.
     """
     out: list[ToolCall | None] = [None, ToolCall(COMPLETE, {}), ToolCall(ABORT, {})]
-    idents = [i.name for i in world.identities[:named_identities] if i.kind is not IdentityKind.AGENT or i.name]
+    named_resources = with_agent_endpoints(world, named_resources)
+    idents = [i.name for i in world.identities[:named_identities]]
     for name in sorted(CATALOG):
         spec = CATALOG[name]
         choices = []

@@ -27,7 +27,7 @@ from pettingzoo import ParallelEnv
 
 from simenv import metrics
 from simenv.api import agents_for
-from simenv.envs.catalog import describe_call, enumerate_calls, with_agent_endpoints
+from simenv.envs.catalog import describe_call, enumerate_calls
 from simenv.envs.observe import action_mask, done_tickets, observation, observation_space
 from simenv.governance.profile import build_governance
 from simenv.rng import Streams
@@ -115,8 +115,7 @@ class IAMParallelEnv(ParallelEnv):
         build_governance(policy)  # fail early on a bad profile
         probe = build(self.spec_, 0, self.path_, size=0)
         self.possible_agents = [probe.world.identities[a].name for a in probe.agents]
-        named = with_agent_endpoints(probe.world, len(self.spec_.resources))
-        self.calls = enumerate_calls(probe.world, len(self.spec_.identities), named, probe.learner)
+        self.calls = enumerate_calls(probe.world, len(self.spec_.identities), len(self.spec_.resources), probe.learner)
         self.action_names = [describe_call(c) for c in self.calls]
         n = len(self.calls)
         self._action_spaces = {a: spaces.Discrete(n) for a in self.possible_agents}
