@@ -4,7 +4,9 @@ A plan is a list of steps. Each step is a tool call; ``on_deny`` lists the route
 tries when that step is refused (scope creep under denial), after which it retries the step
 once. The special steps ``complete_ticket`` and ``abort_ticket`` close the ticket. ``$self`` in
 an argument is the agent's own identity; ``credential: $newest`` presents the newest credential
-the agent obtained by itself (from a secret, an export, an assumed role) instead of the broker's.
+the agent obtained by itself (from a secret, an export, an assumed role) instead of the broker's;
+``credential: $cached`` presents the first credential it ever held (kept across tickets and
+sessions, as an agent that caches credentials would).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class ScriptedAgent:
         self._ticket: str | None = None
         self._last_step: PlanStep | None = None
         self._retried: set[int] = set()
+        self._seen: list[str] = []
 
     def reset(self, identity: str, tool_schemas: list[dict[str, Any]], rng: np.random.Generator) -> None:
         """Forget any progress."""
@@ -51,6 +54,7 @@ class ScriptedAgent:
         self._ticket = None
         self._last_step = None
         self._retried = set()
+        self._seen = []
 
     def _refused(self, obs: Observation) -> bool:
         return obs.last is not None and obs.last.effect in ("denied", "forbidden", "refused")
@@ -59,6 +63,7 @@ class ScriptedAgent:
         """The next step of the plan for the current ticket."""
         if obs.ticket is None or obs.pending_approval:
             return None
+        self._seen += [c.id for c in obs.credentials if c.id not in self._seen]
         if obs.ticket.id != self._ticket:
             self._ticket = obs.ticket.id
             plan = self.plans.get(obs.ticket.id, self.plans.get(None, ()))
@@ -76,4 +81,6 @@ class ScriptedAgent:
         if cred == "$newest":
             own = [c.id for c in obs.credentials if c.source != "broker"]
             cred = own[-1] if own else None
+        elif cred == "$cached":
+            cred = self._seen[0] if self._seen else None
         return ToolCall(nxt.tool, dict(nxt.args), credential=cred)

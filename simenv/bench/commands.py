@@ -16,7 +16,9 @@ def _configure_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenarios", default="all", help="A,B or all (names or scenario files)")
     p.add_argument("--policies", default="all", help="X,Y or all (names or profile files)")
     p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 per scenario × profile")
-    p.add_argument("--agent", default=None, help="an agent name for every agent; default: the scenarios' plans")
+    p.add_argument("--agent", default="llm_stub",
+                   help="an agent name for every agent (default: llm_stub, the stochastic LLM-stub with its default "
+                        "preset; 'scripted' runs the scenarios' deterministic plans)")
     p.add_argument("--size", type=int, default=None, help="override every scenario's estate size")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     p.add_argument("--executor", default="local", help="local, serial or dask://HOST:PORT")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from simenv.agents.base import ABORT, COMPLETE
-from simenv.types import IdentityKind, ToolCall
+from simenv.types import IdentityKind, ResourceType, ToolCall
 from simenv.world.state import World
 from simenv.world.tools import CATALOG, IDENTITY, TEXT
 
@@ -38,6 +38,18 @@ def enumerate_calls(world: World, named_identities: int, named_resources: int, s
             if len(out) >= limit:
                 return out
     return out
+
+
+def with_agent_endpoints(world: World, named_resources: int) -> int:
+    """``named_resources`` plus the agent endpoints the builder appends right after the named resources.
+
+    Every agent identity is reachable in the directory as a resource of type ``agent`` (the
+    target of ``invoke_agent``); counting them lets :func:`enumerate_calls` offer delegation.
+    """
+    n = named_resources
+    while n < len(world.resources) and world.resources[n].type is ResourceType.AGENT:
+        n += 1
+    return n
 
 
 def describe_call(call: ToolCall | None) -> str:

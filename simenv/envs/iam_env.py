@@ -11,16 +11,12 @@ from gymnasium import spaces
 from simenv import metrics
 from simenv.api import agents_for
 from simenv.envs.catalog import describe_call, enumerate_calls
+from simenv.envs.observe import action_mask, done_tickets, observation, observation_space
 from simenv.governance.profile import build_governance
 from simenv.rng import Streams
 from simenv.scenario.builder import build
 from simenv.scenario.loader import load_scenario
 from simenv.sim.engine import Engine
-from simenv.types import RISK_CLASSES, SYSTEMS
-
-DECISIONS = ("none", "allow", "deny", "require_approval", "invalid", "control")
-EFFECTS = ("none", "applied", "noop", "denied", "forbidden", "refused", "pending", "invalid", "complete", "abort",
-           "delegated")
 
 
 class IAMEnv(gym.Env):
@@ -76,65 +72,25 @@ class IAMEnv(gym.Env):
         self.calls = enumerate_calls(probe.world, len(self.spec_.identities), len(self.spec_.resources), self.learner)
         self.action_names = [describe_call(c) for c in self.calls]
         n = len(self.calls)
-        limit = self.spec_.max_ticks
         self.action_space = spaces.Discrete(n)
-        self.observation_space = spaces.Dict({
-            "tick": spaces.Box(0, limit, shape=(1,), dtype=np.int64),
-            "has_ticket": spaces.Discrete(2),
-            "scope": spaces.MultiBinary(len(SYSTEMS) + len(RISK_CLASSES)),
-            "pending": spaces.Discrete(2),
-            "last_action": spaces.Discrete(n + 1),
-            "last_decision": spaces.Discrete(len(DECISIONS)),
-            "last_effect": spaces.Discrete(len(EFFECTS)),
-            "credentials": spaces.Box(0, 1024, shape=(3,), dtype=np.int64),
-            "denials": spaces.Box(0, 1_000_000, shape=(1,), dtype=np.int64),
-        })
+        self.observation_space = observation_space(n, self.spec_.max_ticks)
         self.engine: Engine | None = None
 
     # ------------------------------------------------------------------ helpers
     def _obs(self) -> dict[str, Any]:
         e = self.engine
         assert e is not None
-        st = e.by_name[self.learner]
-        o = e.observe(st)
-        scope = np.zeros(len(SYSTEMS) + len(RISK_CLASSES), dtype=np.int8)
-        if o.ticket is not None:
-            for k, s in enumerate(SYSTEMS):
-                scope[k] = str(s) in o.ticket.systems
-            for k, r in enumerate(RISK_CLASSES):
-                scope[len(SYSTEMS) + k] = str(r) in o.ticket.risks
-        kinds = {"static": 0, "session": 1, "jit": 2}
-        creds = np.zeros(3, dtype=np.int64)
-        for c in o.credentials:
-            creds[kinds[c.kind]] += 1
-        last = o.last
-        return {
-            "tick": np.array([min(e.tick, self.spec_.max_ticks)], dtype=np.int64),
-            "has_ticket": int(o.ticket is not None),
-            "scope": scope,
-            "pending": int(o.pending_approval),
-            "last_action": self._last_action,
-            "last_decision": DECISIONS.index(last.decision) if last and last.decision in DECISIONS else 0,
-            "last_effect": EFFECTS.index(last.effect) if last and last.effect in EFFECTS else 0,
-            "credentials": np.minimum(creds, 1024),
-            "denials": np.array([self._denials], dtype=np.int64),
-        }
+        return observation(e, e.by_name[self.learner], self.spec_.max_ticks, self._last_action, self._denials)
 
     def _mask(self) -> np.ndarray:
         e = self.engine
         assert e is not None
-        st = e.by_name[self.learner]
-        mask = np.zeros(len(self.calls), dtype=np.int8)
-        mask[0] = 1
-        if not e.finished and st.current is not None and st.pending is None and not st.halted:
-            mask[:] = 1
-        return mask
+        return action_mask(e, e.by_name[self.learner], len(self.calls))
 
     def _done_tickets(self) -> set[str]:
         e = self.engine
         assert e is not None
-        idx = e.by_name[self.learner].idx
-        return {t.id for t in e.built.tickets if t.assignee == idx and t.done_when and all(e.done(d) for d in t.done_when)}
+        return done_tickets(e, e.by_name[self.learner])
 
     def _info(self) -> dict[str, Any]:
         e = self.engine

@@ -8,7 +8,7 @@ score itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from simenv.agents.base import COMPLETE, CONTROL_TOOLS, Agent, CredView, LastResult, Observation, TicketView
@@ -19,12 +19,13 @@ from simenv.governance.protocols import ApprovalOutcome
 from simenv.governance.request import Decision
 from simenv.rng import Streams
 from simenv.scenario.builder import BuiltScenario
+from simenv.sim import incidents
 from simenv.sim.audit import Audit, without_labels
-from simenv.sim.mediation import affected, build_request, cred_summary, describe
-from simenv.types import Effect, ToolCall
+from simenv.sim.ledger import CredentialLedger
+from simenv.sim.mediation import affected, build_request, describe
+from simenv.types import Effect, RiskClass, ToolCall
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential, DeclaredScope, DoneWhen, Ticket
-from simenv.world.reach import credential_perms, potential_blast_radius
 from simenv.world.tools import CATALOG, CallContext, ResolvedCall, resolve, tool_schemas
 
 TOOL_NAMES = tuple(sorted(CATALOG)) + CONTROL_TOOLS
@@ -109,9 +110,8 @@ class Engine:
         self.audit = Audit()
         self.tick = 0
         self.finished = False
-        self._reach: dict[str, float] = {}
-        self._reach_key: dict[str, tuple[int, bool]] = {}
         self.completed: set[str] = set()
+        self.undo_log: dict[int, tuple[bool, bool, list[Change]]] = {}  # audit seq -> (in intent, reversible, inverses)
         w = self.world
         self.states = []
         for a in built.agents:
@@ -126,6 +126,7 @@ class Engine:
             for name, plan in sorted(built.attackers.items())
         }
         self.holders = set(built.agents)
+        self.ledger = CredentialLedger(w, self.audit, self.holders)
         self._events = sorted(built.events, key=lambda e: e.tick)
         self.audit.add(
             "episode",
@@ -161,45 +162,9 @@ class Engine:
             self._apply(changes)
             self._sync_credentials(cause, changes)
 
-    def _sync_credentials(self, cause: str, changes: list[Change] = ()) -> None:  # type: ignore[assignment]
-        """Record issue / revoke / expiry / reach changes of credentials held by agents.
+    def _sync_credentials(self, cause: str, changes: list[Change] | tuple[()] = ()) -> None:
+        self.ledger.sync(self.tick, cause, changes)
 
-        Looks only at the credentials already tracked and those ``changes`` touched, so the
-        cost does not grow with the estate or with the credentials ever issued.
-        """
-        w = self.world
-        touched = {c.cid for c in changes if isinstance(c, CredChange)}
-        for cid in sorted(touched | self._reach.keys(), key=lambda c: int(c.rsplit("-", 1)[-1])):
-            c = w.creds.get(cid)
-            if c is None or c.holder not in self.holders:
-                continue
-            live = c.live(self.tick)
-            was = self._reach.get(cid)
-            if not live:
-                if was is not None:
-                    op = "revoke" if c.revoked else "expire"
-                    self._cred_record(op, c, 0.0, cause)
-                    del self._reach[cid]
-                continue
-            key = (w.grant_version, c.revoked)
-            if was is not None and self._reach_key.get(cid) == key:
-                continue
-            reach = potential_blast_radius(w, c)[1]
-            self._reach_key[cid] = key
-            if was is None:
-                self._reach[cid] = reach
-                self._cred_record("issue", c, reach, cause)
-            elif abs(reach - was) > 1e-9:
-                self._reach[cid] = reach
-                self._cred_record("reach", c, reach, cause)
-        for cid in [c for c in self._reach if c not in w.creds]:
-            self.audit.add("credential", tick=self.tick, op="drop", credential=cid, reach=0.0, cause=cause)
-            del self._reach[cid]
-
-    def _cred_record(self, op: str, c: Credential, reach: float, cause: str) -> None:
-        s = cred_summary(self.world, c)
-        self.audit.add("credential", tick=self.tick, op=op, credential=c.id, reach=reach, cause=cause,
-                       cred_kind=s["kind"], **{k: s[k] for k in ("holder", "represents", "source", "expires_at", "ticket")})
 
     # ------------------------------------------------------------------ observation
     def observe(self, st: AgentState) -> Observation:
@@ -275,25 +240,17 @@ class Engine:
         if ev.kind == "session_end" and st is not None:
             st.session += 1
         elif ev.kind == "steal_credential" and st is not None:
-            extra["stolen"] = self._steal(st, str(ev.params["attacker"]), str(ev.params.get("which", "newest")))
+            extra["stolen"] = incidents.steal(self, st, str(ev.params["attacker"]), str(ev.params.get("which", "newest")))
+        elif ev.kind == "rollback":
+            extra.update(incidents.rollback(self, str(ev.params.get("scope", "out_of_intent")),
+                                            int(ev.params.get("since", 0))))
         self.audit.add("event", tick=self.tick, event=ev.kind, agent=ev.agent, params=dict(ev.params), **extra)
-
-    def _steal(self, victim: AgentState, attacker: str, which: str) -> str | None:
-        """The attacker copies a credential the victim holds or stored; it replays it from now on."""
-        own = ("broker", "legacy_fallback")
-        held = [c for _, c in sorted(self.world.creds.items(), key=lambda kv: int(kv[0].rsplit("-", 1)[-1]))
-                if c.holder == victim.idx and (which == "newest" or (c.source in own) == (which == "broker"))]
-        if not held:
-            return None
-        att = self.attackers[attacker]
-        att.stolen, att.impersonates = held[-1].id, victim.idx
-        return att.stolen
 
     # ------------------------------------------------------------------ one call
     def handle(self, st: AgentState, call: ToolCall) -> dict[str, Any]:
         """Mediate one call of agent ``st`` and return its audit record."""
         st.stats["calls"] += 1
-        who, session = self._who(st), self._session(st)
+        who, session = self.who(st), self._session(st)
         t = self.by_name[self.world.identities[who].name].current if st.attacker else st.current
         base = {"tick": self.tick, "agent": st.name, "session": st.session, "ticket": t.id if t else None,
                 "tool": safe_value(call.tool)}
@@ -347,7 +304,7 @@ class Engine:
                              policy_ids=list(dec.policy_ids), approval="none", **fields)
         return self._after(st, rec, rc.spec.name, output)
 
-    def _who(self, st: AgentState) -> int:
+    def who(self, st: AgentState) -> int:
         """The identity the estate sees: the agent, or the one an attacker impersonates."""
         return st.impersonates if st.attacker and st.impersonates is not None else st.idx
 
@@ -363,10 +320,15 @@ class Engine:
             why = f"{rc.spec.system} refuses: {cred.id} carries no {rc.spec.risk} on {rc.target.name}"
             return {"effect": "forbidden", "native": why, "changes": [], "inverse": [], "in_intent": in_intent}, {}
         outcome = rc.spec.effect(CallContext(w, st.idx, self.tick, chain), **rc.args)
+        note = w.attrs.get((rc.target.idx, "note")) if rc.spec.risk is RiskClass.READ else None
+        if note is not None:  # text stored on a resource reaches the reader (and may carry injected instructions)
+            outcome.output["note"] = note
         described = [describe(w, c) for c in outcome.changes]
         inverses = self._apply(outcome.changes)
+        if inverses:
+            self.undo_log[len(self.audit)] = (in_intent, rc.spec.reversible, inverses)
         if outcome.handoff is not None and ticket is not None:
-            output = {**outcome.output, "ticket": self._delegate(st, ticket, cred, *outcome.handoff)}
+            output = {**outcome.output, "ticket": incidents.delegate(self, st, ticket, cred, *outcome.handoff)}
             outcome = type(outcome)(outcome.changes, output, outcome.handoff)
         fields: dict[str, Any] = {
             "effect": "delegated" if outcome.handoff is not None else "applied" if outcome.changes else "noop",
@@ -427,7 +389,7 @@ class Engine:
                 "review_minutes": o.review_minutes, "approvers": list(o.approvers), "in_intent": p.in_intent}
         if st.attacker:
             base["actor"] = "attacker"
-        who, session = self._who(st), self._session(st)
+        who, session = self.who(st), self._session(st)
         why = self.gov.broker.check(self.world, p.cred, who, self.tick, session)
         if not o.granted or why:
             reasons = [o.reason or "approver declined"] if not o.granted else [why]
@@ -446,27 +408,6 @@ class Engine:
         rec = self.audit.add("approval", **base, decision="allow", reasons=list(dec.reasons),
                              policy_ids=list(dec.policy_ids), **{k: v for k, v in fields.items() if k != "in_intent"})
         self._after(st, rec, p.call.spec.name, output)
-
-    def _delegate(self, st: AgentState, ticket: Ticket, cred: Credential, target: int, task: str) -> str:
-        """Open a sub-ticket for the invoked agent; the act chain and delegated rights travel with it."""
-        w = self.world
-        chain = (w.identities[self._who(st)].name, *ticket.chain)
-        held = (*ticket.delegated, tuple(credential_perms(w, cred)))
-        tmpl = next((t for t in self.templates if t.parent == ticket.id and t.assignee == target), None)
-        if tmpl is not None:
-            self.templates.remove(tmpl)
-            sub = replace(tmpl, chain=chain, delegated=held)
-        else:
-            n = sum(1 for r in self.audit.records if r["kind"] == "ticket" and r.get("op") == "delegate")
-            sub = Ticket(f"{ticket.id}>{w.identities[target].name}#{n + 1}", target, ticket.owner, task, ticket.scope,
-                         (), (), self.tick, ticket.id, True, chain, held)
-        target_state = self.by_name.get(w.identities[target].name)
-        if target_state is None or target_state.halted:
-            return sub.id
-        target_state.queue.insert(0, sub)
-        self.audit.add("ticket", tick=self.tick, agent=target_state.name, ticket=sub.id, op="delegate",
-                       parent=ticket.id, chain=list(chain))
-        return sub.id
 
     def _monitor_action(self, act: Any) -> None:
         st = self.by_name.get(act.agent)
@@ -516,5 +457,5 @@ class Engine:
             for t in self.built.tickets if not t.on_invoke
         }
         self.audit.add("end", tick=self.tick, tickets=tickets, world_fingerprint=self.world.fingerprint(),
-                       live_credentials=sorted(self._reach))
+                       live_credentials=self.ledger.live())
         self.finished = True

@@ -94,4 +94,10 @@ def affected(world: World, target: Resource, changes: list[Change]) -> Coverage:
             cov = cov.union(Coverage.of(closure(world, perms)))
         elif isinstance(ch, CredChange) and ch.new is not None and ch.old is None:
             cov = cov.union(potential_blast_radius(world, ch.new)[0])
+        elif isinstance(ch, AttrChange) and ch.key == "trusted_domain" and ch.new:
+            # another trust domain may now assume the role: everything the role reaches
+            cov = cov.union(Coverage.of(closure(world, world.resources[ch.resource].permissions)))
+        elif isinstance(ch, AttrChange) and ch.key == "exposes" and ch.new is not None:
+            # a secret pasted where others read it: what its identity reaches
+            cov = cov.union(Coverage.of(closure(world, world.permissions(int(ch.new)))))
     return cov

@@ -111,7 +111,7 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
                 if groups_too and res.type is ResourceType.GROUP:
                     for role in res.roles:
                         stack.extend(world.resources[role].permissions)
-        for ridx, via, ident in world.edges[p.system]:
+        for ridx, via, ident in world.edges_of(p.system):
             if ident in yielded or not (p.risks & via):
                 continue
             if p.covers_resource(world.resources[ridx]):

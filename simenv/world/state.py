@@ -39,6 +39,9 @@ def digest(obj: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+_READ = frozenset({RiskClass.READ})
+
+
 class World:
     """The estate and its current state.
 
@@ -125,6 +128,12 @@ class World:
     def has_grant(self, identity: int, resource: int) -> bool:
         """Whether ``identity`` holds ``resource``."""
         return resource in self.by_identity.get(identity, ())
+
+    def edges_of(self, system: System) -> list[tuple[int, frozenset[RiskClass], int]]:
+        """Escalation edges of ``system``: static ones, plus secrets pasted where readers see them."""
+        leaks = [(r, _READ, int(v)) for (r, k), v in self.attrs.items()
+                 if k == "exposes" and self.resources[r].system is system]
+        return self.edges[system] + leaks if leaks else self.edges[system]
 
     def members(self, resource: int) -> list[str]:
         """Names of the identities holding ``resource``, sorted."""

@@ -186,15 +186,21 @@ def _issue(ctx: CallContext, represents: int, kind: CredentialKind, source: str,
     return Outcome([CredChange(cid, None, cred)], {"credential": cid})
 
 
-def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: int | None) -> Outcome:
+SECRET_REF = "secret://"
+
+
+def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: int | None,
+           yields: int | None = None) -> Outcome:
     r = ctx.world.resources[res]
-    if r.yields is None:
-        return Outcome(output={"value": f"<opaque:{r.name}>"})
+    ident = r.yields if yields is None else yields
+    value = {"value": f"{SECRET_REF}{r.name}"}
+    if ident is None:
+        return Outcome(output=value)
     for c in ctx.world.creds.values():
-        if c.holder == ctx.actor and c.represents == r.yields and c.source == source and c.live(ctx.tick):
-            return Outcome(output={"value": f"<credential of {ctx.world.identities[r.yields].name}>", "credential": c.id})
-    out = _issue(ctx, r.yields, kind, source, ttl)
-    out.output["value"] = f"<credential of {ctx.world.identities[r.yields].name}>"
+        if c.holder == ctx.actor and c.represents == ident and c.source == source and c.live(ctx.tick):
+            return Outcome(output={**value, "credential": c.id})
+    out = _issue(ctx, ident, kind, source, ttl)
+    out.output.update(value)
     return out
 
 
@@ -324,15 +330,36 @@ def vault_export_key(ctx: CallContext, key: int) -> Outcome:
 # --------------------------------------------------------------------------- cicd
 @tool(System.CICD, RiskClass.READ, True, _p("pipeline", P))
 def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> Outcome:
-    """Describe a pipeline and its variables."""
+    """Describe a pipeline and its variables (a secret pasted into one is readable by every reader)."""
     w = ctx.world
-    return Outcome(output={"variables": sorted(k[4:] for (r, k) in w.attrs if r == pipeline and k.startswith("var:"))})
+    variables = {k[4:]: v for (r, k), v in sorted(w.attrs.items(), key=lambda kv: kv[0][1]) if r == pipeline
+                 and k.startswith("var:")}
+    leaked = w.attrs.get((pipeline, "exposes"))
+    if leaked is None:
+        return Outcome(output={"variables": variables})
+    out = _yield(ctx, pipeline, "leak", CredentialKind.STATIC, None, yields=int(leaked))
+    out.output["variables"] = variables
+    return out
 
 
 @tool(System.CICD, RiskClass.WRITE, True, _p("pipeline", P), _p("name", TEXT), _p("value", TEXT))
 def cicd_set_variable(ctx: CallContext, pipeline: int, name: str, value: str) -> Outcome:
-    """Set a pipeline variable."""
-    return _set_attr(ctx, pipeline, f"var:{name}", value)
+    """Set a pipeline variable.
+
+    A ``secret://NAME`` value pastes that secret in clear text — if the caller has read it (holds
+    a credential it revealed); every reader of the pipeline can then use it.
+    """
+    out = _set_attr(ctx, pipeline, f"var:{name}", value)
+    w = ctx.world
+    if value.startswith(SECRET_REF) and out.changes:
+        src = w.res_index.get(value[len(SECRET_REF):])
+        ident = w.resources[src].yields if src is not None else None
+        known = any(c.holder == ctx.actor and c.represents == ident and c.source in ("secret", "export", "leak")
+                    for c in w.creds.values())
+        if ident is not None and known and w.attrs.get((pipeline, "exposes")) != ident:
+            out.changes.append(AttrChange(pipeline, "exposes", w.attrs.get((pipeline, "exposes")), ident))
+            out.output["exposed"] = w.identities[ident].name
+    return out
 
 
 @tool(System.CICD, RiskClass.WRITE, False, _p("pipeline", P))

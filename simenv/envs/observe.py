@@ -1,0 +1,84 @@
+"""Observation, action mask and ticket-reward helpers shared by the Gymnasium and PettingZoo envs.
+
+Both envs see an agent the same way: the engine's :class:`~simenv.agents.base.Observation`
+for that agent, flattened into a ``Dict`` of small integer arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from simenv.sim.engine import AgentState, Engine
+from simenv.types import RISK_CLASSES, SYSTEMS
+
+DECISIONS = ("none", "allow", "deny", "require_approval", "invalid", "control")
+EFFECTS = ("none", "applied", "noop", "denied", "forbidden", "refused", "pending", "invalid", "complete", "abort",
+           "delegated")
+CRED_KINDS = {"static": 0, "session": 1, "jit": 2}
+
+
+def observation_space(n_actions: int, max_ticks: int) -> spaces.Dict:
+    """The ``Dict`` observation space for a catalog of ``n_actions`` actions and an episode of ``max_ticks``."""
+    return spaces.Dict({
+        "tick": spaces.Box(0, max_ticks, shape=(1,), dtype=np.int64),
+        "has_ticket": spaces.Discrete(2),
+        "scope": spaces.MultiBinary(len(SYSTEMS) + len(RISK_CLASSES)),
+        "pending": spaces.Discrete(2),
+        "last_action": spaces.Discrete(n_actions + 1),
+        "last_decision": spaces.Discrete(len(DECISIONS)),
+        "last_effect": spaces.Discrete(len(EFFECTS)),
+        "credentials": spaces.Box(0, 1024, shape=(3,), dtype=np.int64),
+        "denials": spaces.Box(0, 1_000_000, shape=(1,), dtype=np.int64),
+    })
+
+
+def observation(engine: Engine, st: AgentState, max_ticks: int, last_action: int, denials: int) -> dict[str, Any]:
+    """What agent ``st`` sees now, as a sample of :func:`observation_space`.
+
+    Args:
+        engine: the running engine.
+        st: the agent's state in that engine.
+        max_ticks: the episode's tick limit (the ``tick`` entry is clipped to it).
+        last_action: the agent's previous action index (``n_actions`` before the first step).
+        denials: refused calls of the agent so far.
+    """
+    o = engine.observe(st)
+    scope = np.zeros(len(SYSTEMS) + len(RISK_CLASSES), dtype=np.int8)
+    if o.ticket is not None:
+        for k, s in enumerate(SYSTEMS):
+            scope[k] = str(s) in o.ticket.systems
+        for k, r in enumerate(RISK_CLASSES):
+            scope[len(SYSTEMS) + k] = str(r) in o.ticket.risks
+    creds = np.zeros(3, dtype=np.int64)
+    for c in o.credentials:
+        creds[CRED_KINDS[c.kind]] += 1
+    last = o.last
+    return {
+        "tick": np.array([min(engine.tick, max_ticks)], dtype=np.int64),
+        "has_ticket": int(o.ticket is not None),
+        "scope": scope,
+        "pending": int(o.pending_approval),
+        "last_action": last_action,
+        "last_decision": DECISIONS.index(last.decision) if last and last.decision in DECISIONS else 0,
+        "last_effect": EFFECTS.index(last.effect) if last and last.effect in EFFECTS else 0,
+        "credentials": np.minimum(creds, 1024),
+        "denials": np.array([denials], dtype=np.int64),
+    }
+
+
+def action_mask(engine: Engine, st: AgentState, n_actions: int) -> np.ndarray:
+    """The actions that make sense for ``st`` now: all with an open ticket, else only "wait" (index 0)."""
+    mask = np.zeros(n_actions, dtype=np.int8)
+    mask[0] = 1
+    if not engine.finished and st.current is not None and st.pending is None and not st.halted:
+        mask[:] = 1
+    return mask
+
+
+def done_tickets(engine: Engine, st: AgentState) -> set[str]:
+    """The ids of the scenario tickets assigned to ``st`` whose completion predicates hold now."""
+    return {t.id for t in engine.built.tickets
+            if t.assignee == st.idx and t.done_when and all(engine.done(d) for d in t.done_when)}
