@@ -41,6 +41,8 @@ def _jsonable(v: Any) -> Any:
 # --------------------------------------------------------------------------- list
 def _configure_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--coverage", action="store_true",
+                   help="the framework ids (OWASP ASI and NHI, MAESTRO, NIST AI RMF) each scenario covers, and the uncovered")
 
 
 @command("list", "list shipped scenarios, profiles and agents", _configure_list)
@@ -48,6 +50,10 @@ def cmd_list(a: argparse.Namespace) -> int:
     from simenv import files
     from simenv.agents.registry import list_agents
 
+    if a.coverage:
+        from simenv.scenario.coverage import print_coverage
+
+        return print_coverage(a.json)
     data = {"scenarios": files.list_shipped("scenarios"), "policies": files.list_shipped("policies"),
             "agents": [x["name"] for x in list_agents()]}
     if a.json:

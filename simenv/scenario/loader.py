@@ -9,6 +9,7 @@ from pathlib import Path
 
 from simenv import files
 from simenv.errors import SpecError
+from simenv.scenario.frameworks import check_tags
 from simenv.scenario.schema import ScenarioSpec
 from simenv.world.tools import CATALOG
 
@@ -50,6 +51,7 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
     p += _dupes([i.name for i in spec.identities], "identities")
     p += _dupes([r.name for r in spec.resources], "resources")
     p += _dupes([t.id for t in spec.tickets], "tickets")
+    p += check_tags(spec.tags.model_dump())
 
     def ident(path: str, name: str | None, kind: str | None = None) -> None:
         if name is None:
