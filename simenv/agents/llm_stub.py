@@ -261,6 +261,8 @@ class LLMStubAgent:
         if cred == "$newest":
             own = [c.id for c in obs.credentials if c.source != "broker"]
             cred = own[-1] if own else None
+        elif cred == "$cached":  # the scenario's cue to replay a cached credential: only if it kept one
+            cred = min(self.cache, key=lambda c: (self.cache[c], c)) if self.cache else None
         return self._emit(step.tool, dict(step.args), credential=cred)
 
     def describe(self) -> dict[str, Any]:
