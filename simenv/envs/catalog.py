@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from pathlib import Path
 
 from simenv.agents.base import ABORT, COMPLETE
+from simenv.scenario.schema import ScenarioSpec
 from simenv.types import ResourceType, ToolCall
 from simenv.world.state import World
 from simenv.world.tools import CATALOG, IDENTITY, TEXT
@@ -52,6 +55,32 @@ def with_agent_endpoints(world: World, named_resources: int) -> int:
     while n < len(world.resources) and world.resources[n].type is ResourceType.AGENT:
         n += 1
     return n
+
+
+@dataclass(frozen=True)
+class EnvSetup:
+    """What both environments derive from a scenario and a profile before the first reset."""
+
+    spec: ScenarioSpec
+    path: Path
+    learner: str
+    agents: tuple[str, ...]
+    calls: tuple[ToolCall | None, ...]
+    action_names: tuple[str, ...]
+
+
+def env_setup(scenario: str, policy: str) -> EnvSetup:
+    """Load the scenario, check the profile, and enumerate the action catalog (a seed-0 probe)."""
+    from simenv.governance.profile import build_governance
+    from simenv.scenario.builder import build
+    from simenv.scenario.loader import load_scenario
+
+    spec, path = load_scenario(scenario)
+    build_governance(policy)  # fail early on a bad profile
+    probe = build(spec, 0, path, size=0)
+    calls = enumerate_calls(probe.world, len(spec.identities), len(spec.resources), probe.learner)
+    return EnvSetup(spec, path, probe.learner, tuple(probe.world.identities[a].name for a in probe.agents),
+                    tuple(calls), tuple(describe_call(c) for c in calls))
 
 
 def describe_call(call: ToolCall | None) -> str:

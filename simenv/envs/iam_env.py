@@ -10,12 +10,11 @@ from gymnasium import spaces
 
 from simenv import metrics
 from simenv.api import agents_for
-from simenv.envs.catalog import describe_call, enumerate_calls
+from simenv.envs.catalog import env_setup
 from simenv.envs.observe import action_mask, done_tickets, observation, observation_space
 from simenv.governance.profile import build_governance
 from simenv.rng import Streams
 from simenv.scenario.builder import build
-from simenv.scenario.loader import load_scenario
 from simenv.sim.engine import Engine
 
 
@@ -65,12 +64,9 @@ class IAMEnv(gym.Env):
         self.reward_mode = reward_mode
         self.others = others
         self.size = size
-        self.spec_, self.path_ = load_scenario(scenario)
-        build_governance(policy)  # fail early on a bad profile
-        probe = build(self.spec_, 0, self.path_, size=0)
-        self.learner = probe.learner
-        self.calls = enumerate_calls(probe.world, len(self.spec_.identities), len(self.spec_.resources), self.learner)
-        self.action_names = [describe_call(c) for c in self.calls]
+        setup = env_setup(scenario, policy)
+        self.spec_, self.path_, self.learner = setup.spec, setup.path, setup.learner
+        self.calls, self.action_names = list(setup.calls), list(setup.action_names)
         n = len(self.calls)
         self.action_space = spaces.Discrete(n)
         self.observation_space = observation_space(n, self.spec_.max_ticks)

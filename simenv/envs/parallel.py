@@ -27,12 +27,11 @@ from pettingzoo import ParallelEnv
 
 from simenv import metrics
 from simenv.api import agents_for
-from simenv.envs.catalog import describe_call, enumerate_calls
+from simenv.envs.catalog import env_setup
 from simenv.envs.observe import action_mask, done_tickets, observation, observation_space
 from simenv.governance.profile import build_governance
 from simenv.rng import Streams
 from simenv.scenario.builder import build
-from simenv.scenario.loader import load_scenario
 from simenv.sim.engine import AgentState, Engine
 
 REWARD_MODES = ("task", "red_team")
@@ -111,12 +110,10 @@ class IAMParallelEnv(ParallelEnv):
         self.reward_mode = reward_mode
         self.size = size
         self.render_mode = None
-        self.spec_, self.path_ = load_scenario(scenario)
-        build_governance(policy)  # fail early on a bad profile
-        probe = build(self.spec_, 0, self.path_, size=0)
-        self.possible_agents = [probe.world.identities[a].name for a in probe.agents]
-        self.calls = enumerate_calls(probe.world, len(self.spec_.identities), len(self.spec_.resources), probe.learner)
-        self.action_names = [describe_call(c) for c in self.calls]
+        setup = env_setup(scenario, policy)
+        self.spec_, self.path_ = setup.spec, setup.path
+        self.possible_agents = list(setup.agents)
+        self.calls, self.action_names = list(setup.calls), list(setup.action_names)
         n = len(self.calls)
         self._action_spaces = {a: spaces.Discrete(n) for a in self.possible_agents}
         self._observation_spaces = {a: observation_space(n, self.spec_.max_ticks) for a in self.possible_agents}

@@ -23,7 +23,7 @@ Default TTL: 30 ticks (30 simulated minutes), below the 1 h floor of Entra PIM a
 
 from __future__ import annotations
 
-from simenv.governance.broker import NoBroker, refusal
+from simenv.governance.broker import NoBroker, StandingBroker, refusal
 from simenv.types import CredentialKind, System
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential, Permission, Ticket, intersect
@@ -39,11 +39,8 @@ def _scope_union(tickets: list[Ticket]) -> tuple[Permission, ...]:
     return tuple(Permission(s, frozenset(r)) for s, r in sorted(by_system.items(), key=lambda kv: str(kv[0])))
 
 
-class StandingLeastBroker(NoBroker):
+class StandingLeastBroker(StandingBroker):
     """A static credential per agent scoped to the union of its tickets' declared scopes."""
-
-    def __init__(self) -> None:
-        self.standing: dict[int, str] = {}
 
     def start(self, world: World, agents: list[int], tickets: list[Ticket], tick: int) -> list[Change]:
         """Issue one scoped standing credential per agent that has tickets."""
@@ -58,16 +55,6 @@ class StandingLeastBroker(NoBroker):
             self.standing[a] = cid
             out.append(CredChange(cid, None, cred))
         return out
-
-    def credential_for(
-        self, world: World, agent: int, ticket: Ticket | None, spec: ToolSpec, tick: int, session: int
-    ) -> tuple[Credential | None, list[Change], str]:
-        """The agent's scoped standing credential."""
-        cred = world.creds.get(self.standing.get(agent, ""))
-        if cred is None:
-            return None, [], "no standing credential for an agent without tickets"
-        why = self.check(world, cred, agent, tick, session)
-        return (None, [], why) if why else (cred, [], "")
 
 
 class JitBroker(NoBroker):
