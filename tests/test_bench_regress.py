@@ -12,8 +12,8 @@ from simenv.bench.regress import compare_to_baseline, failed, make_baseline
 from simenv.bench.runner import run_matrix
 
 BASELINE = Path(__file__).resolve().parent.parent / "benchmarks" / "baseline.json"
-SCEN = ["delegated_admin", "scope_creep"]
-POLS = ["allow_all", "deny_all", "static_rbac"]
+SCEN = ["delegated_admin", "scope_creep", "multi_agent_chaining"]
+POLS = ["allow_all", "deny_all", "static_rbac", "jit_approval"]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_committed_baseline_passes(current, tmp_path):
                    "--summary-md", str(md))
     assert r.returncode == 0, r.stdout + r.stderr
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite.get("tests") == "6" and suite.get("failures") == "0"
+    assert suite.get("tests") == str(len(SCEN) * len(POLS)) and suite.get("failures") == "0"
     assert md.read_text().startswith("### simenv regress: pass")
 
 
@@ -39,7 +39,7 @@ def test_injected_regression_fails(tmp_path):
     worse = tmp_path / "static_rbac_weakened.yaml"
     worse.write_text(text)
     out = tmp_path / "res"
-    df = run_matrix(SCEN, ["allow_all", "deny_all", str(worse)], 5, executor="serial", out=out)
+    df = run_matrix(SCEN, ["allow_all", "deny_all", str(worse), "jit_approval"], 5, executor="serial", out=out)
     assert "static_rbac" in set(df["policy"])
     junit, md = tmp_path / "junit.xml", tmp_path / "regress.md"
     r = simenv_cli("regress", "--baseline", str(BASELINE), "--results", str(out), "--junit", str(junit),
@@ -48,6 +48,24 @@ def test_injected_regression_fails(tmp_path):
     assert "| static_rbac |" in md.read_text() and "worse" in md.read_text()
     failing = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase") if c.find("failure") is not None]
     assert failing and all(name.startswith("static_rbac") for name in failing)
+
+
+def test_removing_the_approval_rule_is_caught(tmp_path):
+    src = files.shipped_dir("policies")
+    rules = (src / "rules" / "approval.yaml").read_text()
+    head, _, rest = rules.partition("  - id: approval.high_risk")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "approval.yaml").write_text(head + "  - id: approval.allow_covered" +
+                                                      rest.split("  - id: approval.allow_covered")[1])
+    weak = tmp_path / "jit_approval.yaml"
+    weak.write_text((src / "jit_approval.yaml").read_text())  # same name, approval rule removed
+    out = tmp_path / "res"
+    run_matrix(SCEN, [p if p != "jit_approval" else str(weak) for p in POLS], 5, executor="serial", out=out)
+    md = tmp_path / "regress.md"
+    r = simenv_cli("regress", "--baseline", str(BASELINE), "--results", str(out), "--summary-md", str(md))
+    assert r.returncode == 1, r.stdout + r.stderr  # the unchanged profiles pass: see test_committed_baseline_passes
+    worse = [line for line in md.read_text().splitlines() if "worse" in line]
+    assert worse and all("| jit_approval |" in line for line in worse)
 
 
 def test_a_profile_that_lets_more_violations_through_is_caught(current):
