@@ -70,3 +70,15 @@ def test_session_bound_refuses_the_stolen_credential(tmp_path):
     ev = r.audit.of_kind("event")[0]
     assert ev["event"] == "steal_credential" and ev["stolen"]
     assert metrics.compute(r.audit) == r.scores
+
+
+def test_shared_service_account_keeps_each_action_attributable():
+    r = run_episode("shared_service_account", "static_rbac", seed=0)
+    calls = [c for c in r.audit.of_kind("call") if c["effect"] != "invalid"]
+    assert {c["agent"] for c in calls} == {"report-bot", "cleanup-bot"}
+    assert {c["represents"] for c in calls} == {"svc-automation"}  # what the estate's own logs would show
+    grant = next(c for c in calls if c["tool"] == "db_grant_access")
+    assert grant["agent"] == "report-bot" and grant["in_intent"] is False and grant["effect"] == "applied"
+    # JIT credentials are issued to each agent for its own ticket: the shared account is not used
+    jit = run_episode("shared_service_account", "jit", seed=0)
+    assert {c["represents"] for c in jit.audit.of_kind("call") if c.get("represents")} == {"report-bot", "cleanup-bot"}
