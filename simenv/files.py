@@ -73,7 +73,7 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _hint(err: dict[str, Any]) -> str:
+def _hint(err: Any) -> str:
     value = err.get("input")
     if err.get("type") in ("string_type", "literal_error", "enum") and isinstance(value, (bool, int, float)):
         kind = "a boolean" if isinstance(value, bool) else "a number"

@@ -54,7 +54,8 @@ def make_baseline(episodes, *, n_resamples: int = RESAMPLES, seed: int = SEED) -
                 continue
             x = as_float(g[score])
             m, lo, hi = bootstrap([x[~np.isnan(x)]], _mean, n_resamples=n_resamples, seed=seed)
-            scores[score] = {"mean": _num(m), "lo": _num(lo), "hi": _num(hi), "values": [_num(v) for v in x]}
+            scores[score] = {"mean": _num(float(m)), "lo": _num(float(lo)), "hi": _num(float(hi)),
+                             "values": [_num(float(v)) for v in x]}
         cells.append({"scenario": scenario, "policy": policy, "agent": agent,
                       "seeds": [int(s) for s in g["seed"]], "scores": scores})
     return {"version": VERSION, "resamples": n_resamples, "directions": DIRECTIONS, "cells": cells}
@@ -95,8 +96,8 @@ def _judge(cell: dict[str, Any], score: str, base: dict[str, Any], g, *, n_resam
     if not len(cur) or bm is None:
         note = "" if (not len(cur)) == (bm is None) else "undefined on one side"
         return Finding(*ident, "same", _show(bm, blo, bhi), _show(float(cur.mean())) if len(cur) else "n/a", note)
-    m, lo, hi = bootstrap([cur], _mean, n_resamples=n_resamples, seed=seed)
-    m, lo, hi = float(m), float(lo), float(hi)
+    bm_, blo_, bhi_ = bootstrap([cur], _mean, n_resamples=n_resamples, seed=seed)
+    m, lo, hi = float(bm_), float(blo_), float(bhi_)
     shown = _show(m, lo, hi)
     tol = TOL * max(1.0, abs(bm))
     beyond = sign * (m - (bhi if sign > 0 else blo)) > tol
@@ -125,11 +126,11 @@ def compare_to_baseline(baseline: dict[str, Any], episodes, *, n_resamples: int 
         key = (cell["scenario"], cell["policy"], cell["agent"])
         seen.add(key)
         if key not in groups:
-            out.append(Finding(*key, "*", "missing", why="no results for this cell"))
+            out.append(Finding(key[0], key[1], key[2], "*", "missing", why="no results for this cell"))
             continue
         for score, base in cell["scores"].items():
             out.append(_judge(cell, score, base, groups[key], n_resamples=n_resamples, seed=seed))
-    out.extend(Finding(*k, "*", "new", why="not in the baseline") for k in groups if k not in seen)
+    out.extend(Finding(k[0], k[1], k[2], "*", "new", why="not in the baseline") for k in groups if k not in seen)
     return out
 
 

@@ -77,7 +77,7 @@ def _problems_of(text: str, file: str) -> tuple[Any, list[tuple[str, str]], dict
         problems.append(("", "templates (policies with ?principal / ?resource slots) are not supported"))
     policies = est.get("staticPolicies", {})
     result = cedarpy.validate_policies(text, _schema()[0])
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for err in result.errors:
         who = result.id_annotations_by_policy_id.get(err.policy_id) or err.policy_id
         msg = re.sub(r' (in context )?for Simenv::Action::"[^"]+"', r" \1", err.error).replace("  ", " ").strip()

@@ -108,18 +108,18 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
                     p.append((f"tickets[{i}].done_when[{j}].attr", f"missing {sorted(missing)}"))
                 else:
                     resource(f"tickets[{i}].done_when[{j}].attr.resource", str(d.attr["resource"]))
-    for i, a in enumerate(spec.agents):
-        if a.role == "agent":
-            ident(f"agents[{i}].identity", a.identity, "agent")
-        elif a.identity in idents and idents[a.identity].kind == "agent":
+    for i, ag in enumerate(spec.agents):
+        if ag.role == "agent":
+            ident(f"agents[{i}].identity", ag.identity, "agent")
+        elif ag.identity in idents and idents[ag.identity].kind == "agent":
             p.append((f"agents[{i}].identity", "an attacker is an outside identity, not one of the agents"))
         else:
-            ident(f"agents[{i}].identity", a.identity)
-        for tid in a.plans:
+            ident(f"agents[{i}].identity", ag.identity)
+        for tid in ag.plans:
             if tid not in tickets:
                 p.append((f"agents[{i}].plans.{tid}", f"unknown ticket {tid!r}"))
-        steps = [(f"agents[{i}].plan[{j}]", s) for j, s in enumerate(a.plan)]
-        steps += [(f"agents[{i}].plans.{t}[{j}]", s) for t, ps in a.plans.items() for j, s in enumerate(ps)]
+        steps = [(f"agents[{i}].plan[{j}]", s) for j, s in enumerate(ag.plan)]
+        steps += [(f"agents[{i}].plans.{t}[{j}]", s) for t, ps in ag.plans.items() for j, s in enumerate(ps)]
         while steps:
             path, s = steps.pop()
             if s.tool not in CATALOG and s.tool not in CONTROL_STEPS:

@@ -71,7 +71,7 @@ class ResourceSpec(_Strict):
     permissions: list[PermissionSpec] = Field(default_factory=list, description="roles: what holding it grants")
     roles: list[Name] = Field(default_factory=list, description="groups: roles their members inherit")
     yields: Name | None = Field(default=None, description="escalation edge: acting on it gives this identity's rights")
-    yields_via: list[RiskName] = Field(default_factory=lambda: ["read", "key_export"])
+    yields_via: list[RiskName] = Field(default_factory=lambda: list[RiskName](["read", "key_export"]))
     attrs: dict[str, str | int | bool] = Field(default_factory=dict)
 
 

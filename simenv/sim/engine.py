@@ -134,8 +134,7 @@ class Engine:
             **(meta or {}),
             profile=gov.name,
             max_ticks=built.max_ticks,
-            agents=[{"name": s.name, "spiffe_id": w.identities[s.idx].spiffe_id,
-                     "owner": w.identities[w.identities[s.idx].owner].name if w.identities[s.idx].owner is not None else None}
+            agents=[{"name": s.name, "spiffe_id": w.identities[s.idx].spiffe_id, "owner": w.owner_name(s.idx)}
                     for s in self.states],
             tickets=[{"id": t.id, "assignee": w.identities[t.assignee].name,
                       "systems": sorted(map(str, t.scope.systems)), "risks": sorted(map(str, t.scope.risks))}
@@ -433,11 +432,11 @@ class Engine:
     def done(self, d: DoneWhen) -> bool:
         """Evaluate one completion predicate on the world."""
         w = self.world
-        if d.kind == "grant":
-            return w.has_grant(d.identity, d.resource)
-        if d.kind == "no_grant":
-            return not w.has_grant(d.identity, d.resource)
-        return w.attrs.get((d.resource, d.key)) == d.value
+        assert d.resource is not None
+        if d.kind == "attr":
+            return w.attrs.get((d.resource, d.key)) == d.value
+        assert d.identity is not None
+        return w.has_grant(d.identity, d.resource) == (d.kind == "grant")
 
     def finish(self) -> None:
         """Close the episode: expire what is due and write the ``end`` record."""

@@ -70,6 +70,7 @@ class CredentialLedger:
 
     def _record(self, tick: int, op: str, c: Credential, reach: float, cause: str) -> None:
         s = cred_summary(self.world, c)
+        assert s is not None
         self.audit.add("credential", tick=tick, op=op, credential=c.id, reach=reach, cause=cause,
                        cred_kind=s["kind"], **{k: s[k] for k in ("holder", "represents", "source", "expires_at", "ticket")})
 

@@ -88,13 +88,13 @@ class World:
         self.edges: dict[System, list[tuple[int, frozenset[RiskClass], int]]] = {s: [] for s in System}
         self.role_perms: dict[System, frozenset[Permission]] = {}
         self.group_perms: dict[System, frozenset[Permission]] = {}
-        for r in resources:
-            self.system_weight[r.system] += r.sensitivity
-            key = (r.system, r.type)
-            self.type_weight[key] = self.type_weight.get(key, 0.0) + r.sensitivity
-            self.by_system[r.system].append(r.idx)
-            if r.yields is not None:
-                self.edges[r.system].append((r.idx, r.yields_via, r.yields))
+        for res in resources:
+            self.system_weight[res.system] += res.sensitivity
+            key = (res.system, res.type)
+            self.type_weight[key] = self.type_weight.get(key, 0.0) + res.sensitivity
+            self.by_system[res.system].append(res.idx)
+            if res.yields is not None:
+                self.edges[res.system].append((res.idx, res.yields_via, res.yields))
         for s in System:
             roles: set[Permission] = set()
             groups: set[Permission] = set()
@@ -124,6 +124,11 @@ class World:
     def resource(self, name: str) -> Resource:
         """The resource called ``name``."""
         return self.resources[self.res_index[name]]
+
+    def owner_name(self, identity: int) -> str | None:
+        """The name of an identity's owner, if it has one."""
+        owner = self.identities[identity].owner
+        return None if owner is None else self.identities[owner].name
 
     def has_grant(self, identity: int, resource: int) -> bool:
         """Whether ``identity`` holds ``resource``."""
