@@ -16,7 +16,7 @@ from simenv.agents.scripted import ScriptedAgent
 from simenv.errors import ToolCallError
 from simenv.governance.profile import Governance
 from simenv.governance.protocols import ApprovalOutcome
-from simenv.governance.request import Decision
+from simenv.governance.request import AccessRequest, Decision
 from simenv.rng import Streams
 from simenv.scenario.builder import BuiltScenario
 from simenv.sim import incidents
@@ -298,7 +298,7 @@ class Engine:
                                  policy_ids=list(dec.policy_ids), approval="none", effect="denied",
                                  changes=[], inverse=[], **labels)
             return self._after(st, rec, rc.spec.name, {})
-        fields, output = self._execute(st, rc, cred, in_intent, req.chain, t)
+        fields, output = self._execute(st, rc, cred, in_intent, req, t)
         rec = self.audit.add("call", **base, **req_fields, decision="allow", reasons=list(dec.reasons),
                              policy_ids=list(dec.policy_ids), approval="none", **fields)
         return self._after(st, rec, rc.spec.name, output)
@@ -312,13 +312,13 @@ class Engine:
         return -1 if st.attacker else st.session
 
     def _execute(self, st: AgentState, rc: ResolvedCall, cred: Credential, in_intent: bool,
-                 chain: tuple[str, ...], ticket: Ticket | None) -> tuple[dict[str, Any], dict[str, Any]]:
+                 req: AccessRequest, ticket: Ticket | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Apply an allowed call: native permission check, effect, inverse, labels."""
         w = self.world
-        if not w.covers(cred, rc.spec.risk, rc.target, self.tick):
+        if not req.credential_covers:  # computed for this very request and tick
             why = f"{rc.spec.system} refuses: {cred.id} carries no {rc.spec.risk} on {rc.target.name}"
             return {"effect": "forbidden", "native": why, "changes": [], "inverse": [], "in_intent": in_intent}, {}
-        outcome = rc.spec.effect(CallContext(w, st.idx, self.tick, chain), **rc.args)
+        outcome = rc.spec.effect(CallContext(w, st.idx, self.tick, req.chain), **rc.args)
         note = w.attrs.get((rc.target.idx, "note")) if rc.spec.risk is RiskClass.READ else None
         if note is not None:  # text stored on a resource reaches the reader (and may carry injected instructions)
             outcome.output["note"] = note
@@ -403,7 +403,7 @@ class Engine:
                                  policy_ids=list(dec.policy_ids), effect="denied", changes=[], inverse=[])
             self._after(st, rec, p.call.spec.name, {})
             return
-        fields, output = self._execute(st, p.call, p.cred, p.in_intent, req.chain, p.ticket)
+        fields, output = self._execute(st, p.call, p.cred, p.in_intent, req, p.ticket)
         rec = self.audit.add("approval", **base, decision="allow", reasons=list(dec.reasons),
                              policy_ids=list(dec.policy_ids), **{k: v for k, v in fields.items() if k != "in_intent"})
         self._after(st, rec, p.call.spec.name, output)

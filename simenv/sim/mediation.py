@@ -9,19 +9,39 @@ from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
 from simenv.world.model import Credential, Identity, Resource, Ticket
 from simenv.world.reach import Coverage, closure, potential_blast_radius
 from simenv.world.state import World
-from simenv.world.tools import IDENTITY, ResolvedCall
+from simenv.world.tools import ResolvedCall
 
 
 def principal(world: World, ident: Identity) -> PrincipalView:
-    """An identity as policies see it."""
-    owner = world.identities[ident.owner].name if ident.owner is not None else None
-    return PrincipalView(ident.name, str(ident.kind), owner, ident.trust_tier, ident.shared, ident.spiffe_id)
+    """An identity as policies see it (built once per identity: its attributes never change)."""
+    key = ("principal", ident.idx)
+    view = world.memo.get(key)
+    if view is None:
+        view = world.memo[key] = PrincipalView(ident.name, str(ident.kind), world.owner_name(ident.idx),
+                                               ident.trust_tier, ident.shared, ident.spiffe_id)
+    return view
 
 
 def resource_view(world: World, res: Resource) -> ResourceView:
-    """A resource as policies see it."""
-    owner = world.identities[res.owner].name if res.owner is not None else None
-    return ResourceView(res.name, str(res.type), str(res.system), res.sensitivity, owner)
+    """A resource as policies see it (built once per resource)."""
+    key = ("resource", res.idx)
+    view = world.memo.get(key)
+    if view is None:
+        owner = world.identities[res.owner].name if res.owner is not None else None
+        view = world.memo[key] = ResourceView(res.name, str(res.type), str(res.system), res.sensitivity, owner)
+    return view
+
+
+def declared(world: World, ticket: Ticket | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A ticket's declared systems and risk classes as sorted names (built once per ticket)."""
+    if ticket is None:
+        return (), ()
+    key = ("declared", ticket.id)
+    names = world.memo.get(key)
+    if names is None:
+        names = world.memo[key] = (tuple(sorted(map(str, ticket.scope.systems))),
+                                   tuple(sorted(map(str, ticket.scope.risks))))
+    return names
 
 
 def build_request(
@@ -30,8 +50,9 @@ def build_request(
 ) -> AccessRequest:
     """The access request for a resolved call backed by ``cred``."""
     spec = call.spec
-    target_ident = next((call.args[p.name] for p in spec.params if p.kind == IDENTITY), None)
+    target_ident = call.args[spec.identity_param] if spec.identity_param else None
     scope = ticket.scope if ticket is not None else None
+    systems, risks = declared(world, ticket)
     return AccessRequest(
         principal=principal(world, world.identities[agent]),
         represents=principal(world, world.identities[cred.represents]),
@@ -41,8 +62,8 @@ def build_request(
         resource=resource_view(world, call.target),
         target_identity=principal(world, world.identities[target_ident]) if target_ident is not None else None,
         ticket=ticket.id if ticket else None,
-        declared_systems=tuple(sorted(map(str, scope.systems))) if scope else (),
-        declared_risks=tuple(sorted(map(str, scope.risks))) if scope else (),
+        declared_systems=systems,
+        declared_risks=risks,
         in_declared_scope=bool(scope and scope.contains(spec.system, spec.risk)),
         approval=approval,
         credential_id=cred.id,

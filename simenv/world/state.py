@@ -80,6 +80,7 @@ class World:
         self._removed: set[tuple[int, int]] = set()
         self._journal: list[Change] = []  # inverses, in apply order
         self._perm_cache: dict[int, frozenset[Permission]] = {}
+        self.memo: dict[Any, Any] = {}  # views derived from static attributes (identities, resources)
         self.grant_version = 0
         self._next_cred = 0
         self.system_weight: dict[System, float] = {s: 0.0 for s in System}

@@ -62,11 +62,13 @@ class ToolSpec:
     params: tuple[Param, ...]
     description: str
     effect: Callable[..., Outcome]
+    target: Param = field(init=False)
+    identity_param: str | None = field(init=False)
 
-    @property
-    def target(self) -> Param:
-        """The parameter naming the resource the call acts on (the first resource param)."""
-        return next(p for p in self.params if p.kind not in (IDENTITY, TEXT))
+    def __post_init__(self) -> None:
+        # the resource the call acts on (the first resource param) and the identity it acts on, if any
+        object.__setattr__(self, "target", next(p for p in self.params if p.kind not in (IDENTITY, TEXT)))
+        object.__setattr__(self, "identity_param", next((p.name for p in self.params if p.kind == IDENTITY), None))
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI chat-completions function spec of this tool."""
