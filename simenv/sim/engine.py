@@ -19,12 +19,12 @@ from simenv.governance.protocols import ApprovalOutcome
 from simenv.governance.request import AccessRequest, Decision
 from simenv.rng import Streams
 from simenv.scenario.builder import BuiltScenario
-from simenv.sim import incidents
+from simenv.sim import incidents, oversight
 from simenv.sim.audit import Audit, without_labels
 from simenv.sim.ledger import CredentialLedger
 from simenv.sim.mediation import affected, build_request, describe
 from simenv.types import Effect, RiskClass, ToolCall
-from simenv.world.changes import Change, CredChange
+from simenv.world.changes import Change
 from simenv.world.model import Credential, DeclaredScope, DoneWhen, Ticket
 from simenv.world.tools import CATALOG, CallContext, ResolvedCall, resolve, tool_schemas
 
@@ -194,7 +194,7 @@ class Engine:
         self._sync_credentials("tick")
         for st in [*self.states, *self.attackers.values()]:
             if st.pending is not None and st.pending.outcome.ready_at <= self.tick:
-                self._resolve(st)
+                oversight.resolve_approval(self, st)
         for st in self.states:
             if st.halted or st.pending is not None:
                 continue
@@ -249,7 +249,7 @@ class Engine:
     def handle(self, st: AgentState, call: ToolCall) -> dict[str, Any]:
         """Mediate one call of agent ``st`` and return its audit record."""
         st.stats["calls"] += 1
-        who, session = self.who(st), self._session(st)
+        who, session = self.who(st), self.session_of(st)
         t = self.by_name[self.world.identities[who].name].current if st.attacker else st.current
         base = {"tick": self.tick, "agent": st.name, "session": st.session, "ticket": t.id if t else None,
                 "tool": safe_value(call.tool)}
@@ -277,7 +277,7 @@ class Engine:
             rec = self.audit.add("call", **base, credential=cred.id if cred else None, decision="deny",
                                  reasons=[why or "no credential"], policy_ids=["broker"], approval="none",
                                  effect="refused", changes=[], inverse=[], **labels)
-            return self._after(st, rec, rc.spec.name, {})
+            return self.after(st, rec, rc.spec.name, {})
         req = build_request(self.world, who, rc, cred, t, self.tick, session)
         dec = self.gov.authorizer.authorize(req)
         req_fields = {"credential": cred.id, "represents": req.represents.name, "credential_kind": req.credential_kind,
@@ -292,26 +292,26 @@ class Engine:
                                      policy_ids=list(dec.policy_ids), approval="pending", effect="pending",
                                      changes=[], inverse=[], **labels)
                 st.pending = Pending(rec["seq"], rc, cred, t, in_intent, self.tick, out)
-                return self._after(st, rec, rc.spec.name, {})
+                return self.after(st, rec, rc.spec.name, {})
         if not dec.allowed:
             rec = self.audit.add("call", **base, **req_fields, decision=str(dec.effect), reasons=list(dec.reasons),
                                  policy_ids=list(dec.policy_ids), approval="none", effect="denied",
                                  changes=[], inverse=[], **labels)
-            return self._after(st, rec, rc.spec.name, {})
-        fields, output = self._execute(st, rc, cred, in_intent, req, t)
+            return self.after(st, rec, rc.spec.name, {})
+        fields, output = self.execute(st, rc, cred, in_intent, req, t)
         rec = self.audit.add("call", **base, **req_fields, decision="allow", reasons=list(dec.reasons),
                              policy_ids=list(dec.policy_ids), approval="none", **fields)
-        return self._after(st, rec, rc.spec.name, output)
+        return self.after(st, rec, rc.spec.name, output)
 
     def who(self, st: AgentState) -> int:
         """The identity the estate sees: the agent, or the one an attacker impersonates."""
         return st.impersonates if st.attacker and st.impersonates is not None else st.idx
 
-    def _session(self, st: AgentState) -> int:
+    def session_of(self, st: AgentState) -> int:
         """The session a call comes from; an attacker never holds the victim's session binding."""
         return -1 if st.attacker else st.session
 
-    def _execute(self, st: AgentState, rc: ResolvedCall, cred: Credential, in_intent: bool,
+    def execute(self, st: AgentState, rc: ResolvedCall, cred: Credential, in_intent: bool,
                  req: AccessRequest, ticket: Ticket | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Apply an allowed call: native permission check, effect, inverse, labels."""
         w = self.world
@@ -346,14 +346,14 @@ class Engine:
             self._sync_credentials("call", outcome.changes)
         return fields, outcome.output
 
-    def _after(self, st: AgentState, rec: dict[str, Any], tool: str, output: dict[str, Any]) -> dict[str, Any]:
+    def after(self, st: AgentState, rec: dict[str, Any], tool: str, output: dict[str, Any]) -> dict[str, Any]:
         """Feed back the result, count, and let the monitors react."""
         st.last = LastResult(tool, rec["decision"], rec["effect"], tuple(rec.get("reasons", ())), output)
         if rec["effect"] in ("denied", "refused", "forbidden"):
             st.stats["denied"] += 1
         for mon in self.gov.monitors:
             for act in mon.observe(without_labels(rec)):
-                self._monitor_action(act)
+                oversight.monitor_action(self, act)
         return rec
 
     def _invalid(self, st: AgentState, base: dict[str, Any], call: ToolCall, why: str) -> dict[str, Any]:
@@ -362,7 +362,7 @@ class Engine:
         fields = {**base, "args": {str(k)[:100]: safe_value(v) for k, v in args.items()}}
         rec = self.audit.add("call", **fields, decision="invalid", reasons=[why[:300]], policy_ids=["engine.schema"],
                              approval="none", effect="invalid", changes=[], inverse=[], in_intent=False)
-        return self._after(st, rec, str(base["tool"]), {})
+        return self.after(st, rec, str(base["tool"]), {})
 
     def _control(self, st: AgentState, call: ToolCall, base: dict[str, Any]) -> dict[str, Any]:
         t = st.current
@@ -376,57 +376,6 @@ class Engine:
         st.last = LastResult(str(call.tool), "control", op)
         self._apply_system(self.gov.broker.ticket_closed(self.world, st.idx, t, self.tick), f"ticket.{op}")
         return rec
-
-    def _resolve(self, st: AgentState) -> None:
-        """An approval comes due: re-authorize with its outcome and apply if allowed."""
-        p = st.pending
-        assert p is not None
-        st.pending = None
-        o = p.outcome
-        base = {"tick": self.tick, "agent": st.name, "ticket": p.ticket.id if p.ticket else None, "call_seq": p.seq,
-                "tool": p.call.spec.name, "granted": o.granted, "wait_ticks": self.tick - p.submitted,
-                "review_minutes": o.review_minutes, "approvers": list(o.approvers), "in_intent": p.in_intent}
-        if st.attacker:
-            base["actor"] = "attacker"
-        who, session = self.who(st), self._session(st)
-        why = self.gov.broker.check(self.world, p.cred, who, self.tick, session)
-        if not o.granted or why:
-            reasons = [o.reason or "approver declined"] if not o.granted else [why]
-            rec = self.audit.add("approval", **base, decision="deny", reasons=reasons, effect="denied" if not o.granted
-                                 else "refused", changes=[], inverse=[])
-            self._after(st, rec, p.call.spec.name, {})
-            return
-        req = build_request(self.world, who, p.call, p.cred, p.ticket, self.tick, session, approval="granted")
-        dec = self.gov.authorizer.authorize(req)
-        if not dec.allowed:
-            rec = self.audit.add("approval", **base, decision=str(dec.effect), reasons=list(dec.reasons),
-                                 policy_ids=list(dec.policy_ids), effect="denied", changes=[], inverse=[])
-            self._after(st, rec, p.call.spec.name, {})
-            return
-        fields, output = self._execute(st, p.call, p.cred, p.in_intent, req, p.ticket)
-        rec = self.audit.add("approval", **base, decision="allow", reasons=list(dec.reasons),
-                             policy_ids=list(dec.policy_ids), **{k: v for k, v in fields.items() if k != "in_intent"})
-        self._after(st, rec, p.call.spec.name, output)
-
-    def _monitor_action(self, act: Any) -> None:
-        st = self.by_name.get(act.agent)
-        if st is None:
-            return
-        revoked = []
-        if act.action in ("revoke", "halt"):
-            changes: list[Change] = []
-            for cid in sorted(self.world.creds):
-                c = self.world.creds[cid]
-                if c.holder == st.idx and c.live(self.tick):
-                    changes.append(CredChange(cid, c, c.revoke()))
-                    revoked.append(cid)
-            self._apply(changes)
-            self._sync_credentials(f"monitor.{act.monitor}", changes)
-        if act.action == "halt":
-            st.halted = True
-            st.pending = None
-        self.audit.add("monitor", tick=self.tick, monitor=act.monitor, action=act.action, agent=act.agent,
-                       reason=act.reason, revoked=revoked)
 
     # ------------------------------------------------------------------ the end
     def done(self, d: DoneWhen) -> bool:
