@@ -140,9 +140,9 @@ class LLMStubAgent:
         self.rng = np.random.default_rng(0)
 
     def reset(self, identity: str, tool_schemas: list[dict[str, Any]], rng: np.random.Generator) -> None:
-        """Start an episode."""
+        """Start an episode with the tools it is given (OpenAI function specs)."""
         self.identity = identity
-        self.tools = sorted(s["function"]["name"] for s in tool_schemas)
+        self.tools = {s["function"]["name"] for s in tool_schemas} | set(CONTROL_TOOLS)
         self.rng = rng
         self.queue: list[PlanStep] = []
         self.ticket: str | None = None
@@ -181,7 +181,7 @@ class LLMStubAgent:
         cached = [cid for cid in sorted(self.cache) if cid not in {c.id for c in obs.credentials}]
         if cached:
             routes.append(PlanStep(step.tool, dict(step.args), credential=cached[-1]))
-        return routes
+        return [r for r in routes if r.tool in self.tools]  # a model only calls the tools it was given
 
     def _injection(self, obs: Observation) -> PlanStep | None:
         texts = [obs.ticket.text] if obs.ticket else []

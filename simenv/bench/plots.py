@@ -38,24 +38,24 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 def pareto(summary) -> bytes:
     """Mean blast radius against mean friction rate per profile (over all scenarios), with 95% CIs."""
-    fig = Figure(figsize=(6.4, 4.4))
+    fig = Figure(figsize=(7.6, 4.4))
     ax = fig.add_subplot()
     many = (summary["scenario"] == ALL).any()
     rows = summary[summary["scenario"] == ALL] if many else summary
-    pts, labels = [], []
-    for (policy, agent), g in rows.groupby(["policy", "agent"], sort=False):
+    pts = []
+    markers = "osD^v<>phX*"
+    for k, ((policy, agent), g) in enumerate(rows.groupby(["policy", "agent"], sort=False)):
         f = g[g["score"] == "friction_rate"].iloc[0]
         b = g[g["score"] == "blast_radius"].iloc[0]
         x, y = float(f["mean"]), float(b["mean"])
         pts.append((x, y))
-        labels.append(policy if rows["agent"].nunique() == 1 else f"{policy} [{agent}]")
+        label = policy if rows["agent"].nunique() == 1 else f"{policy} [{agent}]"
         ax.errorbar(x, y, xerr=[[x - f["mean_lo"]], [f["mean_hi"] - x]], yerr=[[y - b["mean_lo"]], [b["mean_hi"] - y]],
-                    fmt="o", capsize=3)
-        ax.annotate(labels[-1], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+                    fmt=markers[k % len(markers)], capsize=3, label=label)
     front = pareto_front(pts)
     if front:
         ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "--", color="grey", label="Pareto frontier")
-        ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.set_xlabel("friction rate (in-intent calls refused)")
     ax.set_ylabel("blast radius (sensitivity-weighted)")
     ax.set_title("Blast radius vs friction per profile" + (" (all scenarios)" if many else ""))
