@@ -5,6 +5,7 @@ Agents see observations and tool schemas only, never the world's objects (DESIGN
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,6 +65,28 @@ class Observation:
     credentials: tuple[CredView, ...]
     pending_approval: bool
     tools: tuple[str, ...]
+
+
+def coerce_call(x: Any) -> ToolCall:
+    """Whatever an agent returned, as a ToolCall; malformed pieces are kept for the engine to reject.
+
+    Accepts a ToolCall, an OpenAI chat-completions tool call (``{"function": {"name",
+    "arguments"}}``, arguments as a JSON string or an object) or a bare ``{"name", "arguments"}``.
+    A ``_credential`` argument names a credential to present.
+    """
+    if isinstance(x, ToolCall):
+        return x
+    fn = x.get("function", x) if isinstance(x, dict) else None
+    if not isinstance(fn, dict) or "name" not in fn:
+        return ToolCall(None, None, raw=x)
+    args: Any = fn.get("arguments", "{}")
+    if isinstance(args, str):
+        try:
+            args = json.loads(args) if args.strip() else {}
+        except json.JSONDecodeError:
+            pass
+    cred = args.pop("_credential", None) if isinstance(args, dict) else None
+    return ToolCall(fn.get("name"), args, credential=cred, raw=x)
 
 
 class Agent(Protocol):

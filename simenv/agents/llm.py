@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from simenv.agents.base import COMPLETE, AgentContext, Observation
+from simenv.agents.base import COMPLETE, AgentContext, Observation, coerce_call
 from simenv.errors import SimenvError
 from simenv.types import ToolCall
 
@@ -47,20 +47,8 @@ def observation_json(obs: Observation) -> dict[str, Any]:
 
 
 def to_tool_call(tc: dict[str, Any] | None) -> ToolCall:
-    """A chat-completions tool call → a ToolCall (malformed pieces are kept for the engine to reject)."""
-    if tc is None:
-        return ToolCall(COMPLETE, {})
-    fn = tc.get("function") if isinstance(tc, dict) else None
-    if not isinstance(fn, dict):
-        return ToolCall(None, None, raw=tc)
-    args: Any = fn.get("arguments", "{}")
-    if isinstance(args, str):
-        try:
-            args = json.loads(args) if args.strip() else {}
-        except json.JSONDecodeError:
-            pass
-    cred = args.pop("_credential", None) if isinstance(args, dict) else None
-    return ToolCall(fn.get("name"), args, credential=cred, raw=tc)
+    """A chat-completions tool call → a ToolCall (``None``, a text answer, completes the ticket)."""
+    return ToolCall(COMPLETE, {}) if tc is None else coerce_call(tc)
 
 
 class LLMAgent:

@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from simenv.agents.base import COMPLETE, CONTROL_TOOLS, Agent, CredView, LastResult, Observation, TicketView
+from simenv.agents.base import (
+    COMPLETE,
+    CONTROL_TOOLS,
+    Agent,
+    CredView,
+    LastResult,
+    Observation,
+    TicketView,
+    coerce_call,
+)
 from simenv.agents.scripted import ScriptedAgent
 from simenv.errors import ToolCallError
 from simenv.governance.profile import Governance
@@ -206,7 +215,7 @@ class Engine:
             else:
                 call = st.agent.act(self.observe(st))
             if call is not None:
-                self.handle(st, call)
+                self.handle(st, coerce_call(call))
         for st in self.attackers.values():
             if st.stolen is not None and not st.halted and st.pending is None:
                 call = st.agent.act(self.observe(st))
