@@ -23,7 +23,9 @@ def test_shipped_transcript_replays_to_its_recorded_fingerprint():
     head, result = lines[0], lines[-1]
     assert head["type"] == "header" and result["type"] == "result"
     r = run_episode(head["scenario"], head["policy"], seed=head["seed"], agent=ReplayAgent(SHIPPED))
-    assert r.scores["fingerprint"] == result["fingerprint"]
+    assert r.scores["fingerprint"] == result["fingerprint"], (
+        "the engine's audit changed on purpose? re-record with: simenv record scope_creep --policy static_rbac "
+        "--seed 2 --out simenv/agents/transcripts/scope_creep_llm_stub.jsonl")
     cli = simenv_cli("run", head["scenario"], "--policy", head["policy"], "--seed", str(head["seed"]),
                      "--agent", f"replay:{SHIPPED}", "--json")
     assert cli.returncode == 0 and json.loads(cli.stdout)["fingerprint"] == result["fingerprint"]
