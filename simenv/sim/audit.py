@@ -43,6 +43,13 @@ class Audit:
         self.records.append(rec)
         return rec
 
+    def append(self, kind: str, rec: dict[str, Any]) -> dict[str, Any]:
+        """Append ``rec`` itself (no copy) as a record of ``kind``; the hot path's :meth:`add`."""
+        rec["seq"] = len(self.records)
+        rec["kind"] = kind
+        self.records.append(rec)
+        return rec
+
     def __len__(self) -> int:
         return len(self.records)
 

@@ -273,7 +273,6 @@ class Engine:
             return self._invalid(st, base, call, str(e))
         base["args"] = dict(rc.names)
         in_intent = bool(t and not st.attacker and t.in_intent(rc.spec.name, rc.names))
-        labels = {"in_intent": in_intent}
         if call.credential is not None:
             cred = self.world.creds.get(call.credential) if isinstance(call.credential, str) else None
             if cred is None:
@@ -283,34 +282,37 @@ class Engine:
             cred, changes, why = self.gov.broker.credential_for(self.world, who, t, rc.spec, self.tick, session)
             self._apply_system(changes, "broker.issue")
         if cred is None or why:
-            rec = self.audit.add("call", **base, credential=cred.id if cred else None, decision="deny",
-                                 reasons=[why or "no credential"], policy_ids=["broker"], approval="none",
-                                 effect="refused", changes=[], inverse=[], **labels)
+            base["credential"] = cred.id if cred else None
+            rec = self._settle(base, "deny", [why or "no credential"], ["broker"], "none", "refused", in_intent)
             return self.after(st, rec, rc.spec.name, {})
         req = build_request(self.world, who, rc, cred, t, self.tick, session)
         dec = self.gov.authorizer.authorize(req)
-        req_fields = {"credential": cred.id, "represents": req.represents.name, "credential_kind": req.credential_kind,
-                      "chain": list(req.chain), "risk": req.risk, "system": req.system, "resource": req.resource.name,
-                      "in_scope": req.in_declared_scope, "covers": req.credential_covers}
+        base.update(credential=cred.id, represents=req.represents.name, credential_kind=req.credential_kind,
+                    chain=list(req.chain), risk=req.risk, system=req.system, resource=req.resource.name,
+                    in_scope=req.in_declared_scope, covers=req.credential_covers)
         if dec.effect is Effect.REQUIRE_APPROVAL:
             if self.gov.approvals is None:
                 dec = Decision(Effect.DENY, (*dec.reasons, "no approver is configured"), dec.policy_ids)
             else:
                 out = self.gov.approvals.submit(req, in_intent, self.tick)
-                rec = self.audit.add("call", **base, **req_fields, decision=str(dec.effect), reasons=list(dec.reasons),
-                                     policy_ids=list(dec.policy_ids), approval="pending", effect="pending",
-                                     changes=[], inverse=[], **labels)
+                rec = self._settle(base, str(dec.effect), dec.reasons, dec.policy_ids, "pending", "pending", in_intent)
                 st.pending = Pending(rec["seq"], rc, cred, t, in_intent, self.tick, out)
                 return self.after(st, rec, rc.spec.name, {})
         if not dec.allowed:
-            rec = self.audit.add("call", **base, **req_fields, decision=str(dec.effect), reasons=list(dec.reasons),
-                                 policy_ids=list(dec.policy_ids), approval="none", effect="denied",
-                                 changes=[], inverse=[], **labels)
+            rec = self._settle(base, str(dec.effect), dec.reasons, dec.policy_ids, "none", "denied", in_intent)
             return self.after(st, rec, rc.spec.name, {})
         fields, output = self.execute(st, rc, cred, in_intent, req, t)
-        rec = self.audit.add("call", **base, **req_fields, decision="allow", reasons=list(dec.reasons),
-                             policy_ids=list(dec.policy_ids), approval="none", **fields)
+        base.update(decision="allow", reasons=list(dec.reasons), policy_ids=list(dec.policy_ids), approval="none")
+        base.update(fields)
+        rec = self.audit.append("call", base)
         return self.after(st, rec, rc.spec.name, output)
+
+    def _settle(self, rec: dict[str, Any], decision: str, reasons: Any, policy_ids: Any, approval: str, effect: str,
+                in_intent: bool) -> dict[str, Any]:
+        """Finish a call record that changed nothing (refused, denied, pending) and append it."""
+        rec.update(decision=decision, reasons=list(reasons), policy_ids=list(policy_ids), approval=approval,
+                   effect=effect, changes=[], inverse=[], in_intent=in_intent)
+        return self.audit.append("call", rec)
 
     def who(self, st: AgentState) -> int:
         """The identity the estate sees: the agent, or the one an attacker impersonates."""
