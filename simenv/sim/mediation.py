@@ -118,9 +118,9 @@ def affected(world: World, target: Resource, changes: list[Change]) -> Coverage:
         elif isinstance(ch, AttrChange) and ch.key == "trusted_domain" and ch.new:
             # another trust domain may now assume the role: everything the role reaches
             cov = cov.union(Coverage.of(closure(world, world.resources[ch.resource].permissions)))
-        elif isinstance(ch, AttrChange) and ch.key == "runs" and world.resources[ch.resource].yields is not None:
+        elif isinstance(ch, AttrChange) and ch.key == "runs" and (runs_as := world.resources[ch.resource].yields) is not None:
             # a pipeline run executes its code as the identity it runs as
-            cov = cov.union(Coverage.of(closure(world, world.permissions(int(world.resources[ch.resource].yields)))))
+            cov = cov.union(Coverage.of(closure(world, world.permissions(runs_as))))
         elif isinstance(ch, AttrChange) and ch.key == "exposes" and ch.new is not None:
             # a secret pasted where others read it: what its identity reaches
             cov = cov.union(Coverage.of(closure(world, world.permissions(int(ch.new)))))
