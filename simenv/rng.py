@@ -1,7 +1,7 @@
 """Seeded randomness: one root generator per episode, named child streams spawned from it.
 
-Child streams are keyed by a stable digest of their name (never ``hash()``), so the same
-seed gives the same streams in any process and whatever ``PYTHONHASHSEED`` is.
+Child streams are keyed by a stable SHA-256 digest of their name (never the built-in string
+hash), so the same seed gives the same streams in any process and whatever ``PYTHONHASHSEED`` is.
 """
 
 from __future__ import annotations

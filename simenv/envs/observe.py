@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from simenv.sim.engine import AgentState, Engine
+from simenv.sim.engine import Engine
+from simenv.sim.state import AgentState
 from simenv.types import RISK_CLASSES, SYSTEMS
 
 DECISIONS = ("none", "allow", "deny", "require_approval", "invalid", "control")

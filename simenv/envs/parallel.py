@@ -32,7 +32,8 @@ from simenv.envs.observe import action_mask, done_tickets, observation, observat
 from simenv.governance.profile import build_governance
 from simenv.rng import Streams
 from simenv.scenario.builder import build
-from simenv.sim.engine import AgentState, Engine
+from simenv.sim.engine import Engine
+from simenv.sim.state import AgentState
 
 REWARD_MODES = ("task", "red_team")
 TICK_COST = 0.01

@@ -17,7 +17,8 @@ from simenv.world.model import Credential, Ticket
 from simenv.world.reach import credential_perms
 
 if TYPE_CHECKING:
-    from simenv.sim.engine import AgentState, Engine
+    from simenv.sim.engine import Engine
+    from simenv.sim.state import AgentState
 
 
 def delegate(engine: Engine, st: AgentState, ticket: Ticket, cred: Credential, target: int, task: str) -> str:

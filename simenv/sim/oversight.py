@@ -13,7 +13,8 @@ from simenv.sim.mediation import build_request
 from simenv.world.changes import Change, CredChange
 
 if TYPE_CHECKING:
-    from simenv.sim.engine import AgentState, Engine
+    from simenv.sim.engine import Engine
+    from simenv.sim.state import AgentState
 
 
 def resolve_approval(engine: Engine, st: AgentState) -> None:
