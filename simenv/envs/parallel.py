@@ -66,10 +66,10 @@ class IAMParallelEnv(ParallelEnv):
         named identities and resources, the catalog offers ``invoke_agent`` on every agent
         identity, so that agents can hand each other sub-tickets. ``infos[agent]["action_mask"]``
         marks the actions that make sense now (only "wait" while the agent has no open ticket,
-        has an approval pending, or is halted). As in ``simenv/IAM-v0`` the engine opens a due
-        ticket at the start of the agent's turn, so the mask lags by one tick when a ticket
-        opens (at reset, or a sub-ticket handed over earlier in the same tick): the chosen call
-        is taken on whatever ticket is open at the agent's turn, and is a wait if none is.
+        has an approval pending, or is halted). The engine opens due tickets before each tick (and
+        at reset), so the mask shows them; only a sub-ticket handed over earlier in the same tick
+        opens at the agent's turn, unseen by that tick's mask: the chosen call is taken on
+        whatever ticket is open at the agent's turn, and is a wait if none is.
 
     Observation Space:
         Per agent, the ``Dict`` of ``simenv/IAM-v0``: ``tick``, ``has_ticket``, ``scope``

@@ -100,6 +100,7 @@ class Engine:
         for s in [*self.states, *self.attackers.values()]:
             s.agent.reset(s.name, schemas, self.streams.child(f"agent:{s.name}"))
         self._apply_system(gov.broker.start(w, list(built.agents), built.tickets, 0), "broker.start")
+        self.open_due()
 
     # ------------------------------------------------------------------ world changes
     def _apply(self, changes: list[Change]) -> list[Change]:
@@ -170,7 +171,15 @@ class Engine:
             and all(a.halted or a.pending is None and a.stolen is None for a in self.attackers.values())
         ):
             self.finish()
+        else:
+            self.open_due()
         return self.finished
+
+    def open_due(self) -> None:
+        """Open every ticket due by now, so observations and action masks show it this tick."""
+        for st in self.states:
+            if not st.halted:
+                self._open_ticket(st)
 
     def run(self) -> Audit:
         """Run to the end and return the audit log."""
