@@ -94,3 +94,9 @@ def test_learner_that_waits_is_truncated():
 def test_bad_reward_mode():
     with pytest.raises(ValueError):
         IAMEnv("delegated_admin", "allow_all", reward_mode="chaos")
+
+
+def test_the_first_ticket_is_open_at_reset():
+    env = IAMEnv("scope_creep", "zero_standing")
+    obs, info = env.reset(seed=0)
+    assert obs["has_ticket"] == 1 and info["action_mask"].sum() == env.action_space.n
