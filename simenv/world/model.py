@@ -175,7 +175,10 @@ class IntentStep:
         """Whether a call with ``tool`` and resolved ``args`` is this intended action."""
         if tool != self.tool:
             return False
-        return all(v == "*" or str(args.get(k)) == v for k, v in self.args)
+        for k, v in self.args:  # a plain loop: this runs on every call
+            if v != "*" and str(args.get(k)) != v:
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
