@@ -16,7 +16,6 @@ from pydantic import BaseModel, ValidationError
 from simenv.errors import SpecError, UnknownNameError
 
 M = TypeVar("M", bound=BaseModel)
-KINDS = ("scenarios", "policies")
 
 
 class _StrictLoader(yaml.SafeLoader):

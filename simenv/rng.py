@@ -1,4 +1,4 @@
-"""Seeded randomness: one root generator per episode, named child streams spawned from it.
+"""Seeded randomness: one seed per episode, named child streams spawned from it.
 
 Child streams are keyed by a stable SHA-256 digest of their name (never the built-in string
 hash), so the same seed gives the same streams in any process and whatever ``PYTHONHASHSEED`` is.
@@ -28,8 +28,6 @@ class Streams:
 
     def __init__(self, seed: int):
         self.seed = int(seed)
-        self.root_seq = np.random.SeedSequence(self.seed)
-        self.root = np.random.Generator(np.random.PCG64(self.root_seq))
 
     def child(self, name: str) -> np.random.Generator:
         """An independent generator for subsystem ``name``; same name, same stream."""

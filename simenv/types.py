@@ -46,9 +46,6 @@ class RiskClass(StrEnum):
 
 
 RISK_CLASSES: tuple[RiskClass, ...] = tuple(RiskClass)
-HIGH_RISK: frozenset[RiskClass] = frozenset(
-    {RiskClass.PRIVILEGE_GRANT, RiskClass.KEY_EXPORT, RiskClass.CROSS_DOMAIN, RiskClass.CREDENTIAL_ISSUE}
-)
 
 
 class IdentityKind(StrEnum):
@@ -102,8 +99,3 @@ class ToolCall:
     args: Any = field(default_factory=dict)
     credential: str | None = None
     raw: Any = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the call in the OpenAI tool-call shape ``{"name", "arguments"}``."""
-        args = dict(self.args) if isinstance(self.args, dict) else self.args
-        return {"name": self.tool, "arguments": args}

@@ -27,7 +27,7 @@ from simenv.governance.broker import NoBroker, StandingBroker, refusal
 from simenv.types import CredentialKind, System
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential, Permission, Ticket, intersect
-from simenv.world.state import World
+from simenv.world.state import World, cred_order
 from simenv.world.tools import ToolSpec
 
 
@@ -128,7 +128,7 @@ class JitBroker(NoBroker):
     def ticket_closed(self, world: World, agent: int, ticket: Ticket, tick: int) -> list[Change]:
         """Revoke every JIT credential issued for the ticket (legacy static ones survive)."""
         out: list[Change] = []
-        for cid in sorted(world.creds, key=lambda c: int(c.rsplit("-", 1)[-1])):
+        for cid in sorted(world.creds, key=cred_order):
             c = world.creds[cid]
             if c.holder == agent and c.ticket == ticket.id and c.kind is CredentialKind.JIT and not c.revoked:
                 out.append(CredChange(cid, c, c.revoke()))

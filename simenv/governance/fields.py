@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
-from simenv.types import CredentialKind, IdentityKind
+from simenv.types import IdentityKind
 from simenv.world.tools import CATALOG
 
 # type tags: str, int, float, bool, list (of str); a trailing "?" means the value may be null
@@ -200,5 +200,3 @@ def _target_type(spec: Any) -> str:
     kinds = [p.kind for p in spec.params if p.kind not in ("identity", "text")]
     return str(kinds[0]) if kinds else "resource"
 
-
-CREDENTIAL_KINDS = tuple(str(k) for k in CredentialKind)

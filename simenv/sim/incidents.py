@@ -10,11 +10,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from simenv.errors import SimenvError
-from simenv.sim.ledger import cred_order
 from simenv.sim.mediation import describe
 from simenv.world.changes import Change
 from simenv.world.model import Credential, Ticket
 from simenv.world.reach import credential_perms
+from simenv.world.state import cred_order
 
 if TYPE_CHECKING:
     from simenv.sim.engine import Engine

@@ -11,12 +11,7 @@ from simenv.sim.mediation import cred_summary
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential
 from simenv.world.reach import potential_blast_radius
-from simenv.world.state import World
-
-
-def cred_order(cid: str) -> int:
-    """Issue order of a credential id (``cred-12`` → 12)."""
-    return int(cid.rsplit("-", 1)[-1])
+from simenv.world.state import World, cred_order
 
 
 class CredentialLedger:

@@ -7,7 +7,7 @@ the simulation loop only ever sees these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from simenv.types import CredentialKind, IdentityKind, ResourceType, RiskClass, System
@@ -218,7 +218,6 @@ class Ticket:
     on_invoke: bool = False
     chain: tuple[str, ...] = ()
     delegated: tuple[tuple[Permission, ...], ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def in_intent(self, tool: str, args: dict[str, Any]) -> bool:
         """Whether the call is one of the intended actions."""

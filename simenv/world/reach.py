@@ -138,12 +138,3 @@ def potential_blast_radius(world: World, cred: Credential) -> tuple[Coverage, fl
         return cov, cov.weight(world)
     cov = Coverage.of(closure(world, credential_perms(world, cred)))
     return cov, cov.weight(world)
-
-
-def escalation_edges(world: World) -> list[tuple[str, str, str]]:
-    """The explicit escalation edges as ``(resource, via risk classes, identity)`` names."""
-    out = []
-    for s in System:
-        for ridx, via, ident in world.edges[s]:
-            out.append((world.resources[ridx].name, ",".join(sorted(map(str, via))), world.identities[ident].name))
-    return out

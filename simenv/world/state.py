@@ -42,6 +42,11 @@ def digest(obj: Any) -> str:
 _READ = frozenset({RiskClass.READ})
 
 
+def cred_order(cid: str) -> int:
+    """Issue order of a credential id (``cred-12`` → 12), as :meth:`World.new_cred_id` makes them."""
+    return int(cid.rsplit("-", 1)[-1])
+
+
 class World:
     """The estate and its current state.
 
