@@ -7,6 +7,10 @@ the message says so and suggests quoting.
 
 from __future__ import annotations
 
+import copy
+import functools
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from simenv.errors import SpecError, UnknownNameError
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -39,14 +44,7 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 
 def load_yaml(path: str | Path) -> Any:
     """Parse a YAML file; any problem becomes a :class:`SpecError` naming the file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError(str(p), [("", f"cannot read: {e.strerror or e}")]) from None
-    except UnicodeDecodeError:
-        raise SpecError(str(p), [("", "not UTF-8 text")]) from None
-    return parse_yaml(text, str(p))
+    return parse_yaml(read_text(path), str(path))
 
 
 def parse_yaml(text: str, file: str) -> Any:
@@ -97,20 +95,37 @@ def validate(model: type[M], data: Any, file: str) -> M:
         raise SpecError(file, problems) from None
 
 
-def cached(loader):
-    """Memoize a ``path -> spec`` loader on (path, modification time).
+def read_text(path: str | Path) -> str:
+    """A user file's text; a problem reading it becomes a :class:`SpecError` naming the file."""
+    p = Path(path)
+    try:
+        return p.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise SpecError(str(p), [("", f"cannot read: {e.strerror or e}")]) from None
+    except UnicodeDecodeError:
+        raise SpecError(str(p), [("", "not UTF-8 text")]) from None
 
-    Files are parsed once per process, and an edited file is parsed again.
+
+def cached(loader: Callable[[Path, str], T], *, immutable: bool = False) -> Callable[[Path], T]:
+    """Memoize a ``(path, text) -> spec`` loader on the file's path and *content*.
+
+    The file is read on every call (a few microseconds) and parsed only when its bytes are new
+    to this process, so a file rewritten within one modification-time tick is never served
+    stale. Unless the loader returns an ``immutable`` value, the cached value is never handed
+    out: each caller gets its own deep copy, so no caller can change what another one loads.
     """
-    import functools
 
     @functools.lru_cache(maxsize=256)
-    def by_stamp(path: str, stamp: int):
-        return loader(Path(path))
+    def by_content(path: str, digest: str, text: str) -> T:
+        return loader(Path(path), text)
 
-    def load(path: Path):
-        return by_stamp(str(path.resolve()), path.stat().st_mtime_ns)
+    def load(path: Path) -> T:
+        text = read_text(path)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        value = by_content(str(Path(path).resolve()), digest, text)
+        return value if immutable else copy.deepcopy(value)
 
+    load.cache_clear = by_content.cache_clear  # type: ignore[attr-defined]
     return load
 
 

@@ -84,9 +84,9 @@ def blast_radius(audit: Audit) -> float:
         systems.update(r["affected"]["systems"])
         slices.update(r["affected"]["slices"])
         ids.update(r["affected"]["ids"])
-    total = sum(weights["systems"].get(s, 0.0) for s in systems)
-    total += sum(weights["slices"].get(s, 0.0) for s in slices if s.split("/")[0] not in systems)
-    for system, rtype, w in ids.values():
+    total = sum(weights["systems"].get(s, 0.0) for s in sorted(systems))
+    total += sum(weights["slices"].get(s, 0.0) for s in sorted(slices) if s.split("/")[0] not in systems)
+    for _, (system, rtype, w) in sorted(ids.items()):
         if system not in systems and f"{system}/{rtype}" not in slices:
             total += w
     return round(float(total), 6)

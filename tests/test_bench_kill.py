@@ -1,4 +1,8 @@
-"""kill -9 of a running `simenv bench`: no worker survives it, and --resume finishes with the same rows."""
+"""kill -9 of a running `simenv bench`: no worker survives it, and --resume finishes with the same rows.
+
+The resumed sweep must give exactly the fingerprints of an uninterrupted one (run here, in this
+process, after whatever other tests ran before).
+"""
 
 import os
 import signal
@@ -11,7 +15,7 @@ import psutil
 
 from simenv.bench.runner import run_matrix
 
-ARGS = ["--scenarios", "delegated_admin,scope_creep", "--policies", "allow_all,static_rbac", "--seeds", "20",
+ARGS = ["--scenarios", "delegated_admin,key_export", "--policies", "allow_all,static_rbac", "--seeds", "20",
         "--size", "2000", "--chunk-size", "2", "--no-report"]
 COLS = ["scenario", "policy", "seed", "agent", "fingerprint", "blast_radius", "exposure", "task_success"]
 
@@ -68,7 +72,7 @@ def test_kill_9_leaves_no_worker_and_resume_completes(tmp_path):
     _, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err.decode()
     got = pd.read_parquet(out / "episodes.parquet")
-    want = run_matrix("delegated_admin,scope_creep", "allow_all,static_rbac", 20, "llm_stub", size=2000,
+    want = run_matrix("delegated_admin,key_export", "allow_all,static_rbac", 20, "llm_stub", size=2000,
                       executor="serial")
     assert len(got) == len(want) == 80 and got["error"].isna().all()
     key = ["scenario", "policy", "seed"]

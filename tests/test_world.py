@@ -154,3 +154,38 @@ def test_tool_schemas_are_openai_function_specs():
             RiskClass.CROSS_DOMAIN, RiskClass.CREDENTIAL_ISSUE} <= risks
     assert {spec.system for spec in CATALOG.values()} == set(System)
     assert any(not spec.reversible for spec in CATALOG.values())
+
+
+def test_reach_and_coverage_do_not_depend_on_visit_order():
+    import numpy as np
+
+    from simenv.scenario.builder import build
+    from simenv.scenario.loader import load_scenario
+    from simenv.world.model import intersect
+    from simenv.world.reach import Coverage, closure
+
+    spec, path = load_scenario("key_export")
+    w = build(spec, 16, path).world
+    perms = sorted({p for i in range(len(w.identities)) for p in w.permissions(i)}, key=lambda p: p.key())
+    rng = np.random.default_rng(0)
+    want_cov = Coverage.of(w, closure(w, perms)).to_json(w)
+    a, b = set(perms[:40]), set(perms[20:60])
+    want_int = intersect(perms[:40], perms[20:60])
+    for _ in range(5):
+        order = list(perms)
+        rng.shuffle(order)
+        assert Coverage.of(w, closure(w, order)).to_json(w) == want_cov
+        assert intersect([p for p in order if p in a], [p for p in order if p in b]) == want_int
+
+
+def test_a_coverage_lists_only_what_a_whole_system_does_not_already_cover():
+    from simenv.scenario.builder import build
+    from simenv.scenario.loader import load_scenario
+    from simenv.types import System
+    from simenv.world.reach import Coverage
+
+    spec, path = load_scenario("scope_creep")
+    w = build(spec, 0, path).world
+    db = [r.idx for r in w.resources if r.system is System.DB]
+    cov = Coverage.make(w, systems=[System.DB], slices=[(System.DB, w.resources[db[0]].type)], ids=db)
+    assert cov.to_json(w) == {"systems": ["db"], "slices": [], "ids": {}}

@@ -23,11 +23,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from simenv import files
 from simenv.errors import SimenvError, SpecError
 from simenv.governance.cedar_schema import ACTION, IDENTITY, RESOURCE, schema_text
 from simenv.governance.request import AccessRequest, Decision, PrincipalView, ResourceView
@@ -61,7 +63,7 @@ class CedarPolicies:
     """A parsed, validated policy file: the resident set and what each policy id means."""
 
     policy_set: Any
-    names: dict[str, tuple[str, str]]  # positional id -> (@id, reason)
+    names: Mapping[str, tuple[str, str]]  # positional id -> (@id, reason), read-only
     lift: frozenset[str]  # positional ids carrying @approval("lift")
 
 
@@ -110,26 +112,21 @@ def parse_policies(text: str, file: str) -> CedarPolicies:
     names = {pid: (p["annotations"]["id"], p["annotations"].get("reason") or p["annotations"]["id"])
              for pid, p in policies.items()}
     lift = frozenset(pid for pid, p in policies.items() if p["annotations"].get("approval") == "lift")
-    return CedarPolicies(ps, names, lift)
+    return CedarPolicies(ps, MappingProxyType(names), lift)
 
 
 def load_policies(path: Path) -> CedarPolicies:
-    """Load a ``.cedar`` file (parsed once per process and modification time)."""
+    """Load a ``.cedar`` file (parsed once per process for each distinct content)."""
     if not path.exists():
         raise SpecError(str(path), [("", "no such file")])
-    try:
-        return _load(str(path.resolve()), path.stat().st_mtime_ns)
-    except SpecError as e:
-        raise SpecError(str(path), e.problems) from None
+    return _load(path)
 
 
-@functools.lru_cache(maxsize=64)
-def _load(path: str, stamp: int) -> CedarPolicies:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(path, [("", f"cannot read: {e}")]) from None
-    return parse_policies(text, path)
+def _parse_file(path: Path, text: str) -> CedarPolicies:
+    return parse_policies(text, str(path))
+
+
+_load = files.cached(_parse_file, immutable=True)  # CedarPolicies is frozen; its PolicySet is never mutated
 
 
 # --------------------------------------------------------------------------- entities and requests

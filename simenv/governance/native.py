@@ -177,8 +177,8 @@ def load_rules(path: Path) -> tuple[RuleSetSpec, dict[str, Compiled]]:
 
 
 @files.cached
-def _load_rules(path: Path) -> tuple[RuleSetSpec, dict[str, Compiled]]:
-    return compile_rules(files.load_yaml(path), str(path))
+def _load_rules(path: Path, text: str) -> tuple[RuleSetSpec, dict[str, Compiled]]:
+    return compile_rules(files.parse_yaml(text, str(path)), str(path))
 
 
 def _matches(group: Compiled, r: AccessRequest) -> tuple[int, ...]:

@@ -102,8 +102,8 @@ def load_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
 
 
 @files.cached
-def _load_profile(path: Path) -> ProfileSpec:
-    spec = files.validate(ProfileSpec, files.load_yaml(path), str(path))
+def _load_profile(path: Path, text: str) -> ProfileSpec:
+    spec = files.validate(ProfileSpec, files.parse_yaml(text, str(path)), str(path))
     problems = []
     if spec.credentials.mode not in BROKERS:
         problems.append(("credentials.mode", f"unknown mode {spec.credentials.mode!r}; known: {sorted(BROKERS)}"))

@@ -20,12 +20,12 @@ evaluating it on a default request, which must yield a well-formed decision.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+from simenv import files
 from simenv.errors import SimenvError, SpecError
 from simenv.governance.request import AccessRequest, Decision
 from simenv.types import Effect
@@ -85,14 +85,6 @@ def decision_of(doc: Any) -> Decision:
     return Decision(_EFFECTS[doc["effect"]], tuple(sorted(reasons)), tuple(sorted(ids)))
 
 
-@functools.lru_cache(maxsize=64)
-def _source(path: str, stamp: int) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(path, [("", f"cannot read: {e}")]) from None
-
-
 class RegoAuthorizer:
     """A Rego policy compiled once into a bundle; each call runs the compiled plan."""
 
@@ -106,7 +98,7 @@ class RegoAuthorizer:
             path = Path(policy_path)
             if not path.exists():
                 raise SpecError(str(path), [("", "no such file")])
-            text, file = _source(str(path.resolve()), path.stat().st_mtime_ns), str(path)
+            text, file = files.read_text(path), str(path)
         regopy, self._c = _regopy()
         self._regopy = regopy
         self.file = file

@@ -24,8 +24,8 @@ def load_scenario(name_or_path: str | Path) -> tuple[ScenarioSpec, Path]:
 
 
 @files.cached
-def _load(path: Path) -> ScenarioSpec:
-    spec = files.validate(ScenarioSpec, files.load_yaml(path), str(path))
+def _load(path: Path, text: str) -> ScenarioSpec:
+    spec = files.validate(ScenarioSpec, files.parse_yaml(text, str(path)), str(path))
     problems = cross_check(spec)
     if problems:
         raise SpecError(str(path), problems)

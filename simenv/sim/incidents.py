@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from simenv.errors import SimenvError
 from simenv.sim.mediation import describe
 from simenv.world.changes import Change
-from simenv.world.model import Credential, Ticket
+from simenv.world.model import Credential, Ticket, canonical
 from simenv.world.reach import credential_perms
 from simenv.world.state import cred_order
 
@@ -25,7 +25,7 @@ def delegate(engine: Engine, st: AgentState, ticket: Ticket, cred: Credential, t
     """Open a sub-ticket for the invoked agent; the act chain and delegated rights travel with it."""
     w = engine.world
     chain = (w.identities[engine.who(st)].name, *ticket.chain)
-    held = (*ticket.delegated, tuple(credential_perms(w, cred)))
+    held = (*ticket.delegated, canonical(credential_perms(w, cred)))
     tmpl = next((t for t in engine.templates if t.parent == ticket.id and t.assignee == target), None)
     if tmpl is not None:
         engine.templates.remove(tmpl)

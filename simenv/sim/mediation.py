@@ -112,16 +112,16 @@ def affected(world: World, target: Resource, changes: list[Change]) -> Coverage:
                 perms.extend(world.resources[role].permissions)
             if not perms and res.type.value in ("table", "pipeline", "secret"):
                 continue
-            cov = cov.union(Coverage.of(closure(world, perms)))
+            cov = cov.union(world, Coverage.of(world, closure(world, perms)))
         elif isinstance(ch, CredChange) and ch.new is not None and ch.old is None:
-            cov = cov.union(potential_blast_radius(world, ch.new)[0])
+            cov = cov.union(world, potential_blast_radius(world, ch.new)[0])
         elif isinstance(ch, AttrChange) and ch.key == "trusted_domain" and ch.new:
             # another trust domain may now assume the role: everything the role reaches
-            cov = cov.union(Coverage.of(closure(world, world.resources[ch.resource].permissions)))
+            cov = cov.union(world, Coverage.of(world, closure(world, world.resources[ch.resource].permissions)))
         elif isinstance(ch, AttrChange) and ch.key == "runs" and (runs_as := world.resources[ch.resource].yields) is not None:
             # a pipeline run executes its code as the identity it runs as
-            cov = cov.union(Coverage.of(closure(world, world.permissions(runs_as))))
+            cov = cov.union(world, Coverage.of(world, closure(world, world.permissions(runs_as))))
         elif isinstance(ch, AttrChange) and ch.key == "exposes" and ch.new is not None:
             # a secret pasted where others read it: what its identity reaches
-            cov = cov.union(Coverage.of(closure(world, world.permissions(int(ch.new)))))
+            cov = cov.union(world, Coverage.of(world, closure(world, world.permissions(int(ch.new)))))
     return cov

@@ -7,6 +7,7 @@ the simulation loop only ever sees these.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,6 +55,12 @@ class Permission:
             and (self.ids is None or res.idx in self.ids)
         )
 
+    def key(self) -> tuple:
+        """A canonical, process-independent sort key (never the built-in hash)."""
+        return (self.system.value, tuple(sorted(r.value for r in self.risks)),
+                None if self.types is None else tuple(sorted(t.value for t in self.types)),
+                None if self.ids is None else tuple(sorted(self.ids)))
+
     def covers_resource(self, res: Resource) -> bool:
         """Whether ``res`` is in this atom's resource set (any risk class)."""
         return (
@@ -72,16 +79,18 @@ def narrow(p: Permission, s: Permission) -> Permission | None:
     return Permission(p.system, p.risks & s.risks, types, ids)
 
 
-def intersect(a: tuple[Permission, ...] | frozenset[Permission], b: tuple[Permission, ...] | frozenset[Permission]
-              ) -> tuple[Permission, ...]:
-    """Atoms allowing only what both sets allow (order follows ``a``; duplicates dropped)."""
-    out: dict[Permission, None] = {}
-    for p in a:
-        for s in b:
-            n = narrow(p, s)
-            if n is not None:
-                out[n] = None
-    return tuple(out)
+def canonical(perms: Iterable[Permission]) -> tuple[Permission, ...]:
+    """Permission atoms in their canonical order, duplicates dropped: the same tuple in any process."""
+    return tuple(sorted(set(perms), key=_KEY))
+
+
+def intersect(a: Iterable[Permission], b: Iterable[Permission]) -> tuple[Permission, ...]:
+    """Atoms allowing only what both sets allow, in canonical order."""
+    bs = tuple(b)
+    return canonical(n for p in a for s in bs if (n := narrow(p, s)) is not None)
+
+
+_KEY = Permission.key
 
 
 @dataclass(frozen=True, slots=True)

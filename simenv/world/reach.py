@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from simenv.types import ResourceType, RiskClass, System
-from simenv.world.model import Credential, Permission, Resource, intersect
+from simenv.world.model import Credential, Permission, Resource, canonical, intersect
 from simenv.world.state import World
 
 _ROLE_ESCALATING = frozenset({RiskClass.PRIVILEGE_GRANT, RiskClass.CREDENTIAL_ISSUE})
@@ -29,14 +29,28 @@ _GROUP_ESCALATING = frozenset({RiskClass.PRIVILEGE_GRANT, RiskClass.WRITE})
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """A set of resources: whole systems, (system, type) slices and single ids."""
+    """A set of resources: whole systems, (system, type) slices and single ids.
+
+    Always normal: a slice never lies in a covered system and an id never lies in a covered
+    system or slice, so equal sets of resources have equal coverages (and equal audit records).
+    """
 
     systems: frozenset[System] = frozenset()
     slices: frozenset[tuple[System, ResourceType]] = frozenset()
     ids: frozenset[int] = frozenset()
 
     @staticmethod
-    def of(perms: Iterable[Permission]) -> Coverage:
+    def make(world: World, systems: Iterable[System] = (), slices: Iterable[tuple[System, ResourceType]] = (),
+             ids: Iterable[int] = ()) -> Coverage:
+        """The normal coverage of the given parts."""
+        sy = frozenset(systems)
+        sl = frozenset(st for st in slices if st[0] not in sy)
+        res = world.resources
+        keep = frozenset(i for i in ids if res[i].system not in sy and (res[i].system, res[i].type) not in sl)
+        return Coverage(sy, sl, keep)
+
+    @staticmethod
+    def of(world: World, perms: Iterable[Permission]) -> Coverage:
         """The resources that any of ``perms`` touches."""
         systems: set[System] = set()
         slices: set[tuple[System, ResourceType]] = set()
@@ -48,11 +62,11 @@ class Coverage:
                 slices.update((p.system, t) for t in p.types)
             else:
                 systems.add(p.system)
-        return Coverage(frozenset(systems), frozenset(slices), frozenset(ids))
+        return Coverage.make(world, systems, slices, ids)
 
-    def union(self, other: Coverage) -> Coverage:
+    def union(self, world: World, other: Coverage) -> Coverage:
         """The union of two coverages."""
-        return Coverage(self.systems | other.systems, self.slices | other.slices, self.ids | other.ids)
+        return Coverage.make(world, self.systems | other.systems, self.slices | other.slices, self.ids | other.ids)
 
     def contains(self, res: Resource) -> bool:
         """Whether ``res`` is covered."""
@@ -60,12 +74,9 @@ class Coverage:
 
     def weight(self, world: World) -> float:
         """Sum of sensitivity over the covered resources, each counted once."""
-        total = sum(world.system_weight[s] for s in self.systems)
-        total += sum(world.type_weight.get(st, 0.0) for st in self.slices if st[0] not in self.systems)
-        for i in self.ids:
-            r = world.resources[i]
-            if r.system not in self.systems and (r.system, r.type) not in self.slices:
-                total += r.sensitivity
+        total = sum(world.system_weight[s] for s in sorted(self.systems))
+        total += sum(world.type_weight.get(st, 0.0) for st in sorted(self.slices))
+        total += sum(world.resources[i].sensitivity for i in sorted(self.ids))
         return round(total, 6)
 
     def to_json(self, world: World) -> dict:
@@ -81,10 +92,17 @@ class Coverage:
         }
 
 
+_EVERYTHING = frozenset(Permission(s, frozenset(RiskClass)) for s in System)
+
+
 def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
-    """Every permission obtainable from ``perms`` by following escalation edges."""
+    """Every permission obtainable from ``perms`` by following escalation edges.
+
+    The result is the least fixed point, whatever order the atoms are visited in; when every
+    risk class on every system is reached it is exactly the whole-estate atoms.
+    """
     seen: set[Permission] = set()
-    stack = list(perms)
+    stack = list(canonical(perms))
     yielded: set[int] = set()
     whole: set[System] = set()  # systems on which every risk class is held: nothing more to gain there
     while stack:
@@ -95,7 +113,7 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
         if p.ids is None and p.types is None and len(p.risks) == len(RiskClass):
             whole.add(p.system)
             if len(whole) == len(System):
-                break
+                return _EVERYTHING
         roles_too = bool(p.risks & _ROLE_ESCALATING)
         groups_too = bool(p.risks & _GROUP_ESCALATING)
         if p.ids is None:
@@ -122,10 +140,7 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
 
 def credential_perms(world: World, cred: Credential) -> frozenset[Permission]:
     """The permission atoms a credential directly carries (scope ∩ identity, roughly)."""
-    if cred.superuser:
-        base = frozenset(Permission(s, frozenset(RiskClass)) for s in System)
-    else:
-        base = world.permissions(cred.represents)
+    base = _EVERYTHING if cred.superuser else world.permissions(cred.represents)
     if cred.scope is None:
         return base
     return frozenset(intersect(base, cred.scope))
@@ -136,5 +151,5 @@ def potential_blast_radius(world: World, cred: Credential) -> tuple[Coverage, fl
     if cred.superuser and cred.scope is None:
         cov = Coverage(systems=frozenset(System))
         return cov, cov.weight(world)
-    cov = Coverage.of(closure(world, credential_perms(world, cred)))
+    cov = Coverage.of(world, closure(world, credential_perms(world, cred)))
     return cov, cov.weight(world)

@@ -20,8 +20,8 @@ from simenv.world.model import Credential, Identity, Permission, Resource
 
 def _canon(value: Any) -> Any:
     """A JSON-able, order-independent form of ``value`` for fingerprints."""
-    if isinstance(value, (set, frozenset)):
-        return sorted((_canon(v) for v in value), key=repr)
+    if isinstance(value, (set, frozenset)):  # order by content, never by hash or repr of a set
+        return sorted((_canon(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
     if isinstance(value, (list, tuple)):
         return [_canon(v) for v in value]
     if isinstance(value, dict):
