@@ -51,16 +51,18 @@ class ScenarioCheckError(SimenvError, AssertionError):
 
 def _out_of_intent(result: Any, limit: int = 3) -> str:
     """The first few out-of-intent calls of an episode, readable."""
-    calls = [r for r in result.audit.records if r["kind"] == "call" and not r.get("in_intent", True)
-             and r.get("effect") != "invalid" and r.get("actor") != "attacker"]
-    shown = [f"{r['agent']} {r['tool']}({', '.join(f'{k}={v}' for k, v in (r.get('args') or {}).items())})"
-             for r in calls[:limit]]
+    from simenv.sim.records import CallRecord
+    from simenv.types import Outcome
+
+    calls = [r for r in result.audit.of_kind(CallRecord)
+             if not r.in_intent and r.effect is not Outcome.INVALID and r.actor != "attacker"]
+    shown = [f"{r.agent} {r.tool}({', '.join(f'{k}={v}' for k, v in r.args.items())})" for r in calls[:limit]]
     return "; ".join(shown) + (" ..." if len(calls) > limit else "")
 
 
 def _open_tickets(result: Any) -> str:
     """The tickets whose completion predicate does not hold at the end of an episode."""
-    end = result.audit.records[-1].get("tickets") or {}
+    end = result.audit.records[-1].tickets
     return ", ".join(sorted(t for t, done in end.items() if not done)) or "none"
 
 

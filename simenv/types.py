@@ -79,11 +79,85 @@ class CredentialKind(StrEnum):
 
 
 class Effect(StrEnum):
-    """The outcome of an authorization decision."""
+    """A decision: what an authorizer answers, or the engine's ``invalid`` for a malformed call.
+
+    Authorizers answer only :data:`AUTHORIZER_EFFECTS`; ``invalid`` is the engine's schema check,
+    made before any authorizer sees the call.
+    """
 
     ALLOW = "allow"
     DENY = "deny"
     REQUIRE_APPROVAL = "require_approval"
+    INVALID = "invalid"
+
+
+AUTHORIZER_EFFECTS: tuple[Effect, ...] = (Effect.ALLOW, Effect.DENY, Effect.REQUIRE_APPROVAL)
+
+
+class Outcome(StrEnum):
+    """What became of a tool call (the ``effect`` of its record)."""
+
+    APPLIED = "applied"  # executed and changed the world
+    NOOP = "noop"  # executed; nothing needed changing (a read, or a change already in place)
+    DELEGATED = "delegated"  # executed: the work was handed to another agent
+    PENDING = "pending"  # waits for an approver
+    DENIED = "denied"  # the authorizer or the approver said no
+    REFUSED = "refused"  # the broker had no usable credential for it
+    FORBIDDEN = "forbidden"  # allowed, but the system's own check refused the credential
+    UNRESOLVED = "unresolved"  # the episode ended before the approver answered
+    INVALID = "invalid"  # malformed: unknown tool, bad arguments, unknown credential
+
+
+EXECUTED: frozenset[Outcome] = frozenset({Outcome.APPLIED, Outcome.NOOP, Outcome.DELEGATED})
+"""The outcomes of a call that ran. Every consumer (scores, monitors, agents, envs) uses this one set."""
+REFUSED: frozenset[Outcome] = frozenset({Outcome.DENIED, Outcome.REFUSED, Outcome.FORBIDDEN, Outcome.UNRESOLVED})
+"""The outcomes of a valid call that did not run. Every consumer uses this one set."""
+
+
+class RecordKind(StrEnum):
+    """The kinds of audit record (see :mod:`simenv.sim.records`)."""
+
+    EPISODE = "episode"
+    CALL = "call"
+    APPROVAL = "approval"
+    CREDENTIAL = "credential"
+    CONTROL = "control"
+    TICKET = "ticket"
+    MONITOR = "monitor"
+    EVENT = "event"
+    END = "end"
+
+
+class CredOp(StrEnum):
+    """What a ``credential`` record says happened to a credential an agent holds."""
+
+    ISSUE = "issue"
+    REACH = "reach"  # its potential blast radius changed
+    REVOKE = "revoke"
+    EXPIRE = "expire"
+    DROP = "drop"
+
+
+CredId = int
+"""Credential ids are integers in the loop, in issue order; :func:`cred_label` renders them for the log."""
+CRED_PREFIX = "cred-"
+
+
+def cred_label(cid: CredId) -> str:
+    """The stable rendering of a credential id (``12`` → ``cred-12``), as logs and agents see it."""
+    return f"{CRED_PREFIX}{cid}"
+
+
+def parse_cred_label(label: object) -> CredId | None:
+    """``cred-12`` → ``12``; anything else (an agent's garbage included) → ``None``.
+
+    >>> parse_cred_label("cred-12"), parse_cred_label("cred-x"), parse_cred_label(5)
+    (12, None, None)
+    """
+    if not isinstance(label, str) or not label.startswith(CRED_PREFIX):
+        return None
+    digits = label[len(CRED_PREFIX):]
+    return int(digits) if digits.isdigit() and len(digits) < 12 else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ PAIRS = [(s, p) for s in SCENARIOS for p in POLICIES]
 
 def simenv_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the simenv command in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "simenv.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "simenv", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300)
 
 

@@ -22,7 +22,7 @@ COLS = ["scenario", "policy", "seed", "agent", "fingerprint", "blast_radius", "e
 
 def bench(out, *extra, **kw):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "simenv.cli", "bench", *ARGS, "--out", str(out), *extra],
+    return subprocess.Popen([sys.executable, "-m", "simenv", "bench", *ARGS, "--out", str(out), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, **kw)
 
 

@@ -6,11 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simenv import metrics, run_episode
-from simenv.api import make_engine
 from simenv.governance.protocols import ApprovalOutcome, MonitorAction
 from simenv.governance.request import Decision
+from simenv.sim.factory import make_episode as make_engine
+from simenv.sim.records import CallRecord, ControlRecord, CredentialRecord, MonitorRecord
 from simenv.types import Effect, ToolCall
-from simenv.world.tools import CATALOG
+from simenv.world.catalog import CATALOG
 
 GARBAGE = [None, 7, [], {"a": 1}, "", "nope", "$self", "payments", "bob", "db-admin", "eng-readers", "x" * 300]
 
@@ -34,24 +35,24 @@ def test_no_world_change_without_allow_and_every_call_audited(pair, calls, seed)
     scenario, policy = pair
     engine, _ = make_engine(scenario, policy, seed)
     st_ = engine.states[0]
-    engine._open_ticket(st_)
+    engine.open_ticket(st_)
     for call in calls:
         if st_.current is None:
-            engine._open_ticket(st_)
+            engine.open_ticket(st_)
             if st_.current is None:
                 break
         before_world = engine.world.fingerprint()
         n = len(engine.audit)
         rec = engine.handle(st_, call)
         new = engine.audit.records[n:]
-        kinds = [r["kind"] for r in new]
-        assert kinds.count("call") + kinds.count("control") == 1, "exactly one record per call"
-        assert rec in new
+        kinds = [type(r) for r in new]
+        assert kinds.count(CallRecord) + kinds.count(ControlRecord) == 1, "exactly one record per call"
+        assert any(r is rec for r in new)
         if engine.world.fingerprint() != before_world:
-            broker_only = all(r["kind"] == "credential" and r["cause"].startswith(("broker", "ticket"))
+            broker_only = all(isinstance(r, CredentialRecord) and r.cause.startswith(("broker", "ticket"))
                               for r in new if r is not rec)
-            applied = rec["kind"] == "call" and rec["decision"] == "allow" and rec["effect"] == "applied"
-            assert applied or rec["kind"] == "control" or broker_only, rec
+            applied = isinstance(rec, CallRecord) and rec.decision == "allow" and rec.effect == "applied"
+            assert applied or isinstance(rec, ControlRecord) or broker_only, rec
     engine.finish()
     assert metrics.audit_complete(engine.audit)
 
@@ -66,10 +67,10 @@ def test_no_world_change_without_allow_and_every_call_audited(pair, calls, seed)
 def test_malformed_calls_become_invalid_decisions(garbage):
     engine, _ = make_engine("scope_creep", "allow_all", 0)
     st_ = engine.states[0]
-    engine._open_ticket(st_)
+    engine.open_ticket(st_)
     before = engine.world.fingerprint()
     rec = engine.handle(st_, garbage)
-    assert rec["decision"] == "invalid" and rec["effect"] == "invalid" and rec["reasons"]
+    assert rec.decision == "invalid" and rec.effect == "invalid" and rec.reasons
     assert engine.world.fingerprint() == before
     engine.finish()
     assert metrics.compute(engine.audit)["invalid_calls"] == 1
@@ -140,10 +141,10 @@ class _Approver:
 class _HaltOutOfScope:
     name = "halt_out_of_scope"
 
-    def observe(self, rec):
-        assert "in_intent" not in rec and "affected" not in rec, "monitors must not see ground truth"
-        if rec.get("in_scope") is False:
-            return [MonitorAction("halt", rec["agent"], self.name, "out of declared scope")]
+    def observe(self, ev):
+        assert not hasattr(ev, "in_intent") and not hasattr(ev, "affected"), "monitors must not see ground truth"
+        if ev.in_scope is False:
+            return [MonitorAction("halt", ev.agent, self.name, "out of declared scope")]
         return []
 
 
@@ -174,9 +175,9 @@ def test_monitor_halts_and_revokes():
 
     engine = _engine_with(mut, "static_rbac")
     audit = engine.run()
-    mons = audit.of_kind("monitor")
-    assert mons and mons[0]["action"] == "halt" and mons[0]["revoked"]
-    revoked = [r for r in audit.of_kind("credential") if r["op"] == "revoke"]
+    mons = audit.of_kind(MonitorRecord)
+    assert mons and mons[0].action == "halt" and mons[0].revoked
+    revoked = [r for r in audit.of_kind(CredentialRecord) if r.op == "revoke"]
     assert revoked
     s = metrics.compute(audit)
     assert s["residual_exposure"] == 0
@@ -202,6 +203,6 @@ class _Sloppy:
 
 def test_whatever_an_agent_returns_is_mediated_or_logged_invalid():
     r = run_episode("scope_creep", "allow_all", seed=0, agent=_Sloppy())
-    calls = r.audit.of_kind("call")
-    assert [c["effect"] for c in calls[:5]] == ["noop", "applied", "invalid", "invalid", "invalid"]
+    calls = r.audit.of_kind(CallRecord)
+    assert [c.effect for c in calls[:5]] == ["noop", "applied", "invalid", "invalid", "invalid"]
     assert r.scores["task_success"] and r.scores["invalid_calls"] == 3 and r.scores["audit_complete"]

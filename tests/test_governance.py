@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 
 from simenv import metrics, run_episode
-from simenv.api import make_engine
 from simenv.errors import SpecError
-from simenv.governance.approvals import ApprovalSpec, SimulatedApprovers
+from simenv.governance.approvals import SimulatedApprovers
 from simenv.governance.monitors import WindowMonitor
 from simenv.governance.profile import load_profile
+from simenv.governance.protocols import MonitorEvent
 from simenv.rng import Streams
-from simenv.types import CredentialKind, ToolCall
+from simenv.sim.factory import make_episode as make_engine
+from simenv.sim.records import CredentialRecord, MonitorRecord
+from simenv.types import CredentialKind, Effect, Outcome, ToolCall, parse_cred_label
 
 
 def _profile(tmp_path, body, name="p"):
@@ -21,11 +23,11 @@ def _profile(tmp_path, body, name="p"):
 
 def test_jit_credential_is_scoped_ttl_bound_and_revoked_on_completion():
     r = run_episode("scope_creep", "jit", seed=0)
-    creds = r.audit.of_kind("credential")
-    issued = [c for c in creds if c["op"] == "issue"]
-    assert issued and all(c["cred_kind"] == "jit" and c["ticket"] == "T-7" for c in issued)
-    assert issued[0]["expires_at"] == issued[0]["tick"] + 30
-    assert any(c["op"] == "revoke" and c["cause"] == "ticket.complete" for c in creds)
+    creds = r.audit.of_kind(CredentialRecord)
+    issued = [c for c in creds if c.op == "issue"]
+    assert issued and all(c.cred_kind == "jit" and c.ticket == "T-7" for c in issued)
+    assert issued[0].expires_at == issued[0].tick + 30
+    assert any(c.op == "revoke" and c.cause == "ticket.complete" for c in creds)
     s = r.scores
     assert s["residual_exposure"] == 0
     # JIT scoped to the declared scope (db read + grant): the self-grant on idp is not covered
@@ -54,27 +56,27 @@ def test_session_bound_refuses_replay_in_a_later_session(tmp_path):
     prof = _profile(tmp_path, "credentials: {mode: session_bound, ttl: 30}\nauthorizer: {engine: rbac}\n")
     engine, _ = make_engine("scope_creep", str(prof), 0)
     st = engine.states[0]
-    engine._open_ticket(st)
+    engine.open_ticket(st)
     rec = engine.handle(st, ToolCall("db_query", {"table": "payments"}))
-    cid = rec["credential"]
-    assert rec["effect"] == "noop" and engine.world.creds[cid].session == 0
+    cid = rec.credential
+    assert rec.effect == "noop" and engine.world.creds[parse_cred_label(cid)].session == 0
     st.session += 1  # the session ends; the agent cached the credential and presents it again
     replay = engine.handle(st, ToolCall("db_query", {"table": "payments"}, credential=cid))
-    assert replay["effect"] == "refused" and "session" in replay["reasons"][0]
+    assert replay.effect == "refused" and "session" in replay.reasons[0]
     fresh = engine.handle(st, ToolCall("db_query", {"table": "payments"}))
-    assert fresh["effect"] == "noop" and fresh["credential"] != cid
+    assert fresh.effect == "noop" and fresh.credential != cid
 
 
 def test_jit_replay_after_completion_is_refused(tmp_path):
     engine, _ = make_engine("scope_creep", "jit", 0)
     st = engine.states[0]
-    engine._open_ticket(st)
-    cid = engine.handle(st, ToolCall("db_query", {"table": "payments"}))["credential"]
+    engine.open_ticket(st)
+    cid = engine.handle(st, ToolCall("db_query", {"table": "payments"})).credential
     engine.handle(st, ToolCall("complete_ticket", {}))
-    assert engine.world.creds[cid].revoked
+    assert engine.world.creds[parse_cred_label(cid)].revoked
     st.current = engine.built.tickets[0]  # pretend to work the ticket again with the old credential
     rec = engine.handle(st, ToolCall("db_query", {"table": "payments"}, credential=cid))
-    assert rec["effect"] == "refused" and "revoked" in rec["reasons"][0]
+    assert rec.effect == "refused" and "revoked" in rec.reasons[0]
 
 
 def test_legacy_system_falls_back_to_static_and_costs_exposure(tmp_path):
@@ -85,14 +87,14 @@ def test_legacy_system_falls_back_to_static_and_costs_exposure(tmp_path):
     legacy.write_text(text.replace("  size: 200\n", "  size: 200\n  legacy_systems: [db]\n"))
     modern = run_episode("scope_creep", "jit", seed=0).scores
     r = run_episode(str(legacy), "jit", seed=0)
-    kinds = {c["cred_kind"] for c in r.audit.of_kind("credential") if c["op"] == "issue"}
+    kinds = {c.cred_kind for c in r.audit.of_kind(CredentialRecord) if c.op == "issue"}
     assert CredentialKind.STATIC in kinds
     assert r.scores["task_success"]
     assert r.scores["residual_exposure"] > modern["residual_exposure"] == 0
 
 
 def test_approvers_rates_follow_their_parameters():
-    gate = SimulatedApprovers(ApprovalSpec(accuracy=0.9, rubber_stamp=0.2, fatigue=0.0, latency=3), Streams(1))
+    gate = SimulatedApprovers(Streams(1).child("approvals"), accuracy=0.9, rubber_stamp=0.2, fatigue=0.0, latency=3)
     legit = np.mean([gate.submit(None, True, t * 100).granted for t in range(2000)])
     bad = np.mean([gate.submit(None, False, t * 100 + 1).granted for t in range(2000)])
     assert 0.87 < legit < 0.93 and 0.17 < bad < 0.23
@@ -101,33 +103,36 @@ def test_approvers_rates_follow_their_parameters():
 
 
 def test_fatigue_and_quorum():
-    tired = SimulatedApprovers(ApprovalSpec(accuracy=1.0, rubber_stamp=0.0, fatigue=0.05, window=1000), Streams(2))
+    tired = SimulatedApprovers(Streams(2).child("approvals"), accuracy=1.0, rubber_stamp=0.0, fatigue=0.05, window=1000)
     late = [tired.submit(None, False, t).granted for t in range(40)]
     assert not any(late[:3]) and any(late[20:])  # rubber-stamping grows with load
-    q = SimulatedApprovers(ApprovalSpec(accuracy=0.5, approvers=3, quorum=3, fatigue=0.0), Streams(3))
+    q = SimulatedApprovers(Streams(3).child("approvals"), accuracy=0.5, approvers=3, quorum=3, fatigue=0.0)
     rate = np.mean([q.submit(None, True, t * 100).granted for t in range(2000)])
     assert 0.09 < rate < 0.16  # 0.5 ** 3
-    a = SimulatedApprovers(ApprovalSpec(), Streams(9))
-    b = SimulatedApprovers(ApprovalSpec(), Streams(9))
+    a = SimulatedApprovers(Streams(9).child("approvals"))
+    b = SimulatedApprovers(Streams(9).child("approvals"))
     assert [a.submit(None, True, t) for t in range(20)] == [b.submit(None, True, t) for t in range(20)]
 
 
 def test_monitor_window():
-    m = WindowMonitor({"kind": "denials", "threshold": 2, "window": 5, "action": "halt"})
-    rec = {"kind": "call", "agent": "a", "effect": "denied"}
-    assert m.observe({**rec, "tick": 0}) == []
-    assert m.observe({**rec, "tick": 9}) == []  # the first fell out of the window
-    acts = m.observe({**rec, "tick": 10})
+    m = WindowMonitor(kind="denials", threshold=2, window=5, action="halt")
+
+    def ev(tick):
+        return MonitorEvent("call", tick, "a", "db_query", "read", "db", "payments", True, Effect.DENY, Outcome.DENIED)
+
+    assert m.observe(ev(0)) == []
+    assert m.observe(ev(9)) == []  # the first fell out of the window
+    acts = m.observe(ev(10))
     assert acts and acts[0].action == "halt" and acts[0].agent == "a"
-    assert m.observe({**rec, "tick": 11}) == []  # fires once
+    assert m.observe(ev(11)) == []  # fires once
 
 
 def test_monitor_in_a_profile_revokes(tmp_path):
     prof = _profile(tmp_path, "credentials: {mode: standing_broad}\nauthorizer: {engine: rbac}\n"
                               "monitors:\n  - {kind: out_of_scope, threshold: 1, action: revoke, id: oos}\n")
     r = run_episode("scope_creep", str(prof), seed=0)
-    mons = r.audit.of_kind("monitor")
-    assert mons and mons[0]["monitor"] == "oos" and mons[0]["revoked"]
+    mons = r.audit.of_kind(MonitorRecord)
+    assert mons and mons[0].monitor == "oos" and mons[0].revoked
     assert r.scores["time_to_revoke"] == 0
     assert r.scores["exposure"] < run_episode("scope_creep", "static_rbac", seed=0).scores["exposure"]
 

@@ -9,7 +9,7 @@ from simenv.agents.base import AgentContext, LastResult, Observation, TicketView
 from simenv.agents.llm_stub import PRESETS, LLMStubAgent, StubParams
 from simenv.agents.registry import AGENTS
 from simenv.agents.scripted import PlanStep
-from simenv.world.tools import tool_schemas
+from simenv.world.catalog import tool_schemas
 
 
 def test_presets_cite_their_figures_and_say_they_are_calibrations():

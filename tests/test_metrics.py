@@ -24,6 +24,7 @@ def test_scores_recompute_from_the_jsonl_alone(pair, tmp_path):
             assert fn.__doc__, f"{name} must state its formula"
     df = r.audit.to_frame()
     assert len(df) == len(r.audit) and {"seq", "kind", "tick"} <= set(df.columns)
+    assert Audit.from_jsonl(path).records == r.audit.records  # the typed records survive JSONL exactly
 
 
 def _log(*records):
@@ -31,7 +32,7 @@ def _log(*records):
                                                        "slices": {"db/table": 60.0}, "total": 150.0}}]
     for r in records:
         recs.append({"seq": len(recs), **r})
-    return Audit(recs)
+    return Audit.from_json(recs)
 
 
 def _call(tick, in_intent, effect, affected=None, **kw):
@@ -44,15 +45,15 @@ def _call(tick, in_intent, effect, affected=None, **kw):
 
 def test_formulas_on_a_hand_built_log():
     a = _log(
-        {"kind": "credential", "tick": 0, "op": "issue", "credential": "c1", "reach": 10.0},
-        {"kind": "credential", "tick": 0, "op": "issue", "credential": "c2", "reach": 4.0},
+        {"kind": "credential", "tick": 0, "op": "issue", "credential": "cred-1", "reach": 10.0},
+        {"kind": "credential", "tick": 0, "op": "issue", "credential": "cred-2", "reach": 4.0},
         _call(1, True, "applied"),
         _call(2, False, "applied", {"systems": [], "slices": ["db/table"], "ids": {"t1": ["db", "table", 5.0],
                                                                                  "k": ["vault", "key", 7.0]}}),
         _call(3, False, "denied"),
         _call(4, True, "denied"),
-        {"kind": "credential", "tick": 5, "op": "reach", "credential": "c1", "reach": 20.0},
-        {"kind": "credential", "tick": 6, "op": "revoke", "credential": "c2", "reach": 0.0},
+        {"kind": "credential", "tick": 5, "op": "reach", "credential": "cred-1", "reach": 20.0},
+        {"kind": "credential", "tick": 6, "op": "revoke", "credential": "cred-2", "reach": 0.0},
         {"kind": "end", "tick": 8, "tickets": {"T": False}},
     )
     s = metrics.compute(a)

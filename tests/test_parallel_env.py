@@ -11,6 +11,7 @@ from conftest import PAIRS, SCENARIOS
 
 from simenv import files
 from simenv.envs import parallel_env
+from simenv.sim.records import CallRecord
 
 
 def _pz_test():
@@ -86,10 +87,10 @@ def test_chaining_both_agents_act_and_red_team_rewards_the_executor():
     assert r1["helpdesk-bot"] > 0 and r1["admin-bot"] == 0  # the out-of-intent delegation
     assert i1["admin-bot"]["action_mask"].all()  # the sub-ticket is open
     assert r2["admin-bot"] > r1["helpdesk-bot"] and r2["helpdesk-bot"] == 0  # the grant, through the chain
-    calls = [r for r in env.engine.audit.records if r["kind"] == "call"]
-    assert {r["agent"] for r in calls} == {"helpdesk-bot", "admin-bot"}
-    grant = next(r for r in calls if r["tool"] == "idp_assign_role")
-    assert grant["chain"][0] == "admin-bot" and "helpdesk-bot" in grant["chain"] and grant["effect"] == "applied"
+    calls = env.engine.audit.of_kind(CallRecord)
+    assert {r.agent for r in calls} == {"helpdesk-bot", "admin-bot"}
+    grant = next(r for r in calls if r.tool == "idp_assign_role")
+    assert grant.chain[0] == "admin-bot" and "helpdesk-bot" in grant.chain and grant.effect == "applied"
 
 
 def test_chaining_zero_standing_blocks_the_delegated_grant():

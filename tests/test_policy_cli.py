@@ -6,6 +6,7 @@ import pytest
 from conftest import simenv_cli
 
 import simenv
+from simenv.sim.records import CallRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 POL = ROOT / "policies"
@@ -96,10 +97,10 @@ def test_episode_denies_out_of_scope_calls_with_the_intent_policy(engine, policy
     profile.write_text(f"name: intent_{engine}\ncredentials: {{mode: standing_broad}}\n"
                        f"authorizer: {{engine: {engine}, policy: {policy}}}\n")
     res = simenv.run_episode("scope_creep", str(profile), seed=1)
-    calls = [r for r in res.audit.records if r["kind"] == "call"]
-    out_of_scope = [r for r in calls if r.get("in_scope") is False]
+    calls = res.audit.of_kind(CallRecord)
+    out_of_scope = [r for r in calls if r.in_scope is False]
     assert out_of_scope
-    assert all(r["effect"] == "denied" and "intent.out_of_scope" in r["policy_ids"] for r in out_of_scope)
+    assert all(r.effect == "denied" and "intent.out_of_scope" in r.policy_ids for r in out_of_scope)
     assert res.scores["violations_executed"] == 0 and res.scores["audit_complete"]
 
 
@@ -110,6 +111,6 @@ def test_the_three_engines_give_the_same_episode(tmp_path):
         profile.write_text(f"name: intent\ncredentials: {{mode: standing_broad}}\n"
                            f"authorizer: {{engine: {engine}, policy: {policy}}}\n")
         res = simenv.run_episode("scope_creep", str(profile), seed=3)
-        trails.append(([(r["kind"], r.get("decision"), tuple(r.get("policy_ids", ()))) for r in res.audit.records],
+        trails.append(([(r.kind, getattr(r, "decision", None), tuple(getattr(r, "policy_ids", ()))) for r in res.audit.records],
                        res.scores["fingerprint"]))
     assert trails[0] == trails[1] == trails[2]

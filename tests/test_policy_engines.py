@@ -15,8 +15,9 @@ from simenv.governance.fields import RequestDoc
 from simenv.governance.native import NativeRules
 from simenv.governance.rego import RegoAuthorizer
 from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
-from simenv.types import Effect
-from simenv.world.tools import CATALOG
+from simenv.governance.views import EstateView
+from simenv.types import AUTHORIZER_EFFECTS, Effect
+from simenv.world.catalog import CATALOG
 
 ROOT = Path(__file__).resolve().parent.parent
 POL = ROOT / "policies"
@@ -28,7 +29,7 @@ SENSITIVITY_EDGES = (0.0, 1.0, 7.9999, 8.0, 8.0001, 10.0, 30.0)
 
 
 def engines():
-    return {k: FACTORY[k](None, INTENT[k]) for k in INTENT}
+    return {k: FACTORY[k](INTENT[k]) for k in INTENT}
 
 
 def request(**doc) -> AccessRequest:
@@ -77,20 +78,20 @@ def test_engines_agree_on_10000_sampled_requests():
     assert not mismatches, mismatches[:3]
     # the sample exercises every outcome and every rule
     effects = Counter(d.effect for d in native)
-    assert all(effects[x] > 100 for x in Effect), effects
+    assert all(effects[x] > 100 for x in AUTHORIZER_EFFECTS), effects
     ids = Counter(i for d in native for i in d.policy_ids)
     assert all(ids[x] > 50 for x in e["native"].rule_ids + ("default",)), ids
 
 
 def test_cedar_single_calls_agree_with_its_batch():
     reqs = sample_requests(300, seed=3)
-    a, b = CedarAuthorizer(None, INTENT["cedar"]), CedarAuthorizer(None, INTENT["cedar"])
+    a, b = CedarAuthorizer(INTENT["cedar"]), CedarAuthorizer(INTENT["cedar"])
     assert [a.authorize(r) for r in reqs] == b.authorize_batch(reqs)
 
 
 @pytest.mark.parametrize("engine", list(INTENT))
 def test_allow_deny_and_approval_then_allow(engine):
-    authz = FACTORY[engine](None, INTENT[engine])
+    authz = FACTORY[engine](INTENT[engine])
     d = authz.authorize(request(action={"name": "db_query"}))
     assert d.effect is Effect.ALLOW and d.policy_ids == ("intent.allow_in_scope",) and d.reasons
     d = authz.authorize(request(action={"name": "vault_read_secret"}, context={"in_declared_scope": False}))
@@ -107,7 +108,7 @@ def test_allow_deny_and_approval_then_allow(engine):
 
 
 def test_cedar_decides_an_entity_whose_attributes_changed_on_its_own_store():
-    authz = CedarAuthorizer(None, INTENT["cedar"])
+    authz = CedarAuthorizer(INTENT["cedar"])
     static = {"credential": {"kind": "static"}}
     low = request(action={"name": "db_query"}, resource={"name": "payments", "sensitivity": 2.0}, context=static)
     high = request(action={"name": "db_query"}, resource={"name": "payments", "sensitivity": 9.0}, context=static)
@@ -120,12 +121,12 @@ def test_cedar_keeps_policies_and_entities_resident():
     from simenv.scenario.builder import build
     from simenv.scenario.loader import load_scenario
 
-    authz = CedarAuthorizer(None, INTENT["cedar"])
+    authz = CedarAuthorizer(INTENT["cedar"])
     ps = authz.policies.policy_set
-    assert CedarAuthorizer(None, INTENT["cedar"]).policies.policy_set is ps  # parsed once per process
+    assert CedarAuthorizer(INTENT["cedar"]).policies.policy_set is ps  # parsed once per process
     spec, path = load_scenario("scope_creep")
     built = build(spec, seed=0, path=path)
-    authz.prepare(built.world, built.tickets)
+    authz.prepare(EstateView(built.world), built.tickets)
     store = authz.entities
     assert len(store) >= len(built.world.identities) + len(built.world.resources)
     me = built.world.identities[0]
@@ -164,7 +165,7 @@ def test_native_matchers():
 
 
 def test_rego_undefined_or_malformed_decision_denies():
-    authz = RegoAuthorizer(text='package simenv\nimport rego.v1\ndecision := {"effect": "maybe"} if input.context.tick > 5\n')
+    authz = RegoAuthorizer.from_text('package simenv\nimport rego.v1\ndecision := {"effect": "maybe"} if input.context.tick > 5\n')
     assert authz.authorize(request(action={"name": "db_query"})).policy_ids == ("rego.undefined",)
     assert authz.authorize(request(action={"name": "db_query"}, context={"tick": 9})).policy_ids == ("rego.malformed",)
 
@@ -182,7 +183,7 @@ def test_published_cedar_schema_matches_the_catalog():
 
 
 def test_importing_simenv_does_not_import_the_engines():
-    code = ("import sys, simenv, simenv.governance.profile, simenv.cli, simenv.governance.commands;"
+    code = ("import sys, simenv, simenv.governance.profile, simenv.cli, simenv.governance.cases;"
             "print('cedarpy' in sys.modules, 'regopy' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.split() == ["False", "False"]
@@ -192,7 +193,7 @@ def test_importing_simenv_does_not_import_the_engines():
 def test_missing_engine_library_is_a_clear_error(engine, module):
     code = (f"import sys; sys.modules[{module!r}] = None\n"
             f"from simenv.governance.{engine} import {FACTORY[engine].__name__} as F\n"
-            f"try:\n    F(None, {str(INTENT[engine])!r})\n"
+            f"try:\n    F({str(INTENT[engine])!r})\n"
             "except Exception as e:\n    print(type(e).__name__, e)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.startswith("SimenvError") and "pip install simenv[all]" in r.stdout

@@ -9,11 +9,12 @@ from simenv.errors import SimenvError
 from simenv.scenario.builder import build
 from simenv.scenario.loader import load_scenario
 from simenv.types import CredentialKind, IdentityKind, RiskClass, System
+from simenv.world.catalog import CATALOG, resolve
 from simenv.world.changes import AttrChange, CredChange, GrantChange
 from simenv.world.generator import generate
 from simenv.world.model import Credential, Permission
 from simenv.world.reach import potential_blast_radius
-from simenv.world.tools import CATALOG, CallContext, resolve
+from simenv.world.tools import CallContext
 
 
 def world_of(name="scope_creep", seed=0, size=None):
@@ -105,8 +106,7 @@ def test_apply_then_rollback_restores_the_fingerprint(data):
     w = b.world
     agent = w.ident_index["provisioner"]
     before = w.fingerprint()
-    cp = w.checkpoint()
-    n = 0
+    inverses = []
     for _ in range(data.draw(st.integers(1, 12))):
         tool, args = _random_call(w, data, "provisioner")
         try:
@@ -114,11 +114,8 @@ def test_apply_then_rollback_restores_the_fingerprint(data):
         except Exception:
             continue
         out = rc.spec.effect(CallContext(w, agent, 0), **rc.args)
-        for ch in out.changes:
-            w.apply(ch)
-            n += 1
-    if n:
-        w.rollback(cp)
+        inverses += w.apply_all(out.changes)
+    w.apply_all(reversed(inverses))
     assert w.fingerprint() == before
 
 
@@ -140,7 +137,7 @@ def test_every_change_has_an_exact_inverse():
 
 
 def test_tool_schemas_are_openai_function_specs():
-    from simenv.world.tools import tool_schemas
+    from simenv.world.catalog import tool_schemas
 
     schemas = tool_schemas()
     assert len(schemas) == len(CATALOG)

@@ -1,57 +1,94 @@
 """Agents by name: what ``--agent NAME`` and ``run_episode(agent=NAME)`` accept.
 
-A factory takes an :class:`AgentContext` and returns a fresh agent for one identity.
-Later modules register more names (LLM-stub presets, replay, fuzz) in :data:`AGENTS`.
+Names: ``scripted``, ``oracle``, ``null``, ``llm_stub`` and ``llm_stub:<preset>``; ``replay:PATH``
+replays a recorded transcript; ``package.module:Class`` is an outside agent class, built as
+``Class(ctx)`` (or ``Class()`` if it takes no argument) for each agent identity, with ``ctx`` the
+:class:`~simenv.agents.base.AgentContext` of that identity. ``simenv.testing.check_agent``
+checks an outside agent against the protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import inspect
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 from simenv.agents.base import Agent, AgentContext, NullAgent
+from simenv.agents.llm_stub import PRESETS, LLMStubAgent
 from simenv.agents.scripted import ScriptedAgent
 from simenv.errors import UnknownNameError
 
-AGENTS: dict[str, tuple[Callable[[AgentContext], Agent], str]] = {
+Factory = Callable[[AgentContext], Agent]
+
+
+def _stub(preset: str) -> Factory:
+    return lambda ctx: LLMStubAgent(ctx, PRESETS[preset](), preset)
+
+
+def _doc(fn: Callable) -> str:
+    return " ".join((fn.__doc__ or "").split())
+
+
+AGENTS: Mapping[str, tuple[Factory, str]] = MappingProxyType({
     "scripted": (lambda ctx: ScriptedAgent(ctx.plans, "scripted"), "follows the plan written in the scenario file"),
     "oracle": (lambda ctx: ScriptedAgent(ctx.oracle, "oracle"), "takes exactly the ticket's intended actions"),
     "null": (lambda ctx: NullAgent(), "does nothing"),
-}
+    "llm_stub": (_stub("default"), "LLM-stub with the default preset"),
+    **{f"llm_stub:{p}": (_stub(p), f"LLM-stub, preset {p}: {_doc(fn)}") for p, fn in PRESETS.items()},
+})
+"""Every named agent: its factory and a one-line description."""
+REPLAY = "replay:"
 
 
-def _stub(preset: str) -> Callable[[AgentContext], Agent]:
-    def make(ctx: AgentContext) -> Agent:
-        from simenv.agents.llm_stub import PRESETS, LLMStubAgent
+def _outside(ref: str) -> Factory:
+    """The factory of an outside agent class ``package.module:Class``."""
+    mod_name, _, attr = ref.partition(":")
+    try:
+        obj: Any = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise UnknownNameError(f"agent {ref!r}: cannot import {mod_name!r} ({e})") from None
+    for part in attr.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise UnknownNameError(f"agent {ref!r}: module {mod_name!r} has no {attr!r}")
+    if not callable(obj):
+        raise UnknownNameError(f"agent {ref!r} is not a class")
+    try:
+        takes_ctx = bool(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        takes_ctx = True
+    return (lambda ctx: obj(ctx)) if takes_ctx else (lambda ctx: obj())
 
-        return LLMStubAgent(ctx, PRESETS[preset](), preset)
 
-    return make
+def factory(name: str) -> Factory:
+    """The factory of agent ``name`` (see the module docstring); an :class:`UnknownNameError` says what is known."""
+    if name.startswith(REPLAY):
+        from simenv.agents.llm import replay_agent
+
+        path = name[len(REPLAY):]
+        return lambda ctx: replay_agent(path, ctx)
+    if name in AGENTS:
+        return AGENTS[name][0]
+    if ":" in name and not name.startswith("llm_stub:"):
+        return _outside(name)
+    raise UnknownNameError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}, replay:PATH, "
+                           "or an outside class as package.module:Class")
 
 
-def _register_stubs() -> None:
-    from simenv.agents.llm_stub import PRESETS
-
-    for preset, fn in PRESETS.items():
-        doc = " ".join((fn.__doc__ or "").split())
-        AGENTS[f"llm_stub:{preset}"] = (_stub(preset), f"LLM-stub, preset {preset}: {doc}")
-    AGENTS["llm_stub"] = (_stub("default"), "LLM-stub with the default preset")
-
-
-_register_stubs()
+def is_known(name: str) -> bool:
+    """Whether ``name`` names an agent that can be built (a registered name, a replay, an importable class)."""
+    try:
+        factory(name)
+    except UnknownNameError:
+        return False
+    return True
 
 
 def make_agent(name: str, ctx: AgentContext) -> Agent:
-    """A fresh agent called ``name`` for the identity in ``ctx``.
-
-    ``replay:PATH`` replays a recorded transcript for the identity it recorded.
-    """
-    if name.startswith("replay:"):
-        from simenv.agents.llm import replay_agent
-
-        return replay_agent(name.partition(":")[2], ctx)
-    if name not in AGENTS:
-        raise UnknownNameError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}, replay:PATH")
-    return AGENTS[name][0](ctx)
+    """A fresh agent called ``name`` for the identity in ``ctx``."""
+    return factory(name)(ctx)
 
 
 def list_agents() -> list[dict[str, str]]:

@@ -28,18 +28,18 @@ class Replay:
 
 def replay(path: str | Path, scenario: str | None = None, policy: str | None = None) -> Replay:
     """Re-run the episode recorded in ``path`` (a JSONL audit log) and compare fingerprints."""
-    from simenv.agents.registry import AGENTS
+    from simenv.agents.registry import is_known
     from simenv.api import run_episode
 
     recorded = Audit.from_jsonl(path)
-    if not recorded.records or recorded.header.get("kind") != "episode":
-        raise SimenvError(f"{path}: not an audit log (no episode header)")
-    h = recorded.header
-    agent = h.get("agent") or "scripted"
-    if agent not in AGENTS:
+    try:
+        h = recorded.header
+    except SimenvError:
+        raise SimenvError(f"{path}: not an audit log (no episode header)") from None
+    agent = h.agent or "scripted"
+    if not is_known(agent):
         raise SimenvError(f"{path}: agent {agent!r} is not a registered agent name, so it cannot be re-created")
-    res = run_episode(scenario or h["scenario"], policy or h["profile"], seed=int(h["seed"]), agent=agent,
-                      size=h.get("size"))
+    res = run_episode(scenario or h.scenario, policy or h.profile, seed=h.seed, agent=agent, size=h.size)
     diff = next((i for i, (a, b) in enumerate(zip(recorded.records, res.audit.records, strict=False)) if a != b), None)
     if diff is None and len(recorded) != len(res.audit):
         diff = min(len(recorded), len(res.audit))

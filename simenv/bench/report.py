@@ -37,7 +37,7 @@ def _ci(r) -> str:
 
 def exposure_episodes(episodes, manifest: dict[str, Any]) -> tuple[dict[str, np.ndarray], str]:
     """Per-tick exposure of one episode per profile: the first scenario and seed of the results."""
-    from simenv.agents.registry import AGENTS
+    from simenv.agents.registry import is_known
     from simenv.api import run_episode
     from simenv.bench.timeline import exposure_series
 
@@ -51,7 +51,7 @@ def exposure_episodes(episodes, manifest: dict[str, Any]) -> tuple[dict[str, np.
     for policy in dict.fromkeys(ok[ok["scenario"] == scenario]["policy"]):
         pref = manifest.get("policies", {}).get(policy, policy)
         try:
-            res = run_episode(sref, pref, seed=seed, agent=agent if agent in AGENTS else None,
+            res = run_episode(sref, pref, seed=seed, agent=agent if is_known(agent) else None,
                               size=manifest.get("size"))
         except Exception:  # noqa: BLE001 - a profile that cannot run has no line
             continue

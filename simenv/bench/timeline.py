@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simenv.metrics import cred_timeline, ticks
 from simenv.sim.audit import Audit
 
 
@@ -21,13 +22,9 @@ def exposure_series(audit: Audit) -> np.ndarray:
     >>> bool(abs(exposure_series(a).sum() - exposure(a)) < 1e-6)
     True
     """
-    end = int(audit.records[-1]["tick"])
+    end = ticks(audit)
     series = np.zeros(max(end, 0), dtype=float)
-    points: dict[str, list[tuple[int, float]]] = {}
-    for r in audit.records:
-        if r["kind"] == "credential":
-            points.setdefault(r["credential"], []).append((int(r["tick"]), float(r["reach"])))
-    for pts in points.values():
+    for pts in cred_timeline(audit).values():
         for (t0, reach), (t1, _) in zip(pts, [*pts[1:], (end, 0.0)], strict=True):
             lo, hi = max(0, t0), min(t1, end)
             if hi > lo:

@@ -9,8 +9,9 @@ from pathlib import Path
 from simenv.agents.base import ABORT, COMPLETE
 from simenv.scenario.schema import ScenarioSpec
 from simenv.types import ResourceType, ToolCall
+from simenv.world.catalog import CATALOG
 from simenv.world.state import World
-from simenv.world.tools import CATALOG, IDENTITY, TEXT
+from simenv.world.tools import IDENTITY, TEXT
 
 WAIT = "wait"
 TEXT_DEFAULT = "value"

@@ -9,13 +9,11 @@ import numpy as np
 from gymnasium import spaces
 
 from simenv import metrics
-from simenv.api import agents_for
 from simenv.envs.catalog import env_setup
-from simenv.envs.observe import action_mask, done_tickets, observation, observation_space
-from simenv.governance.profile import build_governance
-from simenv.rng import Streams
-from simenv.scenario.builder import build
+from simenv.envs.observe import action_mask, observation, observation_space
+from simenv.envs.rewards import Rewarder, check_mode
 from simenv.sim.engine import Engine
+from simenv.sim.factory import make_episode
 
 
 class IAMEnv(gym.Env):
@@ -57,8 +55,7 @@ class IAMEnv(gym.Env):
 
     def __init__(self, scenario: str = "delegated_admin", policy: str = "allow_all", reward_mode: str = "task",
                  others: str | None = None, size: int | None = None):
-        if reward_mode not in ("task", "red_team"):
-            raise ValueError(f"reward_mode must be 'task' or 'red_team', not {reward_mode!r}")
+        check_mode(reward_mode)
         self.scenario = scenario
         self.policy = policy
         self.reward_mode = reward_mode
@@ -83,11 +80,6 @@ class IAMEnv(gym.Env):
         assert e is not None
         return action_mask(e, e.by_name[self.learner], len(self.calls))
 
-    def _done_tickets(self) -> set[str]:
-        e = self.engine
-        assert e is not None
-        return done_tickets(e, e.by_name[self.learner])
-
     def _info(self) -> dict[str, Any]:
         e = self.engine
         assert e is not None
@@ -101,13 +93,11 @@ class IAMEnv(gym.Env):
         """Start an episode; the episode seed comes from ``seed`` or from the env's generator."""
         super().reset(seed=seed)
         episode_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
-        built = build(self.spec_, episode_seed, self.path_, size=self.size)
-        agents, label = agents_for(built, self.others)
-        meta = {"scenario": self.spec_.name, "agent": f"learner:{self.learner}", "size": self.size}
-        self.engine = Engine(built, build_governance(self.policy, Streams(episode_seed)), agents, episode_seed, meta)
+        self.engine, _ = make_episode((self.spec_, self.path_), self.policy, episode_seed, self.others, self.size,
+                                      label=f"learner:{self.learner}")
         self._last_action = len(self.calls)
         self._denials = 0
-        self._rewarded = self._done_tickets()
+        self._reward = Rewarder(self.engine, self.engine.by_name[self.learner], self.reward_mode)
         return self._obs(), self._info()
 
     def step(self, action: int):
@@ -121,13 +111,8 @@ class IAMEnv(gym.Env):
         e.step({self.learner: self.calls[a]})
         st = e.by_name[self.learner]
         self._last_action = a
-        self._denials += int(st.stats.get("denied", 0))
-        if self.reward_mode == "red_team":
-            reward = float(st.stats.get("violation_weight", 0.0))
-        else:
-            done_now = self._done_tickets()
-            reward = float(len(done_now - self._rewarded)) - 0.01
-            self._rewarded |= done_now
+        self._denials += st.stats.denied
+        reward = self._reward()
         truncated = e.finished and e.tick >= self.spec_.max_ticks and not all(s.done for s in e.states)
         terminated = e.finished and not truncated
         return self._obs(), reward, terminated, truncated, self._info()

@@ -1,4 +1,4 @@
-"""Observation, action mask and ticket-reward helpers shared by the Gymnasium and PettingZoo envs.
+"""Observation and action mask shared by the Gymnasium and PettingZoo envs.
 
 Both envs see an agent the same way: the engine's :class:`~simenv.agents.base.Observation`
 for that agent, flattened into a ``Dict`` of small integer arrays.
@@ -13,11 +13,12 @@ from gymnasium import spaces
 
 from simenv.sim.engine import Engine
 from simenv.sim.state import AgentState
-from simenv.types import RISK_CLASSES, SYSTEMS
+from simenv.types import RISK_CLASSES, SYSTEMS, Effect, Outcome
 
-DECISIONS = ("none", "allow", "deny", "require_approval", "invalid", "control")
-EFFECTS = ("none", "applied", "noop", "denied", "forbidden", "refused", "pending", "invalid", "complete", "abort",
-           "delegated")
+# index 0 is "none"; the order is part of the observation space (append, never reorder)
+DECISIONS = ("none", Effect.ALLOW, Effect.DENY, Effect.REQUIRE_APPROVAL, Effect.INVALID, "control")
+EFFECTS = ("none", Outcome.APPLIED, Outcome.NOOP, Outcome.DENIED, Outcome.FORBIDDEN, Outcome.REFUSED, Outcome.PENDING,
+           Outcome.INVALID, "complete", "abort", Outcome.DELEGATED)
 CRED_KINDS = {"static": 0, "session": 1, "jit": 2}
 
 
@@ -77,9 +78,3 @@ def action_mask(engine: Engine, st: AgentState, n_actions: int) -> np.ndarray:
     if not engine.finished and st.current is not None and st.pending is None and not st.halted:
         mask[:] = 1
     return mask
-
-
-def done_tickets(engine: Engine, st: AgentState) -> set[str]:
-    """The ids of the scenario tickets assigned to ``st`` whose completion predicates hold now."""
-    return {t.id for t in engine.built.tickets
-            if t.assignee == st.idx and t.done_when and all(engine.done(d) for d in t.done_when)}

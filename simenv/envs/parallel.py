@@ -26,17 +26,12 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from simenv import metrics
-from simenv.api import agents_for
 from simenv.envs.catalog import env_setup
-from simenv.envs.observe import action_mask, done_tickets, observation, observation_space
-from simenv.governance.profile import build_governance
-from simenv.rng import Streams
-from simenv.scenario.builder import build
+from simenv.envs.observe import action_mask, observation, observation_space
+from simenv.envs.rewards import Rewarder, check_mode
 from simenv.sim.engine import Engine
+from simenv.sim.factory import make_episode
 from simenv.sim.state import AgentState
-
-REWARD_MODES = ("task", "red_team")
-TICK_COST = 0.01
 
 
 class IAMParallelEnv(ParallelEnv):
@@ -104,8 +99,7 @@ class IAMParallelEnv(ParallelEnv):
 
     def __init__(self, scenario: str = "delegated_admin", policy: str = "allow_all", reward_mode: str = "task",
                  size: int | None = None):
-        if reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be 'task' or 'red_team', not {reward_mode!r}")
+        check_mode(reward_mode)
         self.scenario = scenario
         self.policy = policy
         self.reward_mode = reward_mode
@@ -123,7 +117,7 @@ class IAMParallelEnv(ParallelEnv):
         self._np_random: np.random.Generator | None = None
         self._last_action: dict[str, int] = {}
         self._denials: dict[str, int] = {}
-        self._rewarded: dict[str, set[str]] = {}
+        self._rewards: dict[str, Rewarder] = {}
 
     def observation_space(self, agent: str) -> spaces.Dict:
         """The observation space of ``agent`` (the same object on every call)."""
@@ -151,15 +145,6 @@ class IAMParallelEnv(ParallelEnv):
             info["scores"] = dict(scores)
         return info
 
-    def _reward(self, st: AgentState) -> float:
-        if self.reward_mode == "red_team":
-            return float(st.stats.get("violation_weight", 0.0))
-        assert self.engine is not None
-        done_now = done_tickets(self.engine, st)
-        reward = float(len(done_now - self._rewarded[st.name])) - TICK_COST
-        self._rewarded[st.name] |= done_now
-        return reward
-
     def _action(self, agent: str, action: Any) -> int:
         """The action index ``agent`` takes: its choice, or 0 (wait) if it has none."""
         a = 0 if action is None else int(action)
@@ -177,15 +162,14 @@ class IAMParallelEnv(ParallelEnv):
         if seed is not None or self._np_random is None:
             self._np_random, _ = seeding.np_random(seed)
         episode_seed = int(seed) if seed is not None else int(self._np_random.integers(0, 2**31 - 1))
-        built = build(self.spec_, episode_seed, self.path_, size=self.size)
-        agents, _ = agents_for(built, None)  # placeholders: every live agent's call is overridden
-        meta = {"scenario": self.spec_.name, "agent": "pettingzoo", "size": self.size}
-        self.engine = Engine(built, build_governance(self.policy, Streams(episode_seed)), agents, episode_seed, meta)
+        # the scripted agents are placeholders: every live agent's call is overridden
+        self.engine, _ = make_episode((self.spec_, self.path_), self.policy, episode_seed, None, self.size,
+                                      label="pettingzoo")
         self.agents = list(self.possible_agents)
         n = len(self.calls)
         self._last_action = dict.fromkeys(self.agents, n)
         self._denials = dict.fromkeys(self.agents, 0)
-        self._rewarded = {a: done_tickets(self.engine, self._state(a)) for a in self.agents}
+        self._rewards = {a: Rewarder(self.engine, self._state(a), self.reward_mode) for a in self.agents}
         return {a: self._obs(a) for a in self.agents}, {a: self._info(a, None) for a in self.agents}
 
     def step(self, actions: dict[str, Any]):
@@ -217,8 +201,8 @@ class IAMParallelEnv(ParallelEnv):
         obs, rewards, terms, truncs, infos = {}, {}, {}, {}, {}
         for a in live:
             st = self._state(a)
-            self._denials[a] += int(st.stats.get("denied", 0))
-            rewards[a] = self._reward(st)
+            self._denials[a] += st.stats.denied
+            rewards[a] = self._rewards[a]()
             truncs[a] = bool(timed_out and not st.done)
             terms[a] = bool(st.halted or (e.finished and not truncs[a]))
             obs[a] = self._obs(a)

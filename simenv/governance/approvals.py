@@ -19,64 +19,69 @@ rubber-stamp rate, and 4 minutes of review.
 from __future__ import annotations
 
 from collections import deque
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from simenv.governance.protocols import ApprovalOutcome
 from simenv.governance.request import AccessRequest
 
-
-class ApprovalSpec(BaseModel):
-    """The ``approvals`` block of a profile."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    latency: float = Field(default=5.0, ge=0.0, description="mean ticks until a reviewer answers")
-    accuracy: float = Field(default=0.95, ge=0.0, le=1.0, description="P(approve | legitimate)")
-    rubber_stamp: float = Field(default=0.10, ge=0.0, le=1.0, description="P(approve | illegitimate)")
-    fatigue: float = Field(default=0.02, ge=0.0, le=1.0, description="accuracy lost per recent request")
-    window: int = Field(default=60, ge=1, description="ticks over which recent requests count")
-    approvers: int = Field(default=1, ge=1, le=9)
-    quorum: int = Field(default=1, ge=1, le=9)
-    review_minutes: float = Field(default=4.0, ge=0.0)
-    names: list[str] = Field(default_factory=lambda: ["owner"])
-
-    @model_validator(mode="after")
-    def _quorum(self) -> ApprovalSpec:
-        if self.quorum > self.approvers:
-            raise ValueError(f"quorum {self.quorum} exceeds approvers {self.approvers}")
-        return self
+NonNegative = Annotated[float, Field(ge=0.0)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[int, Field(ge=1)]
+Reviewers = Annotated[int, Field(ge=1, le=9)]
+Names = Annotated[tuple[str, ...] | list[str], Field(min_length=1)]
 
 
 class SimulatedApprovers:
     """The approval gate of a profile: seeded, stateful for one episode.
 
-    >>> from simenv.rng import Streams
-    >>> gate = SimulatedApprovers(ApprovalSpec(latency=2, accuracy=1.0, rubber_stamp=0.0), Streams(0))
+    Options (the ``approvals`` block of a profile):
+        latency: mean ticks until a reviewer answers.
+        accuracy: P(approve | legitimate).
+        rubber_stamp: P(approve | illegitimate).
+        fatigue: accuracy lost (and rubber-stamping gained) per recent request.
+        window: ticks over which recent requests count.
+        approvers / quorum: reviewers asked, and how many must approve.
+        review_minutes: mean minutes of human review per reviewer.
+        names: the reviewers' names (cycled).
+
+    >>> from typing import Annotated
+
+    import numpy as np
+    from pydantic import Field
+    >>> gate = SimulatedApprovers(np.random.default_rng(0), latency=2, accuracy=1.0, rubber_stamp=0.0)
     >>> out = gate.submit(None, True, tick=10)
     >>> out.granted, out.ready_at >= 11
     (True, True)
     """
 
-    def __init__(self, spec: ApprovalSpec | dict, streams) -> None:
-        self.spec = spec if isinstance(spec, ApprovalSpec) else ApprovalSpec.model_validate(spec, strict=True)
-        self.rng: np.random.Generator = streams.child("approvals")
+    def __init__(self, rng: np.random.Generator, latency: NonNegative = 5.0, accuracy: Probability = 0.95,
+                 rubber_stamp: Probability = 0.10, fatigue: Probability = 0.02, window: Positive = 60,
+                 approvers: Reviewers = 1, quorum: Reviewers = 1, review_minutes: NonNegative = 4.0,
+                 names: Names = ("owner",)) -> None:
+        if quorum > approvers:
+            raise ValueError(f"quorum {quorum} exceeds approvers {approvers}")
+        self.latency, self.accuracy, self.rubber_stamp, self.fatigue = float(latency), accuracy, rubber_stamp, fatigue
+        self.window, self.approvers, self.quorum = window, approvers, quorum
+        self.review_minutes, self.names = float(review_minutes), tuple(names)
+        self.rng = rng
         self.recent: deque[int] = deque()
 
     def submit(self, request: AccessRequest | None, legitimate: bool, tick: int) -> ApprovalOutcome:
         """Decide one request now; the answer arrives at ``ready_at``."""
-        s = self.spec
-        while self.recent and self.recent[0] <= tick - s.window:
+        while self.recent and self.recent[0] <= tick - self.window:
             self.recent.popleft()
         load = len(self.recent)
         self.recent.append(tick)
-        drift = s.fatigue * load
-        p = max(0.0, s.accuracy - drift) if legitimate else min(1.0, s.rubber_stamp + drift)
-        votes = self.rng.random(s.approvers) < p
-        waits = np.maximum(1, self.rng.poisson(s.latency, s.approvers))
-        minutes = self.rng.exponential(s.review_minutes, s.approvers) if s.review_minutes > 0 else np.zeros(s.approvers)
-        granted = int(votes.sum()) >= s.quorum
-        names = [s.names[k % len(s.names)] + (f"#{k}" if s.approvers > len(s.names) else "") for k in range(s.approvers)]
-        reason = "" if granted else f"{int(votes.sum())} of {s.approvers} approved; quorum is {s.quorum}"
+        drift = self.fatigue * load
+        p = max(0.0, self.accuracy - drift) if legitimate else min(1.0, self.rubber_stamp + drift)
+        n = self.approvers
+        votes = self.rng.random(n) < p
+        waits = np.maximum(1, self.rng.poisson(self.latency, n))
+        minutes = self.rng.exponential(self.review_minutes, n) if self.review_minutes > 0 else np.zeros(n)
+        granted = int(votes.sum()) >= self.quorum
+        names = [self.names[k % len(self.names)] + (f"#{k}" if n > len(self.names) else "") for k in range(n)]
+        reason = "" if granted else f"{int(votes.sum())} of {n} approved; quorum is {self.quorum}"
         return ApprovalOutcome(granted, tick + int(waits.max()), round(float(minutes.sum()), 3), tuple(names), reason)

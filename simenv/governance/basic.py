@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from simenv.governance.request import AccessRequest, Decision
+from simenv.governance.views import EstateView
 from simenv.types import Effect
 from simenv.world.model import Ticket
-from simenv.world.state import World
 
 
 class AllowAll:
@@ -13,7 +15,7 @@ class AllowAll:
 
     name = "allow_all"
 
-    def prepare(self, world: World, tickets: list[Ticket]) -> None:
+    def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
         """Nothing to prepare."""
 
     def authorize(self, request: AccessRequest) -> Decision:
@@ -26,7 +28,7 @@ class DenyAll:
 
     name = "deny_all"
 
-    def prepare(self, world: World, tickets: list[Ticket]) -> None:
+    def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
         """Nothing to prepare."""
 
     def authorize(self, request: AccessRequest) -> Decision:
@@ -39,7 +41,7 @@ class StaticRbac:
 
     name = "rbac"
 
-    def prepare(self, world: World, tickets: list[Ticket]) -> None:
+    def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
         """Nothing to prepare."""
 
     def authorize(self, request: AccessRequest) -> Decision:

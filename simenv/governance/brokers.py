@@ -23,15 +23,20 @@ Default TTL: 30 ticks (30 simulated minutes), below the 1 h floor of Entra PIM a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import Field
+
 from simenv.governance.broker import NoBroker, StandingBroker, refusal
-from simenv.types import CredentialKind, System
+from simenv.governance.views import EstateView
+from simenv.types import CredentialKind, CredId, System, cred_label
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential, Permission, Ticket, intersect
-from simenv.world.state import World, cred_order
 from simenv.world.tools import ToolSpec
 
 
-def _scope_union(tickets: list[Ticket]) -> tuple[Permission, ...]:
+def _scope_union(tickets: Sequence[Ticket]) -> tuple[Permission, ...]:
     by_system: dict[System, set] = {}
     for t in tickets:
         for s in t.scope.systems:
@@ -42,16 +47,16 @@ def _scope_union(tickets: list[Ticket]) -> tuple[Permission, ...]:
 class StandingLeastBroker(StandingBroker):
     """A static credential per agent scoped to the union of its tickets' declared scopes."""
 
-    def start(self, world: World, agents: list[int], tickets: list[Ticket], tick: int) -> list[Change]:
+    def start(self, estate: EstateView, agents: list[int], tickets: Sequence[Ticket], tick: int) -> list[Change]:
         """Issue one scoped standing credential per agent that has tickets."""
         out: list[Change] = []
         for a in agents:
             scope = _scope_union([t for t in tickets if t.assignee == a])
             if not scope:
                 continue
-            cid = world.new_cred_id()
+            cid = estate.new_cred_id()
             cred = Credential(cid, CredentialKind.STATIC, a, a, scope, tick, superuser=True,
-                              chain=(world.identities[a].name,))
+                              chain=(estate.name(a),))
             self.standing[a] = cid
             out.append(CredChange(cid, None, cred))
         return out
@@ -60,77 +65,84 @@ class StandingLeastBroker(StandingBroker):
 class JitBroker(NoBroker):
     """A JIT credential per ticket (see the module docstring).
 
-    Args:
+    Options (``credentials.options`` in a profile; ``ttl`` is ``credentials.ttl``):
         ttl: ticks a JIT credential lives.
-        session_bound: bind credentials to the session that obtained them.
         intersect_chain: for delegated work, narrow the credential to what every delegating
             actor held when it delegated (the confused-deputy guard, as RFC 8693 token
             exchange narrows a token).
         max_chain_depth: refuse delegated work deeper than this (``None``: no limit).
     """
 
-    def __init__(self, ttl: int = 30, session_bound: bool = False, intersect_chain: bool = False,
-                 max_chain_depth: int | None = None):
+    session_bound = False
+
+    def __init__(self, ttl: Annotated[int, Field(ge=1)] = 30, intersect_chain: bool = False,
+                 max_chain_depth: Annotated[int, Field(ge=0)] | None = None):
         self.ttl = ttl
-        self.session_bound = session_bound
         self.intersect_chain = intersect_chain
         self.max_chain_depth = max_chain_depth
-        self.current: dict[tuple[int, str], str] = {}
-        self.legacy: dict[tuple[int, System], str] = {}
+        self.current: dict[tuple[int, str], CredId] = {}
+        self.legacy: dict[tuple[int, System], CredId] = {}
 
-    def check(self, world: World, cred: Credential, agent: int, tick: int, session: int) -> str | None:
+    def check(self, estate: EstateView, cred: Credential, agent: int, tick: int, session: int) -> str | None:
         """Generic checks, then the session binding."""
-        why = refusal(world, cred, agent, tick)
+        why = refusal(estate, cred, agent, tick)
         if why is None and self.session_bound and cred.session is not None and cred.session != session:
-            why = f"{cred.id} is bound to session {cred.session}; replay in session {session} refused"
+            why = f"{cred_label(cred.id)} is bound to session {cred.session}; replay in session {session} refused"
         return why
 
     def credential_for(
-        self, world: World, agent: int, ticket: Ticket | None, spec: ToolSpec, tick: int, session: int
+        self, estate: EstateView, agent: int, ticket: Ticket | None, spec: ToolSpec, tick: int, session: int
     ) -> tuple[Credential | None, list[Change], str]:
         """The ticket's live JIT credential, issued now if there is none."""
         if ticket is None:
             return None, [], "no open ticket: JIT credentials are issued per ticket"
-        name = world.identities[agent].name
+        name = estate.name(agent)
         if self.max_chain_depth is not None and len(ticket.chain) > self.max_chain_depth:
             return None, [], f"delegation chain of depth {len(ticket.chain)} exceeds {self.max_chain_depth}"
-        if spec.system in world.legacy:
-            return self._legacy(world, agent, ticket, spec, tick, name)
+        if spec.system in estate.legacy:
+            return self._legacy(estate, agent, ticket, spec, tick, name)
         cid = self.current.get((agent, ticket.id))
-        cred = world.creds.get(cid) if cid else None
-        if cred is not None and self.check(world, cred, agent, tick, session) is None:
+        cred = estate.creds.get(cid) if cid is not None else None
+        if cred is not None and self.check(estate, cred, agent, tick, session) is None:
             return cred, [], ""
-        scope = tuple(p for p in ticket.scope.as_permissions() if p.system not in world.legacy)
+        scope = tuple(p for p in ticket.scope.as_permissions() if p.system not in estate.legacy)
         if self.intersect_chain:
             for held in ticket.delegated:
                 scope = intersect(scope, held)
-        new = Credential(world.new_cred_id(), CredentialKind.JIT, agent, agent, scope, tick, tick + self.ttl,
+        new = Credential(estate.new_cred_id(), CredentialKind.JIT, agent, agent, scope, tick, tick + self.ttl,
                          superuser=True, chain=(name, *ticket.chain), session=session if self.session_bound else None,
                          ticket=ticket.id, source="broker")
         self.current[(agent, ticket.id)] = new.id
         return new, [CredChange(new.id, None, new)], ""
 
-    def _legacy(self, world: World, agent: int, ticket: Ticket, spec: ToolSpec, tick: int,
+    def _legacy(self, estate: EstateView, agent: int, ticket: Ticket, spec: ToolSpec, tick: int,
                 name: str) -> tuple[Credential | None, list[Change], str]:
         """Fallback for a legacy system: a static, never-expiring credential for that system."""
         key = (agent, spec.system)
-        cred = world.creds.get(self.legacy.get(key, ""))
-        if cred is not None and refusal(world, cred, agent, tick) is None:
+        cid = self.legacy.get(key)
+        cred = estate.creds.get(cid) if cid is not None else None
+        if cred is not None and refusal(estate, cred, agent, tick) is None:
             return cred, [], ""
         scope = tuple(p for p in ticket.scope.as_permissions() if p.system is spec.system)
         if not scope:
             return None, [], f"{spec.system} is outside the ticket's declared scope"
-        new = Credential(world.new_cred_id(), CredentialKind.STATIC, agent, agent, scope, tick, None,
+        new = Credential(estate.new_cred_id(), CredentialKind.STATIC, agent, agent, scope, tick, None,
                          superuser=True, chain=(name,), source="legacy_fallback")
         self.legacy[key] = new.id
         return new, [CredChange(new.id, None, new)], ""
 
-    def ticket_closed(self, world: World, agent: int, ticket: Ticket, tick: int) -> list[Change]:
+    def ticket_closed(self, estate: EstateView, agent: int, ticket: Ticket, tick: int) -> list[Change]:
         """Revoke every JIT credential issued for the ticket (legacy static ones survive)."""
         out: list[Change] = []
-        for cid in sorted(world.creds, key=cred_order):
-            c = world.creds[cid]
+        for cid in sorted(estate.creds):
+            c = estate.creds[cid]
             if c.holder == agent and c.ticket == ticket.id and c.kind is CredentialKind.JIT and not c.revoked:
                 out.append(CredChange(cid, c, c.revoke()))
         self.current.pop((agent, ticket.id), None)
         return out
+
+
+class SessionBoundBroker(JitBroker):
+    """``jit`` whose credentials are bound to the session that obtained them (see the module docstring)."""
+
+    session_bound = True

@@ -3,7 +3,7 @@
 A policy file is parsed once into a resident ``cedarpy.PolicySet`` and validated against the
 request model's schema (``policies/cedar/simenv.cedarschema``, see
 :mod:`simenv.governance.cedar_schema` for the mapping). ``prepare()`` builds the episode's
-entities (every identity and resource of the world) once into a resident ``cedarpy.Entities``;
+entities (every identity and resource of the estate) once into a resident ``cedarpy.Entities``;
 ``authorize()`` only builds the small request (uids and the context record). A request naming
 an identity or resource the store does not hold, or holds with other attributes, is decided
 against a small store of its own (the action entities plus the request's); ``authorize_batch()``
@@ -33,9 +33,9 @@ from simenv import files
 from simenv.errors import SimenvError, SpecError
 from simenv.governance.cedar_schema import ACTION, IDENTITY, RESOURCE, schema_text
 from simenv.governance.request import AccessRequest, Decision, PrincipalView, ResourceView
+from simenv.governance.views import EstateView
 from simenv.types import Effect
 from simenv.world.model import Ticket
-from simenv.world.state import World
 
 DEFAULT_ID = "default"
 _DEFAULT = Decision(Effect.DENY, ("no policy allows the request (default deny)",), (DEFAULT_ID,))
@@ -187,12 +187,13 @@ class CedarAuthorizer:
 
     name = "cedar"
 
-    def __init__(self, spec: Any = None, policy_path: Path | str | None = None, *, policies: CedarPolicies | None = None):
+    def __init__(self, policy: Path | str | None = None):
+        if policy is None:
+            raise SimenvError("the cedar engine needs a policy file: set authorizer.policy in the profile")
+        self._setup(load_policies(Path(policy)))
+
+    def _setup(self, policies: CedarPolicies) -> None:
         self._cedarpy = _cedarpy()
-        if policies is None:
-            if policy_path is None:
-                raise SimenvError("the cedar engine needs a policy file: set authorizer.policy in the profile")
-            policies = load_policies(Path(policy_path))
         self.policies = policies
         self._schema, self._actions = _schema()
         self._entities = self._actions
@@ -202,21 +203,23 @@ class CedarAuthorizer:
     @classmethod
     def from_text(cls, text: str, file: str = "<cedar>") -> CedarAuthorizer:
         """An authorizer from policy text."""
-        return cls(policies=parse_policies(text, file))
+        authz = cls.__new__(cls)
+        authz._setup(parse_policies(text, file))
+        return authz
 
     @property
     def entities(self) -> Any:
         """The resident ``cedarpy.Entities`` handle."""
         return self._entities
 
-    def prepare(self, world: World, tickets: list[Ticket]) -> None:
-        """Build the episode's entity store once: every identity and resource of the world."""
-        ids = world.identities
+    def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
+        """Build the episode's entity store once: every identity and resource of the estate."""
+        ids = estate.identities
         views: list[PrincipalView | ResourceView] = [
             PrincipalView(i.name, str(i.kind), ids[i.owner].name if i.owner is not None else None, i.trust_tier, i.shared,
                           i.spiffe_id) for i in ids]
         views += [ResourceView(r.name, str(r.type), str(r.system), r.sensitivity,
-                               ids[r.owner].name if r.owner is not None else None) for r in world.resources]
+                               ids[r.owner].name if r.owner is not None else None) for r in estate.resources]
         self._known = {}
         self._entities = self._actions
         self._add(views)

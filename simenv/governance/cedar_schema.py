@@ -19,7 +19,7 @@ Mapping of :meth:`AccessRequest.to_input` to Cedar (namespace ``Simenv``):
 from __future__ import annotations
 
 from simenv.types import RISK_CLASSES, SYSTEMS
-from simenv.world.tools import CATALOG
+from simenv.world.catalog import CATALOG
 
 NAMESPACE = "Simenv"
 IDENTITY = f"{NAMESPACE}::Identity"

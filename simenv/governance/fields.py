@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
 from simenv.types import IdentityKind
-from simenv.world.tools import CATALOG
+from simenv.world.catalog import CATALOG
 
 # type tags: str, int, float, bool, list (of str); a trailing "?" means the value may be null
 _PRINCIPAL = {"name": "str", "kind": "str", "owner": "str?", "trust_tier": "int", "shared": "bool", "spiffe_id": "str"}

@@ -34,7 +34,7 @@ Rules are compiled once into tuples of ``(getter, predicate)`` closures that rea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,9 +44,9 @@ from simenv import files
 from simenv.errors import SimenvError, SpecError
 from simenv.governance.fields import field
 from simenv.governance.request import AccessRequest, Decision
+from simenv.governance.views import EstateView
 from simenv.types import Effect
 from simenv.world.model import Ticket
-from simenv.world.state import World
 
 DEFAULT_ID = "default"
 _ORDER = ("deny", "require_approval", "allow")
@@ -210,12 +210,13 @@ class NativeRules:
 
     name = "native"
 
-    def __init__(self, spec: Any = None, policy_path: Path | str | None = None, *, _compiled: Any = None):
-        if _compiled is None:
-            if policy_path is None:
-                raise SimenvError("the native engine needs a rule file: set authorizer.policy in the profile")
-            _compiled = load_rules(Path(policy_path))
-        self.spec, groups = _compiled
+    def __init__(self, policy: Path | str | None = None):
+        if policy is None:
+            raise SimenvError("the native engine needs a rule file: set authorizer.policy in the profile")
+        self._setup(load_rules(Path(policy)))
+
+    def _setup(self, compiled: tuple[RuleSetSpec, dict[str, Compiled]]) -> None:
+        self.spec, groups = compiled
         self._groups = tuple((Effect(e), groups[e]) for e in _ORDER)
         self._default = Decision(Effect(self.spec.default),
                                  (self.spec.default_reason or f"no rule matched (default {self.spec.default})",),
@@ -225,14 +226,16 @@ class NativeRules:
     @classmethod
     def from_data(cls, data: Any, file: str = "<rules>") -> NativeRules:
         """A rule set from an in-memory document."""
-        return cls(_compiled=compile_rules(data, file))
+        rules = cls.__new__(cls)
+        rules._setup(compile_rules(data, file))
+        return rules
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
         """The ids of every rule, in file order."""
         return tuple(r["id"] for r in self.spec.rules)
 
-    def prepare(self, world: World, tickets: list[Ticket]) -> None:
+    def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
         """Nothing to prepare: the rules were compiled when the file was loaded."""
 
     def authorize(self, request: AccessRequest) -> Decision:

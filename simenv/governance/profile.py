@@ -4,15 +4,18 @@ Schema (``policies/<name>.yaml``)::
 
     name: static_rbac
     description: the agent holds a broad standing role
-    credentials: {mode: standing_broad}            # see simenv.governance.broker.BROKERS
-    authorizer: {engine: rbac}                     # see AUTHORIZERS
+    credentials: {mode: standing_broad}            # see simenv.governance.plugins.BROKERS
+    authorizer: {engine: rbac}                     # see simenv.governance.plugins.AUTHORIZERS
     approvals: null                                # simulated approvers, or null
-    monitors: []                                   # rules over the audit stream
+    monitors: []                                   # rules over the stream of settled calls
+
+Each seam may also be an outside class, ``"package.module:Class"`` (see
+:mod:`simenv.governance.plugins` for how it is built and how its options are checked).
 """
 
 from __future__ import annotations
 
-import importlib
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simenv import files
 from simenv.errors import SpecError
-from simenv.governance.broker import BROKERS
+from simenv.governance import plugins
 from simenv.governance.protocols import ApprovalGate, Authorizer, Broker, Monitor
+from simenv.rng import Streams
 
 
 class _Strict(BaseModel):
@@ -30,7 +34,7 @@ class _Strict(BaseModel):
 
 
 class CredentialsSpec(_Strict):
-    """How credentials are issued."""
+    """How credentials are issued: a broker mode (or 'package.module:Class'), its TTL and options."""
 
     mode: str
     ttl: int = Field(default=60, ge=1, description="JIT time to live, in ticks")
@@ -38,7 +42,10 @@ class CredentialsSpec(_Strict):
 
 
 class AuthorizerSpec(_Strict):
-    """Which authorizer decides, and its policy file (relative to the profile file)."""
+    """Which authorizer decides (an engine name or 'package.module:Class'), its policy file and options.
+
+    The policy file's path is relative to the profile file.
+    """
 
     engine: str
     policy: str | None = None
@@ -56,19 +63,6 @@ class ProfileSpec(_Strict):
     monitors: list[dict[str, Any]] = Field(default_factory=list)
 
 
-# engine name -> "module:factory"; a factory takes (AuthorizerSpec, policy path or None).
-AUTHORIZERS: dict[str, str] = {
-    "allow_all": "simenv.governance.basic:AllowAll",
-    "deny_all": "simenv.governance.basic:DenyAll",
-    "rbac": "simenv.governance.basic:StaticRbac",
-    "native": "simenv.governance.native:NativeRules",
-    "cedar": "simenv.governance.cedar:CedarAuthorizer",
-    "rego": "simenv.governance.rego:RegoAuthorizer",
-}
-APPROVALS = ("simenv.governance.approvals:SimulatedApprovers", "simenv.governance.approvals:ApprovalSpec")
-MONITOR = ("simenv.governance.monitors:WindowMonitor", "simenv.governance.monitors:MonitorSpec")
-
-
 @dataclass
 class Governance:
     """A built profile: one of each seam."""
@@ -81,59 +75,120 @@ class Governance:
     spec: ProfileSpec | None = None
 
 
-def _load(ref: str) -> Any:
-    mod, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(mod), attr)
+@dataclass(frozen=True)
+class _Plan:
+    """How to build each seam of a profile: classes and checked options (made once per file content)."""
+
+    broker: tuple[type, dict[str, Any]]
+    authorizer: tuple[type, dict[str, Any]]
+    approvals: tuple[type, dict[str, Any]] | None
+    monitors: tuple[tuple[type, dict[str, Any]], ...]
 
 
-def _sub_errors(model: Any, data: Any, where: str) -> list[tuple[str, str]]:
-    """Validate a nested block with its own model; errors carry the block's path."""
+def _takes(cls: type, name: str) -> bool:
     try:
-        files.validate(model, data, "")
-    except SpecError as e:
-        return [(f"{where}.{path}" if path else where, msg) for path, msg in e.problems]
-    return []
+        return name in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _plan(spec: ProfileSpec, path: Path) -> _Plan:
+    """Resolve every seam's class and check its options; raise :class:`SpecError` naming each bad field."""
+    problems: list[tuple[str, str]] = []
+
+    def attempt(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except plugins.PluginError as e:
+            problems.extend(e.problems)
+            return None
+
+    c = spec.credentials
+    broker = None
+    cls = attempt(plugins.resolve_class, c.mode, plugins.BROKERS, "credentials.mode")
+    if cls is not None:
+        opts = dict(c.options)
+        if "ttl" in opts:
+            problems.append(("credentials.options.ttl", "set the time to live as credentials.ttl"))
+        elif attempt(plugins.check_options, cls, opts, "credentials.options", ("ttl",)) is not None:
+            broker = (cls, {**opts, "ttl": c.ttl} if _takes(cls, "ttl") else opts)
+    a = spec.authorizer
+    authorizer = None
+    cls = attempt(plugins.resolve_class, a.engine, plugins.AUTHORIZERS, "authorizer.engine")
+    if cls is not None:
+        opts = dict(a.options)
+        if a.policy is not None:
+            policy = path.parent / a.policy
+            if not _takes(cls, "policy"):
+                problems.append(("authorizer.policy", f"engine {a.engine!r} takes no policy file"))
+            elif not policy.exists():
+                problems.append(("authorizer.policy", f"no such file: {policy}"))
+            opts["policy"] = policy
+        if attempt(plugins.check_options, cls, {k: v for k, v in opts.items() if k != "policy"},
+                   "authorizer.options", ("policy",)) is not None:
+            authorizer = (cls, opts)
+    approvals = None
+    if spec.approvals is not None:
+        opts = dict(spec.approvals)
+        kind = opts.pop("kind", "simulated")
+        cls = attempt(plugins.resolve_class, str(kind), plugins.APPROVERS, "approvals.kind")
+        if cls is not None and attempt(plugins.check_options, cls, opts, "approvals", ("rng",)) is not None:
+            approvals = (cls, opts)
+    monitors = []
+    for i, m in enumerate(spec.monitors):
+        opts = dict(m)
+        kind = opts.get("kind")
+        if not isinstance(kind, str):
+            problems.append((f"monitors[{i}].kind", "required: a built-in kind or 'package.module:Class'"))
+            continue
+        cls = attempt(plugins.resolve_class, kind, plugins.MONITORS, f"monitors[{i}].kind")
+        if cls is None:
+            continue
+        if plugins.is_reference(kind):
+            opts.pop("kind")
+        if attempt(plugins.check_options, cls, opts, f"monitors[{i}]") is not None:
+            monitors.append((cls, opts))
+    if problems:
+        raise SpecError(str(path), problems)
+    assert broker is not None and authorizer is not None
+    return _Plan(broker, authorizer, approvals, tuple(monitors))
 
 
 def load_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
-    """Load and validate a profile file (a shipped name or a path); parsed once per process."""
+    """Load and validate a profile file (a shipped name or a path); parsed once per file content."""
     path = files.resolve(name_or_path, "policies")
-    return _load_profile(path), path
+    return _load_profile(path)[0], path
 
 
 @files.cached
-def _load_profile(path: Path, text: str) -> ProfileSpec:
+def _load_profile(path: Path, text: str) -> tuple[ProfileSpec, _Plan]:
     spec = files.validate(ProfileSpec, files.parse_yaml(text, str(path)), str(path))
-    problems = []
-    if spec.credentials.mode not in BROKERS:
-        problems.append(("credentials.mode", f"unknown mode {spec.credentials.mode!r}; known: {sorted(BROKERS)}"))
-    if spec.authorizer.engine not in AUTHORIZERS:
-        problems.append(("authorizer.engine", f"unknown engine {spec.authorizer.engine!r}; known: {sorted(AUTHORIZERS)}"))
-    if spec.authorizer.policy is not None and not (path.parent / spec.authorizer.policy).exists():
-        problems.append(("authorizer.policy", f"no such file: {path.parent / spec.authorizer.policy}"))
-    if spec.approvals is not None:
-        problems += _sub_errors(_load(APPROVALS[1]), spec.approvals, "approvals")
-    for i, m in enumerate(spec.monitors):
-        problems += _sub_errors(_load(MONITOR[1]), m, f"monitors[{i}]")
-    if problems:
-        raise SpecError(str(path), problems)
-    return spec
+    plan = _plan(spec, path)
+    _built(path, plan)  # build once: a constructor that rejects its options is a file error now, not at run time
+    return spec, plan
 
 
-def build_governance(name_or_path: str | Path, seed_streams: Any = None) -> Governance:
+def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any, Any, Any, list[Any]]:
+    where = ("credentials", "authorizer", "approvals", "monitors")
+    try:
+        broker = plugins.build(plan.broker[0], (), plan.broker[1], where[0])
+        authorizer = plugins.build(plan.authorizer[0], (), plan.authorizer[1], where[1])
+        approvals = None
+        if plan.approvals is not None:
+            rng = (streams or Streams(0)).child("approvals")
+            approvals = plugins.build(plan.approvals[0], (rng,), plan.approvals[1], where[2])
+        monitors = [plugins.build(cls, (), opts, f"monitors[{i}]") for i, (cls, opts) in enumerate(plan.monitors)]
+    except plugins.PluginError as e:
+        raise SpecError(str(path), e.problems) from None
+    return broker, authorizer, approvals, monitors
+
+
+def build_governance(name_or_path: str | Path, seed_streams: Streams | None = None) -> Governance:
     """Build a fresh :class:`Governance` (new broker state, new authorizer) for one episode.
 
     ``seed_streams`` is the episode's :class:`simenv.rng.Streams` (approvers draw from it).
     """
-    if seed_streams is None:
-        from simenv.rng import Streams
-
-        seed_streams = Streams(0)
-    spec, path = load_profile(name_or_path)
-    broker = BROKERS[spec.credentials.mode]({"ttl": spec.credentials.ttl, **spec.credentials.options})
-    policy = path.parent / spec.authorizer.policy if spec.authorizer.policy else None
-    factory = _load(AUTHORIZERS[spec.authorizer.engine])
-    authorizer = factory(spec.authorizer, policy) if policy is not None or spec.authorizer.options else factory()
-    approvals = _load(APPROVALS[0])(spec.approvals, seed_streams) if spec.approvals is not None else None
-    monitors = [_load(MONITOR[0])(m) for m in spec.monitors]
+    path = files.resolve(name_or_path, "policies")
+    spec, plan = _load_profile(path)
+    broker, authorizer, approvals, monitors = _built(path, plan, seed_streams)
     return Governance(spec.name, broker, authorizer, approvals, monitors, spec)

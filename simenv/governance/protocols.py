@@ -1,40 +1,45 @@
 """The seams of the loop: broker, authorizer, approval gate, monitor.
 
-Each is a ``typing.Protocol``; a governance profile picks one implementation of each.
-Implementations return data (changes, decisions, outcomes, actions); only the engine applies
-changes to the world.
+Each is a ``typing.Protocol``; a governance profile picks one implementation of each, by name
+or as an outside class (``"package.module:Class"``, see :mod:`simenv.governance.plugins`).
+Implementations see the estate through a read-only
+:class:`~simenv.governance.views.EstateView` and tickets without their ground truth, and
+return data (changes, decisions, outcomes, actions); only the engine applies changes to the
+world. ``simenv.testing.check_authorizer`` checks an authorizer against its protocol.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Literal, Protocol
 
 from simenv.governance.request import AccessRequest, Decision
+from simenv.governance.views import EstateView
+from simenv.types import Effect, Outcome
 from simenv.world.changes import Change
 from simenv.world.model import Credential, Ticket
-from simenv.world.state import World
 from simenv.world.tools import ToolSpec
 
 
 class Broker(Protocol):
     """Decides which credential backs a call, issues and revokes credentials."""
 
-    def start(self, world: World, agents: list[int], tickets: list[Ticket], tick: int) -> list[Change]:
+    def start(self, estate: EstateView, agents: Sequence[int], tickets: Sequence[Ticket], tick: int) -> list[Change]:
         """Credentials to issue when the episode starts (standing credentials)."""
         ...
 
     def credential_for(
-        self, world: World, agent: int, ticket: Ticket | None, spec: ToolSpec, tick: int, session: int
+        self, estate: EstateView, agent: int, ticket: Ticket | None, spec: ToolSpec, tick: int, session: int
     ) -> tuple[Credential | None, list[Change], str]:
         """The credential for a call, changes to apply first (a JIT issue), and a reason if none."""
         ...
 
-    def check(self, world: World, cred: Credential, agent: int, tick: int, session: int) -> str | None:
+    def check(self, estate: EstateView, cred: Credential, agent: int, tick: int, session: int) -> str | None:
         """Why a presented credential is refused, or ``None`` if it may be used."""
         ...
 
-    def ticket_closed(self, world: World, agent: int, ticket: Ticket, tick: int) -> list[Change]:
+    def ticket_closed(self, estate: EstateView, agent: int, ticket: Ticket, tick: int) -> list[Change]:
         """Changes when a ticket completes or aborts (revoke-on-completion)."""
         ...
 
@@ -44,7 +49,7 @@ class Authorizer(Protocol):
 
     name: str
 
-    def prepare(self, world: World, tickets: list[Ticket]) -> None:
+    def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
         """Per-episode setup: parse policies and build entities once, keep them resident."""
         ...
 
@@ -73,6 +78,33 @@ class ApprovalGate(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorEvent:
+    """A settled call as a monitor (a SOC tool) sees it: what was asked and what happened, no ground truth.
+
+    Attributes:
+        kind: ``call`` (the call as first decided) or ``approval`` (a pending call settled).
+        tick / agent / tool: when, who, what.
+        risk / system / resource: the tool's risk class and system, and the target (``None`` for a
+            malformed call).
+        in_scope: whether (system, risk) lies in the ticket's declared scope (``None`` when malformed).
+        decision / effect: the decision and the outcome of the call.
+        attacker: the call came from an outside attacker replaying a stolen credential.
+    """
+
+    kind: Literal["call", "approval"]
+    tick: int
+    agent: str
+    tool: str
+    risk: str | None
+    system: str | None
+    resource: str | None
+    in_scope: bool | None
+    decision: Effect
+    effect: Outcome
+    attacker: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class MonitorAction:
     """A monitor's response: ``revoke`` the agent's credentials or ``halt`` the agent."""
 
@@ -83,10 +115,10 @@ class MonitorAction:
 
 
 class Monitor(Protocol):
-    """A rule over the audit stream. It sees decision records without ground-truth labels."""
+    """A rule over the stream of settled calls. It sees :class:`MonitorEvent`, never ground-truth labels."""
 
     name: str
 
-    def observe(self, event: dict[str, Any]) -> list[MonitorAction]:
-        """React to one audit record."""
+    def observe(self, event: MonitorEvent) -> list[MonitorAction]:
+        """React to one settled call."""
         ...

@@ -22,20 +22,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from simenv import files
 from simenv.errors import SimenvError, SpecError
 from simenv.governance.request import AccessRequest, Decision
-from simenv.types import Effect
+from simenv.governance.views import EstateView
+from simenv.types import AUTHORIZER_EFFECTS, Effect
 from simenv.world.model import Ticket
-from simenv.world.state import World
 
 ENTRYPOINT = "simenv/decision"
 _INSTALL = "the rego engine needs regopy: pip install simenv[all] (or pip install regopy)"
 _ERROR = re.compile(r"\(error \d+:([^|]*)\|(\d+)\|\d+\s*\(errormsg \d+:([^)]*)\)")
-_EFFECTS = {str(e): e for e in Effect}
+_EFFECTS = {str(e): e for e in AUTHORIZER_EFFECTS}
 
 
 def _regopy() -> Any:
@@ -90,15 +91,22 @@ class RegoAuthorizer:
 
     name = "rego"
 
-    def __init__(self, spec: Any = None, policy_path: Path | str | None = None, *, text: str | None = None,
-                 file: str = "<rego>"):
-        if text is None:
-            if policy_path is None:
-                raise SimenvError("the rego engine needs a policy file: set authorizer.policy in the profile")
-            path = Path(policy_path)
-            if not path.exists():
-                raise SpecError(str(path), [("", "no such file")])
-            text, file = files.read_text(path), str(path)
+    def __init__(self, policy: Path | str | None = None):
+        if policy is None:
+            raise SimenvError("the rego engine needs a policy file: set authorizer.policy in the profile")
+        path = Path(policy)
+        if not path.exists():
+            raise SpecError(str(path), [("", "no such file")])
+        self._setup(files.read_text(path), str(path))
+
+    @classmethod
+    def from_text(cls, text: str, file: str = "<rego>") -> RegoAuthorizer:
+        """An authorizer from policy text."""
+        authz = cls.__new__(cls)
+        authz._setup(text, file)
+        return authz
+
+    def _setup(self, text: str, file: str) -> None:
         regopy, self._c = _regopy()
         self._regopy = regopy
         self.file = file
@@ -120,7 +128,7 @@ class RegoAuthorizer:
             where = "data.simenv.decision" if dec.policy_ids[0] != "rego.error" else ""
             raise SpecError(self.file, [(where, dec.reasons[0])])
 
-    def prepare(self, world: World, tickets: list[Ticket]) -> None:
+    def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
         """Nothing to prepare: the policy was compiled when the authorizer was built."""
 
     def _query(self, request: AccessRequest) -> str:

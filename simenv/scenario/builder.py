@@ -11,18 +11,23 @@ from simenv.rng import Streams
 from simenv.scenario.schema import EventSpec, ScenarioSpec, StepSpec
 from simenv.types import IdentityKind, ResourceType, RiskClass, System
 from simenv.world.generator import generate
-from simenv.world.model import DeclaredScope, DoneWhen, Identity, IntentStep, Permission, Resource, Ticket
+from simenv.world.model import DeclaredScope, DoneWhen, Identity, IntentStep, Permission, Resource, Ticket, TicketTruth
 from simenv.world.state import World
 
 
 @dataclass
 class BuiltScenario:
-    """Everything an engine needs for one episode."""
+    """Everything an engine needs for one episode.
+
+    ``tickets`` are what governance and agents may see; ``truth`` holds each ticket's exact intent
+    and completion predicate, for scoring only.
+    """
 
     spec: ScenarioSpec
     path: Path | None
     world: World
     tickets: list[Ticket]
+    truth: dict[str, TicketTruth]
     agents: list[int]
     contexts: dict[str, AgentContext]
     events: list[EventSpec] = field(default_factory=list)
@@ -84,6 +89,7 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
                   frozenset(System(s) for s in spec.estate.legacy_systems))
 
     tickets = []
+    truth: dict[str, TicketTruth] = {}
     for t in spec.tickets:
         done = []
         for d in t.done_when:
@@ -97,10 +103,10 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
             Ticket(
                 t.id, ix[t.assignee], ix.get(t.owner) if t.owner else None, t.text,
                 DeclaredScope(frozenset(System(s) for s in t.scope.systems), frozenset(RiskClass(x) for x in t.scope.risks)),
-                tuple(IntentStep(a.tool, tuple(sorted(a.args.items()))) for a in t.intent),
-                tuple(done), t.opens_at, t.parent, t.on_invoke,
+                t.opens_at, t.parent, t.on_invoke,
             )
         )
+        truth[t.id] = TicketTruth(tuple(IntentStep(a.tool, tuple(sorted(a.args.items()))) for a in t.intent), tuple(done))
     agents = [i.idx for i in idents if i.kind is IdentityKind.AGENT]
     by_agent = {a.identity: a for a in spec.agents if a.role == "agent"}
     attackers = {a.identity: tuple(_step(s) for s in a.plan) for a in spec.agents if a.role == "attacker"}
@@ -121,5 +127,5 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
     learner = next((a.identity for a in spec.agents if a.learner), "")
     if not learner:
         learner = next((idents[t.assignee].name for t in tickets), idents[agents[0]].name)
-    return BuiltScenario(spec, path, world, tickets, agents, contexts, list(spec.events), learner, spec.max_ticks,
+    return BuiltScenario(spec, path, world, tickets, truth, agents, contexts, list(spec.events), learner, spec.max_ticks,
                          attackers)

@@ -11,7 +11,7 @@ from simenv import files
 from simenv.errors import SpecError
 from simenv.scenario.frameworks import check_tags
 from simenv.scenario.schema import ScenarioSpec
-from simenv.world.tools import CATALOG
+from simenv.world.catalog import CATALOG
 
 EVENT_KINDS = {"session_end", "steal_credential", "rollback"}
 CONTROL_STEPS = {"complete_ticket", "abort_ticket"}

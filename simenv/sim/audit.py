@@ -1,77 +1,60 @@
-"""The audit log: one record for every step of every decision path.
-
-Record kinds:
-
-* ``episode``: the header (scenario, profile, seed, agents, tickets' declared scopes, and the
-  estate's sensitivity weights, so that scores can be recomputed from the log alone);
-* ``call``: one tool call's whole path: agent, ticket, tool and arguments, credential,
-  request, decision with reasons and policy ids, approval, effect, changes and inverses;
-* ``approval``: a pending approval resolving, and what was then applied;
-* ``credential``: a credential issued, revoked, expired or whose reach changed (with reach);
-* ``control``: an agent completing or aborting its ticket; ``ticket``: a ticket opening;
-* ``monitor``: a monitor revoking or halting; ``event``: a scheduled event;
-* ``end``: final tick, which tickets are done, and the world fingerprint.
-
-Fields ``in_intent``, ``affected`` and ``affected_weight`` are ground-truth labels written for
-scoring; monitors never see them.
-"""
+"""The audit log: one typed record for every step of every decision path (see :mod:`simenv.sim.records`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-LABELS = ("in_intent", "affected", "affected_weight")
+from simenv.errors import SimenvError
+from simenv.sim.records import EpisodeHeader, Record, from_json, line, to_json
 
-
-def _line(rec: dict[str, Any]) -> str:
-    return json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+R = TypeVar("R", bound=Record)
 
 
 class Audit:
-    """An append-only list of JSON-able records with a process-independent fingerprint."""
+    """An append-only list of typed records with a process-independent fingerprint."""
 
-    def __init__(self, records: Iterable[dict[str, Any]] = ()):
-        self.records: list[dict[str, Any]] = list(records)
+    def __init__(self, records: Iterable[Record] = ()):
+        self.records: list[Record] = list(records)
 
-    def add(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Append a record of ``kind`` and return it."""
-        rec = {"seq": len(self.records), "kind": kind, **fields}
-        self.records.append(rec)
-        return rec
-
-    def append(self, kind: str, rec: dict[str, Any]) -> dict[str, Any]:
-        """Append ``rec`` itself (no copy) as a record of ``kind``; the hot path's :meth:`add`."""
-        rec["seq"] = len(self.records)
-        rec["kind"] = kind
+    def append(self, rec: R) -> R:
+        """Append ``rec`` (its ``seq`` becomes its position) and return it."""
+        rec.seq = len(self.records)
         self.records.append(rec)
         return rec
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
 
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        """Every record of ``kind``."""
-        return [r for r in self.records if r["kind"] == kind]
+    def of_kind(self, cls: type[R]) -> list[R]:
+        """Every record of class ``cls`` (for example :class:`~simenv.sim.records.CallRecord`)."""
+        return [r for r in self.records if type(r) is cls]
 
     @property
-    def header(self) -> dict[str, Any]:
+    def header(self) -> EpisodeHeader:
         """The ``episode`` record."""
-        return self.records[0]
+        head = self.records[0] if self.records else None
+        if not isinstance(head, EpisodeHeader):
+            raise SimenvError("the audit log has no episode header")
+        return head
 
     def fingerprint(self) -> str:
         """SHA-256 over the canonical JSON lines of every record."""
         h = hashlib.sha256()
         for rec in self.records:
-            h.update(_line(rec).encode())
+            h.update(line(rec).encode())
             h.update(b"\n")
         return h.hexdigest()
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Every record as a JSON object."""
+        return [to_json(r) for r in self.records]
 
     def to_jsonl(self, dest: str | Path | IO[str]) -> None:
         """Write one JSON object per line."""
@@ -80,21 +63,31 @@ class Audit:
                 self.to_jsonl(f)
             return
         for rec in self.records:
-            dest.write(_line(rec) + "\n")
+            dest.write(line(rec) + "\n")
+
+    @classmethod
+    def from_json(cls, docs: Iterable[dict[str, Any]]) -> Audit:
+        """An audit log from JSON objects (as :meth:`to_json` writes them)."""
+        return cls(from_json(d) for d in docs)
 
     @classmethod
     def from_jsonl(cls, src: str | Path) -> Audit:
-        """Read a log written by :meth:`to_jsonl`."""
+        """Read a log written by :meth:`to_jsonl`; a malformed line is a :class:`SimenvError` naming the file."""
+        docs = []
         with open(src, encoding="utf-8") as f:
-            return cls(json.loads(line) for line in f if line.strip())
+            for n, text in enumerate(f, 1):
+                if text.strip():
+                    try:
+                        docs.append(json.loads(text))
+                    except json.JSONDecodeError as e:
+                        raise SimenvError(f"{src}: line {n}: not JSON ({e.msg})") from None
+        try:
+            return cls.from_json(docs)
+        except SimenvError as e:
+            raise SimenvError(f"{src}: {e}") from None
 
     def to_frame(self):
         """The log as a pandas DataFrame (one row per record; nested fields stay objects)."""
         import pandas as pd
 
-        return pd.DataFrame.from_records(self.records)
-
-
-def without_labels(rec: dict[str, Any]) -> dict[str, Any]:
-    """A record as a monitor may see it: ground-truth labels removed."""
-    return {k: v for k, v in rec.items() if k not in LABELS}
+        return pd.DataFrame.from_records(self.to_json())

@@ -1,86 +1,99 @@
 """What happens to an episode beyond single calls: delegation, credential theft, rollback.
 
-Each function works on a running :class:`simenv.sim.engine.Engine` and writes its own audit
-records through it.
+Each function works on the episode's :class:`~simenv.sim.state.EpisodeState` through its
+public methods and returns what it did.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
 
 from simenv.errors import SimenvError
-from simenv.sim.mediation import describe
-from simenv.world.changes import Change
+from simenv.sim.records import TicketRecord
+from simenv.sim.render import describe
+from simenv.sim.state import AgentState, EpisodeState
+from simenv.types import cred_label
 from simenv.world.model import Credential, Ticket, canonical
 from simenv.world.reach import credential_perms
-from simenv.world.state import cred_order
-
-if TYPE_CHECKING:
-    from simenv.sim.engine import Engine
-    from simenv.sim.state import AgentState
 
 
-def delegate(engine: Engine, st: AgentState, ticket: Ticket, cred: Credential, target: int, task: str) -> str:
-    """Open a sub-ticket for the invoked agent; the act chain and delegated rights travel with it."""
-    w = engine.world
-    chain = (w.identities[engine.who(st)].name, *ticket.chain)
+def delegate(ep: EpisodeState, st: AgentState, ticket: Ticket, cred: Credential, target: int,
+             task: str) -> tuple[Ticket, AgentState | None]:
+    """The sub-ticket the invoked agent gets (its template, or one made up from ``task``), and that agent.
+
+    The act chain and the rights every delegating actor held travel with it. The agent is
+    ``None`` when it cannot take work (not an agent of the episode, or halted).
+    """
+    w = ep.world
+    chain = (w.identities[ep.who(st)].name, *ticket.chain)
     held = (*ticket.delegated, canonical(credential_perms(w, cred)))
-    tmpl = next((t for t in engine.templates if t.parent == ticket.id and t.assignee == target), None)
+    tmpl = next((t for t in ep.templates if t.parent == ticket.id and t.assignee == target), None)
     if tmpl is not None:
-        engine.templates.remove(tmpl)
+        ep.templates.remove(tmpl)
         sub = replace(tmpl, chain=chain, delegated=held)
     else:
-        n = sum(1 for r in engine.audit.records if r["kind"] == "ticket" and r.get("op") == "delegate")
-        sub = Ticket(f"{ticket.id}>{w.identities[target].name}#{n + 1}", target, ticket.owner, task, ticket.scope,
-                     (), (), engine.tick, ticket.id, True, chain, held)
-    target_state = engine.by_name.get(w.identities[target].name)
-    if target_state is None or target_state.halted:
-        return sub.id
-    target_state.queue.insert(0, sub)
-    engine.audit.add("ticket", tick=engine.tick, agent=target_state.name, ticket=sub.id, op="delegate",
-                     parent=ticket.id, chain=list(chain))
-    return sub.id
+        sub = Ticket(f"{ticket.id}>{w.identities[target].name}#{ep.delegations + 1}", target, ticket.owner, task,
+                     ticket.scope, ep.tick, ticket.id, True, chain, held)
+    taker = ep.by_name.get(w.identities[target].name)
+    return sub, (None if taker is None or taker.halted else taker)
 
 
-def rollback(engine: Engine, scope: str, since: int) -> dict[str, Any]:
-    """Incident response: undo, newest first, the changes of calls since ``since``.
+def open_delegated(ep: EpisodeState, sub: Ticket, taker: AgentState | None) -> None:
+    """Queue a delegated sub-ticket first in its taker's queue, and record the hand-off."""
+    if taker is None:
+        return
+    taker.queue.insert(0, sub)
+    ep.delegations += 1
+    ep.audit.append(TicketRecord(tick=ep.tick, agent=taker.name, ticket=sub.id, op="delegate", parent=sub.parent,
+                                 chain=list(sub.chain)))
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """What a rollback did: the calls undone whole, those it could not undo, and the changes applied."""
+
+    undone: list[int]
+    not_undone: list[int]
+    changes: list[dict]
+
+
+def rollback(ep: EpisodeState, scope: str, since: int) -> Rollback:
+    """Incident response: undo, newest first, the calls executed since tick ``since``.
 
     Only out-of-intent calls are undone unless ``scope`` is ``all`` (the responder knows what
-    the ticket asked for). Irreversible tools are reported, not undone.
+    the ticket asked for). A call is undone whole or not at all: an irreversible tool, or a call
+    whose changes no longer fit the state (something later changed the same thing), is reported
+    in ``not_undone`` and left exactly as it was.
     """
     undone: list[int] = []
     skipped: list[int] = []
-    changes: list[dict[str, Any]] = []
-    applied: list[Change] = []
-    for seq in sorted(engine.undo_log, reverse=True):
-        in_intent, reversible, inverses = engine.undo_log[seq]
-        if engine.audit.records[seq]["tick"] < since or (in_intent and scope != "all"):
+    described: list[dict] = []
+    for seq in sorted(ep.undo, reverse=True):
+        entry = ep.undo[seq]
+        if entry.tick < since or (entry.in_intent and scope != "all"):
             continue
-        if not reversible:
+        if not entry.reversible:
             skipped.append(seq)
             continue
+        redo = list(reversed(entry.inverses))
         try:
-            for inv in reversed(inverses):
-                engine.world.apply(inv)
-                applied.append(inv)
-                changes.append(describe(engine.world, inv))
+            ep.apply(redo, "rollback")  # all or nothing
         except SimenvError:
             skipped.append(seq)
             continue
-        del engine.undo_log[seq]
+        described += [describe(ep.world, c) for c in redo]
+        del ep.undo[seq]
         undone.append(seq)
-    engine._sync_credentials("rollback", applied)
-    return {"undone": sorted(undone), "not_undone": sorted(skipped), "changes": changes}
+    return Rollback(sorted(undone), sorted(skipped), described)
 
 
-def steal(engine: Engine, victim: AgentState, attacker: str, which: str) -> str | None:
+def steal(ep: EpisodeState, victim: AgentState, attacker: str, which: str) -> str | None:
     """The attacker copies a credential the victim holds or stored; it replays it from now on."""
     own = ("broker", "legacy_fallback")
-    held = [c for _, c in sorted(engine.world.creds.items(), key=lambda kv: cred_order(kv[0]))
+    held = [c for _, c in sorted(ep.world.creds.items())
             if c.holder == victim.idx and (which == "newest" or (c.source in own) == (which == "broker"))]
     if not held:
         return None
-    att = engine.attackers[attacker]
+    att = ep.attackers[attacker]
     att.stolen, att.impersonates = held[-1].id, victim.idx
-    return att.stolen
+    return cred_label(held[-1].id)

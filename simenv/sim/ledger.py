@@ -6,12 +6,15 @@ potential blast radius changed, and when it was revoked, expired or dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from simenv.sim.audit import Audit
-from simenv.sim.mediation import cred_summary
+from simenv.sim.records import CredentialRecord
+from simenv.types import CredId, CredOp, cred_label
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential
 from simenv.world.reach import potential_blast_radius
-from simenv.world.state import World, cred_order
+from simenv.world.state import World
 
 
 class CredentialLedger:
@@ -21,14 +24,14 @@ class CredentialLedger:
         self.world = world
         self.audit = audit
         self.holders = holders
-        self.reach: dict[str, float] = {}
-        self._keys: dict[str, tuple[int, bool]] = {}
+        self.reach: dict[CredId, float] = {}
+        self._keys: dict[CredId, tuple[int, bool]] = {}
 
-    def live(self) -> list[str]:
-        """Ids of the credentials tracked as live."""
-        return sorted(self.reach, key=cred_order)
+    def live(self) -> list[CredId]:
+        """Ids of the credentials tracked as live, in issue order."""
+        return sorted(self.reach)
 
-    def sync(self, tick: int, cause: str, changes: list[Change] | tuple[()] = ()) -> None:
+    def sync(self, tick: int, cause: str, changes: Iterable[Change] = ()) -> None:
         """Record issue / revoke / expiry / reach changes of credentials held by agents.
 
         Looks only at the credentials already tracked and those ``changes`` touched, so the
@@ -36,7 +39,7 @@ class CredentialLedger:
         """
         w = self.world
         touched = {c.cid for c in changes if isinstance(c, CredChange)}
-        for cid in sorted(touched | self.reach.keys(), key=cred_order):
+        for cid in sorted(touched | self.reach.keys()):
             c = w.creds.get(cid)
             if c is None or c.holder not in self.holders:
                 continue
@@ -44,8 +47,7 @@ class CredentialLedger:
             was = self.reach.get(cid)
             if not live:
                 if was is not None:
-                    op = "revoke" if c.revoked else "expire"
-                    self._record(tick, op, c, 0.0, cause)
+                    self._record(tick, CredOp.REVOKE if c.revoked else CredOp.EXPIRE, c, 0.0, cause)
                     del self.reach[cid]
                 continue
             key = (w.grant_version, c.revoked)
@@ -55,17 +57,18 @@ class CredentialLedger:
             self._keys[cid] = key
             if was is None:
                 self.reach[cid] = reach
-                self._record(tick, "issue", c, reach, cause)
+                self._record(tick, CredOp.ISSUE, c, reach, cause)
             elif abs(reach - was) > 1e-9:
                 self.reach[cid] = reach
-                self._record(tick, "reach", c, reach, cause)
-        for cid in [c for c in self.reach if c not in w.creds]:
-            self.audit.add("credential", tick=tick, op="drop", credential=cid, reach=0.0, cause=cause)
+                self._record(tick, CredOp.REACH, c, reach, cause)
+        for cid in [c for c in sorted(self.reach) if c not in w.creds]:
+            self.audit.append(CredentialRecord(tick=tick, op=CredOp.DROP, credential=cred_label(cid), reach=0.0,
+                                               cause=cause))
             del self.reach[cid]
 
-    def _record(self, tick: int, op: str, c: Credential, reach: float, cause: str) -> None:
-        s = cred_summary(self.world, c)
-        assert s is not None
-        self.audit.add("credential", tick=tick, op=op, credential=c.id, reach=reach, cause=cause,
-                       cred_kind=s["kind"], **{k: s[k] for k in ("holder", "represents", "source", "expires_at", "ticket")})
-
+    def _record(self, tick: int, op: CredOp, c: Credential, reach: float, cause: str) -> None:
+        ids = self.world.identities
+        self.audit.append(CredentialRecord(
+            tick=tick, op=op, credential=cred_label(c.id), reach=reach, cause=cause, cred_kind=str(c.kind),
+            holder=ids[c.holder].name, represents=ids[c.represents].name, source=c.source, expires_at=c.expires_at,
+            ticket=c.ticket))

@@ -1,42 +1,47 @@
-"""The engine's book-keeping: per-agent state, pending approvals, and sanitizing agent input."""
+"""The state one episode owns: the world, the audit log, the credential ledger, the agents, the tick.
+
+:class:`EpisodeState` is the one owner; the mediator, the tick loop, incidents and oversight
+work on it through its public methods. Only :meth:`EpisodeState.apply` changes the world.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from simenv.agents.base import Agent, LastResult
 from simenv.governance.protocols import ApprovalOutcome
-from simenv.world.model import Credential, DeclaredScope, Ticket
-from simenv.world.tools import ResolvedCall
+from simenv.governance.request import AccessRequest
+from simenv.governance.views import EstateView
+from simenv.sim.audit import Audit
+from simenv.sim.ledger import CredentialLedger
+from simenv.types import CredId
+from simenv.world.catalog import ResolvedCall
+from simenv.world.changes import Change
+from simenv.world.model import NO_TRUTH, Credential, DeclaredScope, DoneWhen, Ticket, TicketTruth
+from simenv.world.state import World
 
 
-def safe_value(v: Any) -> Any:
-    """A JSON-able, process-independent stand-in for whatever an agent sent (no reprs with addresses)."""
-    if v is None or isinstance(v, (bool, int, float)):
-        return v if not isinstance(v, float) or v == v and abs(v) != float("inf") else str(v)
-    if isinstance(v, str):
-        return v[:200]
-    if isinstance(v, (list, tuple)):
-        return [safe_value(x) for x in v[:20]]
-    if isinstance(v, dict):
-        return {str(k)[:100]: safe_value(x) for k, x in list(v.items())[:20]}
-    return f"<{type(v).__name__}>"
+@dataclass(slots=True)
+class TickStats:
+    """Counters of one agent over the current tick (the envs' rewards read them)."""
+
+    violation_weight: float = 0.0
+    completed: int = 0
+    denied: int = 0
+    invalid: int = 0
+    calls: int = 0
 
 
-def fresh_stats() -> dict[str, float]:
-    """Per-tick counters of one agent (read by the Gymnasium env for rewards)."""
-    return {"violation_weight": 0.0, "completed": 0, "denied": 0, "invalid": 0, "calls": 0}
-
-
-@dataclass
+@dataclass(slots=True)
 class Pending:
-    """A call waiting for approval."""
+    """A call waiting for approval: what the mediator needs to re-enter at ``execute``."""
 
     seq: int
     call: ResolvedCall
     cred: Credential
     ticket: Ticket | None
+    request: AccessRequest
     in_intent: bool
     submitted: int
     outcome: ApprovalOutcome
@@ -44,7 +49,7 @@ class Pending:
 
 @dataclass
 class AgentState:
-    """The engine's book-keeping for one agent."""
+    """The engine's book-keeping for one agent (or one outside attacker)."""
 
     idx: int
     name: str
@@ -55,10 +60,10 @@ class AgentState:
     pending: Pending | None = None
     halted: bool = False
     last: LastResult | None = None
-    stats: dict[str, float] = field(default_factory=fresh_stats)
+    stats: TickStats = field(default_factory=TickStats)
     attacker: bool = False
     impersonates: int | None = None
-    stolen: str | None = None
+    stolen: CredId | None = None
 
     @property
     def done(self) -> bool:
@@ -66,4 +71,90 @@ class AgentState:
         return self.halted or (self.current is None and not self.queue)
 
 
-ATTACK_TICKET = Ticket("attack", -1, None, "", DeclaredScope(frozenset(), frozenset()), (), ())
+@dataclass(frozen=True, slots=True)
+class UndoEntry:
+    """What rolling back one executed call takes: its inverses, newest last, and how to select it."""
+
+    seq: int  # the call's own record
+    tick: int  # when it executed
+    in_intent: bool
+    reversible: bool
+    inverses: tuple[Change, ...]
+
+
+ATTACK_TICKET = Ticket("attack", -1, None, "", DeclaredScope(frozenset(), frozenset()))
+
+
+class EpisodeState:
+    """Everything one episode owns.
+
+    Args:
+        world: the estate, mutated only through :meth:`apply`.
+        truth: each ticket's ground truth (intent, completion predicate), for scoring only.
+        agents: the agents' states, in the scenario's order.
+        attackers: outside attackers' states, by name.
+        templates: tickets that open only when delegated (``on_invoke``).
+        max_ticks: the episode's tick limit.
+    """
+
+    def __init__(self, world: World, truth: Mapping[str, TicketTruth], agents: Sequence[AgentState],
+                 attackers: Mapping[str, AgentState], templates: Sequence[Ticket], max_ticks: int):
+        self.world = world
+        self.estate = EstateView(world)
+        self.truth = truth
+        self.audit = Audit()
+        self.agents = list(agents)
+        self.by_name = {s.name: s for s in self.agents}
+        self.attackers = dict(attackers)
+        self.templates = list(templates)
+        self.max_ticks = max_ticks
+        self.ledger = CredentialLedger(world, self.audit, {s.idx for s in self.agents})
+        self.tick = 0
+        self.finished = False
+        self.completed: set[str] = set()
+        self.undo: dict[int, UndoEntry] = {}
+        self.delegations = 0
+
+    # ------------------------------------------------------------------ who acts
+    def who(self, st: AgentState) -> int:
+        """The identity the estate sees: the agent, or the one an attacker impersonates."""
+        return st.impersonates if st.attacker and st.impersonates is not None else st.idx
+
+    def session_of(self, st: AgentState) -> int:
+        """The session a call comes from; an attacker never holds the victim's session binding."""
+        return -1 if st.attacker else st.session
+
+    def ticket_of(self, st: AgentState) -> Ticket | None:
+        """The ticket a call is made under: the agent's own, or (for an attacker) its victim's."""
+        if st.attacker:
+            return self.by_name[self.world.identities[self.who(st)].name].current
+        return st.current
+
+    # ------------------------------------------------------------------ ground truth (scoring labels only)
+    def truth_of(self, ticket: Ticket | None) -> TicketTruth:
+        """A ticket's ground truth (nothing is intended under no ticket, or a ticket made up at run time)."""
+        return NO_TRUTH if ticket is None else self.truth.get(ticket.id, NO_TRUTH)
+
+    def holds(self, d: DoneWhen) -> bool:
+        """Whether one completion predicate holds in the world now."""
+        w = self.world
+        if d.resource is None:
+            raise ValueError(f"completion predicate {d} names no resource")
+        if d.kind == "attr":
+            return w.attrs.get((d.resource, d.key)) == d.value
+        if d.identity is None:
+            raise ValueError(f"completion predicate {d} names no identity")
+        return w.has_grant(d.identity, d.resource) == (d.kind == "grant")
+
+    # ------------------------------------------------------------------ the one way the world changes
+    def apply(self, changes: Sequence[Change], cause: str) -> list[Change]:
+        """Apply ``changes`` all or nothing, record what they did to agents' credentials, return the inverses."""
+        if not changes:
+            return []
+        inverses = self.world.apply_all(changes)
+        self.ledger.sync(self.tick, cause, changes)
+        return inverses
+
+    def sync(self, cause: str) -> None:
+        """Record credentials that expired (or whose reach changed) since the last sync."""
+        self.ledger.sync(self.tick, cause)

@@ -1,57 +1,58 @@
-"""The tools themselves: one effect function per action, registered in the catalog.
+"""The tools themselves: one effect function per action, and :data:`TOOLS`, the explicit list of them.
 
 Each function computes what a call would do — world changes and the output the agent sees —
-without touching the world; the engine applies the changes after an allow decision.
+without touching the world; the engine applies the changes after an allow decision. A new tool
+is a decorated function here and an entry in :data:`TOOLS`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from simenv.types import CredentialKind, ResourceType, RiskClass, System
+from simenv.types import CredentialKind, ResourceType, RiskClass, System, cred_label
 from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
 from simenv.world.model import Credential
-from simenv.world.tools import IDENTITY, TEXT, CallContext, Outcome, Param, tool
+from simenv.world.tools import IDENTITY, TEXT, CallContext, Param, ToolResult, ToolSpec, tool
 
 
 # --------------------------------------------------------------------------- helpers
-def _grant(ctx: CallContext, identity: int, resource: int, present: bool) -> Outcome:
+def _grant(ctx: CallContext, identity: int, resource: int, present: bool) -> ToolResult:
     w = ctx.world
     if w.has_grant(identity, resource) == present:
         state = "already holds" if present else "does not hold"
-        return Outcome(output={"noop": f"{w.identities[identity].name} {state} {w.resources[resource].name}"})
-    return Outcome([GrantChange(identity, resource, present)], {"ok": True})
+        return ToolResult(output={"noop": f"{w.identities[identity].name} {state} {w.resources[resource].name}"})
+    return ToolResult([GrantChange(identity, resource, present)], {"ok": True})
 
 
-def _set_attr(ctx: CallContext, resource: int, key: str, value: Any) -> Outcome:
+def _set_attr(ctx: CallContext, resource: int, key: str, value: Any) -> ToolResult:
     old = ctx.world.attrs.get((resource, key))
     if old == value:
-        return Outcome(output={"noop": f"{key} is already {value!r}"})
-    return Outcome([AttrChange(resource, key, old, value)], {"ok": True})
+        return ToolResult(output={"noop": f"{key} is already {value!r}"})
+    return ToolResult([AttrChange(resource, key, old, value)], {"ok": True})
 
 
-def _issue(ctx: CallContext, represents: int, kind: CredentialKind, source: str, ttl: int | None, **kw: Any) -> Outcome:
+def _issue(ctx: CallContext, represents: int, kind: CredentialKind, source: str, ttl: int | None, **kw: Any) -> ToolResult:
     cid = ctx.world.new_cred_id()
     cred = Credential(
         cid, kind, ctx.actor, represents, kw.pop("scope", None), ctx.tick,
         None if ttl is None else ctx.tick + ttl, chain=ctx.chain, source=source, **kw,
     )
-    return Outcome([CredChange(cid, None, cred)], {"credential": cid})
+    return ToolResult([CredChange(cid, None, cred)], {"credential": cred_label(cid)})
 
 
 SECRET_REF = "secret://"
 
 
 def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: int | None,
-           yields: int | None = None) -> Outcome:
+           yields: int | None = None) -> ToolResult:
     r = ctx.world.resources[res]
     ident = r.yields if yields is None else yields
     value = {"value": f"{SECRET_REF}{r.name}"}
     if ident is None:
-        return Outcome(output=value)
+        return ToolResult(output=value)
     for c in ctx.world.creds.values():
         if c.holder == ctx.actor and c.represents == ident and c.source == source and c.live(ctx.tick):
-            return Outcome(output={**value, "credential": c.id})
+            return ToolResult(output={**value, "credential": cred_label(c.id)})
     out = _issue(ctx, ident, kind, source, ttl)
     out.output.update(value)
     return out
@@ -67,97 +68,97 @@ def _p(name: str, kind: Any, *enum: str) -> Param:
 
 # --------------------------------------------------------------------------- idp
 @tool(System.IDP, RiskClass.READ, True, _p("group", G))
-def idp_list_members(ctx: CallContext, group: int) -> Outcome:
+def idp_list_members(ctx: CallContext, group: int) -> ToolResult:
     """List the members of a directory group."""
-    return Outcome(output={"members": ctx.world.members(group)})
+    return ToolResult(output={"members": ctx.world.members(group)})
 
 
 @tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY))
-def idp_add_member(ctx: CallContext, group: int, identity: int) -> Outcome:
+def idp_add_member(ctx: CallContext, group: int, identity: int) -> ToolResult:
     """Add an identity to a directory group."""
     return _grant(ctx, identity, group, True)
 
 
 @tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY))
-def idp_remove_member(ctx: CallContext, group: int, identity: int) -> Outcome:
+def idp_remove_member(ctx: CallContext, group: int, identity: int) -> ToolResult:
     """Remove an identity from a directory group."""
     return _grant(ctx, identity, group, False)
 
 
 @tool(System.IDP, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY))
-def idp_assign_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+def idp_assign_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Assign a directory role to an identity."""
     return _grant(ctx, identity, role, True)
 
 
 @tool(System.IDP, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY))
-def idp_revoke_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+def idp_revoke_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Remove a directory role from an identity."""
     return _grant(ctx, identity, role, False)
 
 
 @tool(System.IDP, RiskClass.READ, True, _p("rule", CA))
-def idp_get_conditional_access(ctx: CallContext, rule: int) -> Outcome:
+def idp_get_conditional_access(ctx: CallContext, rule: int) -> ToolResult:
     """Read a conditional-access rule."""
-    return Outcome(output={"state": ctx.world.attrs.get((rule, "state"), "enabled")})
+    return ToolResult(output={"state": ctx.world.attrs.get((rule, "state"), "enabled")})
 
 
 @tool(System.IDP, RiskClass.WRITE, True, _p("rule", CA), _p("state", TEXT, "enabled", "disabled", "report_only"))
-def idp_set_conditional_access(ctx: CallContext, rule: int, state: str) -> Outcome:
+def idp_set_conditional_access(ctx: CallContext, rule: int, state: str) -> ToolResult:
     """Change the enforcement state of a conditional-access rule."""
     if ctx.world.attrs.get((rule, "state"), "enabled") == state:
-        return Outcome(output={"noop": f"already {state}"})
-    return Outcome([AttrChange(rule, "state", ctx.world.attrs.get((rule, "state")), state)], {"ok": True})
+        return ToolResult(output={"noop": f"already {state}"})
+    return ToolResult([AttrChange(rule, "state", ctx.world.attrs.get((rule, "state")), state)], {"ok": True})
 
 
 # --------------------------------------------------------------------------- cloud
 @tool(System.CLOUD, RiskClass.READ, True, _p("role", R))
-def cloud_describe_role(ctx: CallContext, role: int) -> Outcome:
+def cloud_describe_role(ctx: CallContext, role: int) -> ToolResult:
     """Describe a cloud IAM role and who holds it."""
     r = ctx.world.resources[role]
-    return Outcome(output={"holders": ctx.world.members(role), "permissions": len(r.permissions)})
+    return ToolResult(output={"holders": ctx.world.members(role), "permissions": len(r.permissions)})
 
 
 @tool(System.CLOUD, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY))
-def cloud_attach_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+def cloud_attach_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Attach a cloud IAM role to an identity."""
     return _grant(ctx, identity, role, True)
 
 
 @tool(System.CLOUD, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY))
-def cloud_detach_role(ctx: CallContext, role: int, identity: int) -> Outcome:
+def cloud_detach_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Detach a cloud IAM role from an identity."""
     return _grant(ctx, identity, role, False)
 
 
 @tool(System.CLOUD, RiskClass.CREDENTIAL_ISSUE, True, _p("role", R))
-def cloud_assume_role(ctx: CallContext, role: int) -> Outcome:
+def cloud_assume_role(ctx: CallContext, role: int) -> ToolResult:
     """Assume a cloud IAM role: obtain a one-hour session credential carrying its permissions."""
     perms = ctx.world.resources[role].permissions
     return _issue(ctx, ctx.actor, CredentialKind.SESSION, "assume_role", 60, scope=perms, superuser=True)
 
 
 @tool(System.CLOUD, RiskClass.CROSS_DOMAIN, True, _p("role", R), _p("domain", TEXT))
-def cloud_set_trust(ctx: CallContext, role: int, domain: str) -> Outcome:
+def cloud_set_trust(ctx: CallContext, role: int, domain: str) -> ToolResult:
     """Let identities of another trust domain assume a cloud IAM role."""
     return _set_attr(ctx, role, "trusted_domain", domain)
 
 
 # --------------------------------------------------------------------------- vault
 @tool(System.VAULT, RiskClass.READ, True, _p("secret", S))
-def vault_read_secret(ctx: CallContext, secret: int) -> Outcome:
+def vault_read_secret(ctx: CallContext, secret: int) -> ToolResult:
     """Read a secret; if it is another identity's key, the reader now holds that credential."""
     return _yield(ctx, secret, "secret", CredentialKind.STATIC, None)
 
 
 @tool(System.VAULT, RiskClass.WRITE, True, _p("secret", S), _p("value", TEXT))
-def vault_write_secret(ctx: CallContext, secret: int, value: str) -> Outcome:
+def vault_write_secret(ctx: CallContext, secret: int, value: str) -> ToolResult:
     """Write a new value into a secret."""
     return _set_attr(ctx, secret, "value", value)
 
 
 @tool(System.VAULT, RiskClass.WRITE, False, _p("key", K))
-def vault_rotate_key(ctx: CallContext, key: int) -> Outcome:
+def vault_rotate_key(ctx: CallContext, key: int) -> ToolResult:
     """Rotate a key: every credential derived from it stops working."""
     w = ctx.world
     version = w.attrs.get((key, "version"), 0)
@@ -167,11 +168,11 @@ def vault_rotate_key(ctx: CallContext, key: int) -> Outcome:
         c = w.creds[cid]
         if ident is not None and c.represents == ident and c.source in ("export", "secret") and not c.revoked:
             changes.append(CredChange(cid, c, c.revoke()))
-    return Outcome(changes, {"version": version + 1})
+    return ToolResult(changes, {"version": version + 1})
 
 
 @tool(System.VAULT, RiskClass.KEY_EXPORT, False, _p("key", K))
-def vault_export_key(ctx: CallContext, key: int) -> Outcome:
+def vault_export_key(ctx: CallContext, key: int) -> ToolResult:
     """Export key material out of the vault (the holder keeps a static credential)."""
     w = ctx.world
     count = w.attrs.get((key, "exports"), 0)
@@ -182,21 +183,21 @@ def vault_export_key(ctx: CallContext, key: int) -> Outcome:
 
 # --------------------------------------------------------------------------- cicd
 @tool(System.CICD, RiskClass.READ, True, _p("pipeline", P))
-def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> Outcome:
+def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     """Describe a pipeline and its variables (a secret pasted into one is readable by every reader)."""
     w = ctx.world
     variables = {k[4:]: v for (r, k), v in sorted(w.attrs.items(), key=lambda kv: kv[0][1]) if r == pipeline
                  and k.startswith("var:")}
     leaked = w.attrs.get((pipeline, "exposes"))
     if leaked is None:
-        return Outcome(output={"variables": variables})
+        return ToolResult(output={"variables": variables})
     out = _yield(ctx, pipeline, "leak", CredentialKind.STATIC, None, yields=int(leaked))
     out.output["variables"] = variables
     return out
 
 
 @tool(System.CICD, RiskClass.WRITE, True, _p("pipeline", P), _p("name", TEXT), _p("value", TEXT))
-def cicd_set_variable(ctx: CallContext, pipeline: int, name: str, value: str) -> Outcome:
+def cicd_set_variable(ctx: CallContext, pipeline: int, name: str, value: str) -> ToolResult:
     """Set a pipeline variable.
 
     A ``secret://NAME`` value pastes that secret in clear text — if the caller has read it (holds
@@ -216,41 +217,53 @@ def cicd_set_variable(ctx: CallContext, pipeline: int, name: str, value: str) ->
 
 
 @tool(System.CICD, RiskClass.WRITE, False, _p("pipeline", P))
-def cicd_run_pipeline(ctx: CallContext, pipeline: int) -> Outcome:
+def cicd_run_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     """Run a pipeline (a deployment cannot be un-run)."""
     runs = ctx.world.attrs.get((pipeline, "runs"), 0)
-    return Outcome([AttrChange(pipeline, "runs", ctx.world.attrs.get((pipeline, "runs")), runs + 1)], {"run": runs + 1})
+    return ToolResult([AttrChange(pipeline, "runs", ctx.world.attrs.get((pipeline, "runs")), runs + 1)], {"run": runs + 1})
 
 
 @tool(System.CICD, RiskClass.CREDENTIAL_ISSUE, True, _p("pipeline", P))
-def cicd_issue_token(ctx: CallContext, pipeline: int) -> Outcome:
+def cicd_issue_token(ctx: CallContext, pipeline: int) -> ToolResult:
     """Mint a one-hour token for the identity a pipeline runs as."""
     return _yield(ctx, pipeline, "pipeline_token", CredentialKind.SESSION, 60)
 
 
 # --------------------------------------------------------------------------- db
 @tool(System.DB, RiskClass.READ, True, _p("table", T))
-def db_query(ctx: CallContext, table: int) -> Outcome:
+def db_query(ctx: CallContext, table: int) -> ToolResult:
     """Read rows from a table."""
-    return Outcome(output={"rows": int(ctx.world.resources[table].sensitivity * 100)})
+    return ToolResult(output={"rows": int(ctx.world.resources[table].sensitivity * 100)})
 
 
 @tool(System.DB, RiskClass.PRIVILEGE_GRANT, True, _p("table", T), _p("identity", IDENTITY))
-def db_grant_access(ctx: CallContext, table: int, identity: int) -> Outcome:
+def db_grant_access(ctx: CallContext, table: int, identity: int) -> ToolResult:
     """Grant an identity access to a table."""
     return _grant(ctx, identity, table, True)
 
 
 @tool(System.DB, RiskClass.WRITE, True, _p("table", T), _p("identity", IDENTITY))
-def db_revoke_access(ctx: CallContext, table: int, identity: int) -> Outcome:
+def db_revoke_access(ctx: CallContext, table: int, identity: int) -> ToolResult:
     """Revoke an identity's access to a table."""
     return _grant(ctx, identity, table, False)
 
 
 # --------------------------------------------------------------------------- agents
 @tool(System.IDP, RiskClass.AGENT_INVOKE, True, _p("agent", AG), _p("task", TEXT))
-def invoke_agent(ctx: CallContext, agent: int, task: str) -> Outcome:
+def invoke_agent(ctx: CallContext, agent: int, task: str) -> ToolResult:
     """Hand a sub-task to another agent; it works it under its own credentials."""
     target = ctx.world.resources[agent].yields
     assert target is not None
-    return Outcome(output={"handed_to": ctx.world.identities[target].name}, handoff=(target, task[:500]))
+    return ToolResult(output={"handed_to": ctx.world.identities[target].name}, handoff=(target, task[:500]))
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    idp_list_members, idp_add_member, idp_remove_member, idp_assign_role, idp_revoke_role,
+    idp_get_conditional_access, idp_set_conditional_access,
+    cloud_describe_role, cloud_attach_role, cloud_detach_role, cloud_assume_role, cloud_set_trust,
+    vault_read_secret, vault_write_secret, vault_rotate_key, vault_export_key,
+    cicd_describe_pipeline, cicd_set_variable, cicd_run_pipeline, cicd_issue_token,
+    db_query, db_grant_access, db_revoke_access,
+    invoke_agent,
+)
+"""Every tool of the catalog (see :mod:`simenv.world.catalog`)."""

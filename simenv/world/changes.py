@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from simenv.types import CredId
 from simenv.world.model import Credential
 
 
@@ -39,7 +40,7 @@ class AttrChange:
 class CredChange:
     """Replace credential ``cid`` (``None`` = absent) by ``new``: issue, revoke or drop."""
 
-    cid: str
+    cid: CredId
     old: Credential | None
     new: Credential | None
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from simenv.types import CredentialKind, IdentityKind, ResourceType, RiskClass, System
+from simenv.types import CredentialKind, CredId, IdentityKind, ResourceType, RiskClass, System
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ class Credential:
         source: how it came to be (``broker``, ``assume_role``, ``secret``, ``export``, ``stolen``).
     """
 
-    id: str
+    id: CredId
     kind: CredentialKind
     holder: int
     represents: int
@@ -207,12 +207,14 @@ class DoneWhen:
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """Work an owner gives an agent.
+    """Work an owner gives an agent, as governance and the agent may see it.
 
-    ``scope`` is visible to governance; ``intent`` and ``done_when`` are ground truth that
-    only scoring reads. A ticket with ``on_invoke`` opens only when the assignee of its
-    ``parent`` hands it over with ``invoke_agent``; ``chain`` then lists the delegating actors
-    (nearest first) and ``delegated`` the permissions each of them held when delegating.
+    ``scope`` is the coarse declared scope. The ticket's exact intent and its completion
+    predicate are ground truth for scoring: they live in :class:`TicketTruth`, apart, so that
+    no broker, authorizer, approver or monitor handed a ticket can read them. A ticket with
+    ``on_invoke`` opens only when the assignee of its ``parent`` hands it over with
+    ``invoke_agent``; ``chain`` then lists the delegating actors (nearest first) and
+    ``delegated`` the permissions each of them held when delegating.
     """
 
     id: str
@@ -220,14 +222,24 @@ class Ticket:
     owner: int | None
     text: str
     scope: DeclaredScope
-    intent: tuple[IntentStep, ...]
-    done_when: tuple[DoneWhen, ...]
     opens_at: int = 0
     parent: str | None = None
     on_invoke: bool = False
     chain: tuple[str, ...] = ()
     delegated: tuple[tuple[Permission, ...], ...] = ()
 
+
+@dataclass(frozen=True, slots=True)
+class TicketTruth:
+    """The ground truth of a ticket, for scoring only: its exact intended actions and its completion predicate."""
+
+    intent: tuple[IntentStep, ...] = ()
+    done_when: tuple[DoneWhen, ...] = ()
+
     def in_intent(self, tool: str, args: dict[str, Any]) -> bool:
         """Whether the call is one of the intended actions."""
         return any(step.matches(tool, args) for step in self.intent)
+
+
+NO_TRUTH = TicketTruth()
+"""The truth of a ticket made up at run time (an unscripted delegation): nothing in it is intended."""

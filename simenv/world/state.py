@@ -1,8 +1,9 @@
 """The mutable world: grants, resource attributes and credentials over a static estate.
 
-Only :class:`simenv.sim.engine.Engine` calls :meth:`World.apply`, and only after an allow
-decision. Every ``apply`` returns the inverse change; :meth:`World.rollback` undoes back to
-a checkpoint and restores the identical :meth:`World.fingerprint`.
+Only the simulation layer (:mod:`simenv.sim`) calls :meth:`World.apply`, and only after an
+allow decision. Every ``apply`` returns the inverse change, and applying the inverses in
+reverse order restores the identical :meth:`World.fingerprint`; :meth:`World.apply_all`
+applies a list of changes all or nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from simenv.errors import SimenvError
-from simenv.types import IdentityKind, ResourceType, RiskClass, System
+from simenv.types import CredId, IdentityKind, ResourceType, RiskClass, System
 from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
 from simenv.world.model import Credential, Identity, Permission, Resource
 
@@ -42,11 +43,6 @@ def digest(obj: Any) -> str:
 _READ = frozenset({RiskClass.READ})
 
 
-def cred_order(cid: str) -> int:
-    """Issue order of a credential id (``cred-12`` → 12), as :meth:`World.new_cred_id` makes them."""
-    return int(cid.rsplit("-", 1)[-1])
-
-
 class World:
     """The estate and its current state.
 
@@ -62,30 +58,28 @@ class World:
     def __init__(
         self,
         trust_domain: str,
-        identities: list[Identity],
-        resources: list[Resource],
+        identities: Iterable[Identity],
+        resources: Iterable[Resource],
         grants: Iterable[tuple[int, int]],
         attrs: dict[tuple[int, str], Any] | None = None,
         legacy: frozenset[System] = frozenset(),
     ):
         self.trust_domain = trust_domain
         self.legacy = legacy
-        self.identities = identities
-        self.resources = resources
-        self.ident_index = {i.name: i.idx for i in identities}
-        self.res_index = {r.name: r.idx for r in resources}
+        self.identities: tuple[Identity, ...] = tuple(identities)
+        self.resources: tuple[Resource, ...] = tuple(resources)
+        self.ident_index = {i.name: i.idx for i in self.identities}
+        self.res_index = {r.name: r.idx for r in self.resources}
         self.by_identity: dict[int, set[int]] = {}
         self.by_resource: dict[int, set[int]] = {}
         for i, r in grants:
             self.by_identity.setdefault(i, set()).add(r)
             self.by_resource.setdefault(r, set()).add(i)
         self.attrs: dict[tuple[int, str], Any] = dict(attrs or {})
-        self.creds: dict[str, Credential] = {}
+        self.creds: dict[CredId, Credential] = {}
         self._added: set[tuple[int, int]] = set()
         self._removed: set[tuple[int, int]] = set()
-        self._journal: list[Change] = []  # inverses, in apply order
         self._perm_cache: dict[int, frozenset[Permission]] = {}
-        self.memo: dict[Any, Any] = {}  # views derived from static attributes (identities, resources)
         self.grant_version = 0
         self._next_cred = 0
         self.system_weight: dict[System, float] = {s: 0.0 for s in System}
@@ -94,7 +88,7 @@ class World:
         self.edges: dict[System, list[tuple[int, frozenset[RiskClass], int]]] = {s: [] for s in System}
         self.role_perms: dict[System, frozenset[Permission]] = {}
         self.group_perms: dict[System, frozenset[Permission]] = {}
-        for res in resources:
+        for res in self.resources:
             self.system_weight[res.system] += res.sensitivity
             key = (res.system, res.type)
             self.type_weight[key] = self.type_weight.get(key, 0.0) + res.sensitivity
@@ -105,19 +99,19 @@ class World:
             roles: set[Permission] = set()
             groups: set[Permission] = set()
             for ridx in self.by_system[s]:
-                res = resources[ridx]
+                res = self.resources[ridx]
                 if res.type is ResourceType.ROLE:
                     roles.update(res.permissions)
                 for role in res.roles:
-                    groups.update(resources[role].permissions)
+                    groups.update(self.resources[role].permissions)
             self.role_perms[s] = frozenset(roles)
             self.group_perms[s] = frozenset(groups)
         self.total_weight = sum(self.system_weight.values())
         self._base_digest = digest(
             {
                 "td": trust_domain,
-                "ids": [(i.name, i.kind) for i in identities],
-                "res": [(r.name, r.type, r.system, r.sensitivity) for r in resources],
+                "ids": [(i.name, i.kind) for i in self.identities],
+                "res": [(r.name, r.type, r.system, r.sensitivity) for r in self.resources],
                 "grants": sorted((i, r) for i, rs in self.by_identity.items() for r in rs),
             }
         )
@@ -184,10 +178,10 @@ class World:
         return any(p.matches(risk, res) for p in self.permissions(cred.represents))
 
     # ----------------------------------------------------------------- mutation
-    def new_cred_id(self) -> str:
-        """A fresh credential id."""
+    def new_cred_id(self) -> CredId:
+        """A fresh credential id (ids are issued in increasing order)."""
         self._next_cred += 1
-        return f"cred-{self._next_cred}"
+        return self._next_cred
 
     def apply(self, change: Change) -> Change:
         """Apply ``change`` and return its inverse. Raises if it does not fit the state."""
@@ -229,23 +223,22 @@ class World:
                 self.creds[change.cid] = change.new
         else:  # pragma: no cover - the Change union is closed
             raise TypeError(change)
-        inverse = change.inverse()
-        self._journal.append(inverse)
-        return inverse
+        return change.inverse()
 
-    def checkpoint(self) -> int:
-        """A checkpoint to roll back to."""
-        return len(self._journal)
+    def apply_all(self, changes: Iterable[Change]) -> list[Change]:
+        """Apply ``changes`` in order, all or nothing; return their inverses in the same order.
 
-    def rollback(self, checkpoint: int) -> int:
-        """Undo every change since ``checkpoint``; return how many were undone."""
-        n = 0
-        while len(self._journal) > checkpoint:
-            inverse = self._journal.pop()
-            self.apply(inverse)
-            self._journal.pop()  # the inverse's own inverse is not journaled
-            n += 1
-        return n
+        If one does not fit the state, those already applied are undone and the error is raised.
+        """
+        inverses: list[Change] = []
+        try:
+            for c in changes:
+                inverses.append(self.apply(c))
+        except SimenvError:
+            for inv in reversed(inverses):
+                self.apply(inv)
+            raise
+        return inverses
 
     def fingerprint(self) -> str:
         """A stable hash of the whole state (independent of process and PYTHONHASHSEED)."""

@@ -1,4 +1,4 @@
-"""Policy sub-commands: ``simenv test POLICY_FILE CASES.yaml``, and validators for policy files.
+"""Table-driven decision tests of a policy file (``simenv test POLICY_FILE CASES.yaml``), and policy-file validators.
 
 A cases file is a table of decision tests, in the manner of ``opa test``::
 
@@ -9,21 +9,19 @@ A cases file is a table of decision tests, in the manner of ``opa test``::
         expect: allow                                # allow | deny | require_approval
         policy_ids: [intent.allow_in_scope]          # optional: the deciding policy ids (any order)
 
-``simenv test`` exits 0 when every case passes, 1 when one does not (with a diff per failing
-case), 2 on bad input (a file:field error).
+``simenv test`` (in :mod:`simenv.cli.policy`) exits 0 when every case passes, 1 when one does
+not (with a diff per failing case), 2 on bad input (a file:field error).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simenv import files
-from simenv.cli import command
 from simenv.errors import SpecError
 from simenv.governance.fields import RequestDoc
 from simenv.governance.protocols import Authorizer
@@ -104,18 +102,18 @@ def load_authorizer(path: Path) -> Authorizer:
     if engine == "cedar":
         from simenv.governance.cedar import CedarAuthorizer
 
-        return CedarAuthorizer(None, path)
+        return CedarAuthorizer(path)
     if engine == "rego":
         from simenv.governance.rego import RegoAuthorizer
 
-        rego = RegoAuthorizer(None, path)
+        rego = RegoAuthorizer(path)
         probe, _ = RequestDoc.model_validate({"action": {"name": "db_query"}}).build()
         assert probe is not None
         rego.check(probe)
         return rego
     from simenv.governance.native import NativeRules
 
-    return NativeRules(None, path)
+    return NativeRules(path)
 
 
 def validate_policy_file(path: Path) -> None:
@@ -128,38 +126,31 @@ def validate_cases_file(path: Path) -> None:
     load_cases(path)
 
 
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One case run against a policy: the case, the decision, and whether it matched."""
+
+    case: CaseSpec
+    got: Decision
+
+    @property
+    def passed(self) -> bool:
+        c, got = self.case, self.got
+        return str(got.effect) == c.expect and (c.policy_ids is None or sorted(c.policy_ids) == sorted(got.policy_ids))
+
+    def diff(self) -> list[str]:
+        """The lines that explain a failing case."""
+        return [f"FAIL  {self.case.name}",
+                f"      expected: {_show(self.case.expect, self.case.policy_ids)}",
+                f"      got:      {_show(str(self.got.effect), self.got.policy_ids)}",
+                f"      reasons:  {'; '.join(self.got.reasons)}"]
+
+
 def _show(effect: str, ids: Any) -> str:
     return f"{effect} [{', '.join(sorted(ids))}]" if ids is not None else effect
 
 
-def _failure(case: CaseSpec, got: Decision) -> list[str] | None:
-    ok = str(got.effect) == case.expect and (case.policy_ids is None or sorted(case.policy_ids) == sorted(got.policy_ids))
-    if ok:
-        return None
-    return [f"FAIL  {case.name}",
-            f"      expected: {_show(case.expect, case.policy_ids)}",
-            f"      got:      {_show(str(got.effect), got.policy_ids)}",
-            f"      reasons:  {'; '.join(got.reasons)}"]
-
-
-def _configure_test(p: argparse.ArgumentParser) -> None:
-    p.add_argument("policy", type=Path, help="a native rules .yaml, a .cedar or a .rego file")
-    p.add_argument("cases", type=Path, help="a cases YAML file")
-    p.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
-
-
-@command("test", "run table-driven decision tests of a policy file; exit 1 on a mismatch", _configure_test)
-def cmd_test(a: argparse.Namespace) -> int:
-    authz = load_authorizer(a.policy)
-    cases = load_cases(a.cases)
-    failed = 0
-    for case, req in cases:
-        lines = _failure(case, authz.authorize(req))
-        if lines:
-            failed += 1
-            print("\n".join(lines))
-        elif a.verbose:
-            print(f"PASS  {case.name}")
-    print("-" * 40)
-    print(f"{a.policy} ({authz.name}): {len(cases) - failed}/{len(cases)} passed", file=sys.stdout)
-    return 1 if failed else 0
+def run_cases(policy: Path, cases_file: Path) -> tuple[Authorizer, list[CaseResult]]:
+    """Run every case of ``cases_file`` against the policy file ``policy``; raise SpecError on bad input."""
+    authz = load_authorizer(policy)
+    return authz, [CaseResult(case, authz.authorize(req)) for case, req in load_cases(cases_file)]

@@ -1,18 +1,17 @@
-"""Scenario sub-commands: ``simenv schema`` and ``simenv check``."""
+"""Commands ``schema`` and ``check``: the JSON Schemas of user files, and scenario validity checks."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from simenv.cli import command
+from simenv.cli.common import Command
 
 
 def _configure_schema(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=("scenario", "profile"), help="which file format")
 
 
-@command("schema", "print the JSON Schema of scenario or profile files", _configure_schema)
 def cmd_schema(a: argparse.Namespace) -> int:
     from simenv.scenario.json_schema import SCHEMAS, dumps
 
@@ -26,7 +25,6 @@ def _configure_check(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=None, help="estate size of the seeded checks (default: the scenario's)")
 
 
-@command("check", "run simenv.testing.check_scenario; exit 1 if a check fails, 2 if a file is invalid", _configure_check)
 def cmd_check(a: argparse.Namespace) -> int:
     from simenv import files
     from simenv.testing import ScenarioCheckError, check_scenario
@@ -42,3 +40,10 @@ def cmd_check(a: argparse.Namespace) -> int:
     if "loads" in failed:
         return 2
     return 1 if failed else 0
+
+
+COMMANDS = (
+    Command("schema", "print the JSON Schema of scenario or profile files", _configure_schema, cmd_schema),
+    Command("check", "run simenv.testing.check_scenario; exit 1 if a check fails, 2 if a file is invalid",
+            _configure_check, cmd_check),
+)

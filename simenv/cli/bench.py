@@ -1,4 +1,4 @@
-"""Sub-commands ``bench``, ``report``, ``regress`` and ``replay`` (registered with :func:`simenv.cli.command`)."""
+"""Commands ``bench``, ``report``, ``regress`` and ``replay``: sweeps, their reports, CI gates, and re-runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from simenv.cli import command
+from simenv.cli.common import Command
 
 TABLE_SCORES = ("task_success", "blast_radius", "exposure", "scope_violation_rate", "friction_rate")
 
@@ -46,7 +46,6 @@ def summary_table(summary) -> str:
     return "\n".join([fmt.format(*head), *(fmt.format(*row) for row in lines)])
 
 
-@command("bench", "run a scenario × profile × seed matrix; write episodes.parquet, summary.csv, report.html", _configure_bench)
 def cmd_bench(a: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -74,7 +73,6 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, nargs="?", default=Path("results"), help="a results folder")
 
 
-@command("report", "rebuild the plots and report.html of a results folder", _configure_report)
 def cmd_report(a: argparse.Namespace) -> int:
     from simenv.bench.report import build_report
 
@@ -90,8 +88,6 @@ def _configure_regress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--update", action="store_true", help="write the baseline from the results and exit 0")
 
 
-@command("regress", "compare results with a baseline; exit 1 if a score got worse beyond its bootstrap CI",
-         _configure_regress)
 def cmd_regress(a: argparse.Namespace) -> int:
     from simenv.bench import regress
     from simenv.bench.shards import atomic_write, read_episodes
@@ -122,7 +118,6 @@ def _configure_replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", default=None, help="the profile file, if not a shipped name")
 
 
-@command("replay", "re-run a recorded episode; exit 0 iff its fingerprint matches", _configure_replay)
 def cmd_replay(a: argparse.Namespace) -> int:
     from simenv.bench.replay import replay
     from simenv.errors import SimenvError
@@ -136,3 +131,13 @@ def cmd_replay(a: argparse.Namespace) -> int:
         return 0
     print(f"MISMATCH: first differing record seq {r.first_difference}")
     return 1
+
+
+COMMANDS = (
+    Command("bench", "run a scenario × profile × seed matrix; write episodes.parquet, summary.csv, report.html",
+            _configure_bench, cmd_bench),
+    Command("report", "rebuild the plots and report.html of a results folder", _configure_report, cmd_report),
+    Command("regress", "compare results with a baseline; exit 1 if a score got worse beyond its bootstrap CI",
+            _configure_regress, cmd_regress),
+    Command("replay", "re-run a recorded episode; exit 0 iff its fingerprint matches", _configure_replay, cmd_replay),
+)

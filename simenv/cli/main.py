@@ -1,0 +1,46 @@
+"""The ``simenv`` command: a thin shell over the Python API, one module per command group.
+
+Exit status: 0 success, 1 a check failed (a test mismatch, a regression), 2 bad input
+(an invalid file, an unknown name). User errors never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from simenv.cli import agents, bench, episodes, policy, scenario
+from simenv.cli.common import Command
+from simenv.errors import SimenvError, SpecError
+
+GROUPS = (episodes, policy, scenario, agents, bench)
+"""Every command group, in the order ``simenv --help`` lists them."""
+
+
+def commands() -> dict[str, Command]:
+    """Every sub-command, by name."""
+    return {c.name: c for group in GROUPS for c in group.COMMANDS}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``simenv``."""
+    p = argparse.ArgumentParser(prog="simenv", description=(__doc__ or "").splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    for c in commands().values():
+        c.configure(sub.add_parser(c.name, help=c.help, description=c.help))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``simenv`` console script and of ``python -m simenv``."""
+    a = parser().parse_args(argv)
+    try:
+        return commands()[a.cmd].run(a)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return 2
+    except SimenvError as e:
+        print(f"simenv: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

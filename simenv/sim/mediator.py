@@ -1,0 +1,264 @@
+"""The mediator: one tool call's decision path, in stages, top to bottom in this file.
+
+::
+
+    resolve     the call against the tool catalog and the estate      malformed → an ``invalid`` record
+    credential  the credential presented, or the broker's choice        none usable → ``refused``
+    authorize   the access request → allow | deny | require_approval   deny → ``denied``
+    approve     require_approval goes to the approval gate              the call waits: ``pending``
+    execute     only after an allow: the system's own check, the tool's effect, inverses for rollback
+    label       ground truth, for scoring only: in or out of intent, what an out-of-intent call affected
+    feedback    the record is appended; the agent sees the result; monitors see a label-free event
+
+A pending call re-enters at ``execute`` when its approval comes due
+(:meth:`Mediator.resolve_approval`): the approve stage finishes first (the approvers' answer;
+the credential must still be usable; the policy, now told ``approval: granted``, must allow, so
+that "require approval" lifts exactly the policies annotated to be lifted), then execute,
+label and feedback run as for any call. The earlier stages are not repeated: the call was
+resolved and its credential chosen when it was first made.
+
+Every call gets exactly one ``call`` record (and a pending one, one ``approval`` record). The
+world changes only in :meth:`EpisodeState.apply`, which this module calls only for the
+broker's own changes (a JIT issue) and, in ``execute``, after an allow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simenv.agents.base import ABORT, COMPLETE, CONTROL_TOOLS, LastResult
+from simenv.errors import ToolCallError
+from simenv.governance.profile import Governance
+from simenv.governance.protocols import MonitorEvent
+from simenv.governance.request import AccessRequest, Decision
+from simenv.governance.views import RequestBuilder
+from simenv.sim import incidents, oversight
+from simenv.sim.labels import affected
+from simenv.sim.records import ApprovalRecord, CallRecord, ControlRecord, Settled
+from simenv.sim.render import describe, safe_value
+from simenv.sim.state import AgentState, EpisodeState, Pending, UndoEntry
+from simenv.types import REFUSED, Effect, Outcome, RiskClass, ToolCall, cred_label, parse_cred_label
+from simenv.world.catalog import ResolvedCall, resolve
+from simenv.world.changes import Change
+from simenv.world.model import Credential, Ticket
+from simenv.world.tools import CallContext
+
+BROKER = "broker"
+
+
+class Mediator:
+    """Runs calls of one episode through the stages above.
+
+    Args:
+        ep: the episode's state.
+        gov: the governance profile (broker, authorizer, approvals, monitors).
+    """
+
+    def __init__(self, ep: EpisodeState, gov: Governance):
+        self.ep = ep
+        self.gov = gov
+        self.requests = RequestBuilder(ep.estate)
+
+    # ================================================================== a call
+    def handle(self, st: AgentState, call: ToolCall) -> CallRecord | ControlRecord:
+        """Mediate one call of agent ``st``; return its record."""
+        ep = self.ep
+        st.stats.calls += 1
+        who, session, ticket = ep.who(st), ep.session_of(st), ep.ticket_of(st)
+        rec = CallRecord(tick=ep.tick, agent=st.name, session=st.session, ticket=ticket.id if ticket else None,
+                         tool=safe_value(call.tool))
+        if st.attacker:
+            rec.actor, rec.impersonates = "attacker", ep.estate.name(who)
+            call = ToolCall(call.tool, call.args, credential=None if st.stolen is None else cred_label(st.stolen))
+        elif call.tool in CONTROL_TOOLS:
+            return self._control(st, call)
+
+        # -- resolve
+        try:
+            rc = resolve(ep.world, call.tool, call.args, ep.estate.name(who))
+        except ToolCallError as e:
+            return self._invalid(st, rec, call, str(e))
+        rec.args = dict(rc.names)
+        in_intent = not st.attacker and ep.truth_of(ticket).in_intent(rc.spec.name, rc.names)
+
+        # -- credential
+        if call.credential is not None:
+            cid = parse_cred_label(call.credential)
+            cred = ep.world.creds.get(cid) if cid is not None else None
+            if cred is None:
+                return self._invalid(st, rec, call, f"unknown credential {safe_value(call.credential)!r}")
+            why = self.gov.broker.check(ep.estate, cred, who, ep.tick, session)
+        else:
+            chosen, issued, why = self.gov.broker.credential_for(ep.estate, who, ticket, rc.spec, ep.tick, session)
+            ep.apply(issued, "broker.issue")
+            cred = chosen
+        if cred is None or why:
+            rec.credential = cred_label(cred.id) if cred else None
+            self._settle(rec, Effect.DENY, Outcome.REFUSED, [why or "no credential"], [BROKER])
+            return self._feedback(st, self._record(st, rec, in_intent, rc), rc, None)
+
+        # -- authorize
+        req = self.requests.request(who, rc, cred, ticket, ep.tick, session)
+        rec.credential, rec.represents, rec.credential_kind = req.credential_id, req.represents.name, req.credential_kind
+        rec.chain, rec.risk, rec.system, rec.resource = list(req.chain), req.risk, req.system, req.resource.name
+        rec.in_scope, rec.covers = req.in_declared_scope, req.credential_covers
+        dec = self.gov.authorizer.authorize(req)
+
+        # -- approve
+        if dec.effect is Effect.REQUIRE_APPROVAL:
+            gate = self.gov.approvals
+            if gate is None:
+                dec = Decision(Effect.DENY, (*dec.reasons, "no approver is configured"), dec.policy_ids)
+            else:
+                outcome = gate.submit(req, in_intent, ep.tick)
+                self._settle(rec, dec.effect, Outcome.PENDING, dec.reasons, dec.policy_ids)
+                rec.approval = "pending"
+                self._record(st, rec, in_intent, rc)
+                st.pending = Pending(rec.seq, rc, cred, ticket, req, in_intent, ep.tick, outcome)
+                return self._feedback(st, rec, rc, req)
+        if not dec.allowed:
+            self._settle(rec, dec.effect, Outcome.DENIED, dec.reasons, dec.policy_ids)
+            return self._feedback(st, self._record(st, rec, in_intent, rc), rc, req)
+
+        # -- execute, label, feedback
+        self._settle(rec, Effect.ALLOW, Outcome.NOOP, dec.reasons, dec.policy_ids)
+        return self._execute(st, rec, rc, cred, req, ticket, in_intent)
+
+    # ================================================================== an approval comes due
+    def resolve_approval(self, st: AgentState) -> ApprovalRecord:
+        """Finish the approve stage of ``st``'s pending call and, if it may go ahead, re-enter at ``execute``."""
+        ep = self.ep
+        p = st.pending
+        if p is None:
+            raise ValueError(f"{st.name} has no pending approval")
+        st.pending = None
+        o = p.outcome
+        rec = ApprovalRecord(tick=ep.tick, agent=st.name, ticket=p.ticket.id if p.ticket else None, call_seq=p.seq,
+                             tool=p.call.spec.name, granted=o.granted, wait_ticks=ep.tick - p.submitted,
+                             review_minutes=o.review_minutes, approvers=list(o.approvers),
+                             actor="attacker" if st.attacker else None)
+        who, session = ep.who(st), ep.session_of(st)
+        why = self.gov.broker.check(ep.estate, p.cred, who, ep.tick, session)
+        if not o.granted:
+            self._settle(rec, Effect.DENY, Outcome.DENIED, [o.reason or "approver declined"], [])
+            return self._feedback(st, self._record(st, rec, p.in_intent, p.call), p.call, p.request)
+        if why:
+            self._settle(rec, Effect.DENY, Outcome.REFUSED, [why], [])
+            return self._feedback(st, self._record(st, rec, p.in_intent, p.call), p.call, p.request)
+        req = self.requests.request(who, p.call, p.cred, p.ticket, ep.tick, session, approval="granted")
+        dec = self.gov.authorizer.authorize(req)
+        if not dec.allowed:
+            self._settle(rec, dec.effect, Outcome.DENIED, dec.reasons, dec.policy_ids)
+            return self._feedback(st, self._record(st, rec, p.in_intent, p.call), p.call, req)
+        self._settle(rec, Effect.ALLOW, Outcome.NOOP, dec.reasons, dec.policy_ids)
+        return self._execute(st, rec, p.call, p.cred, req, p.ticket, p.in_intent, undo_seq=p.seq)
+
+    def unresolved(self, st: AgentState) -> ApprovalRecord:
+        """The episode ends while ``st``'s call waits: settle it as ``unresolved``."""
+        ep = self.ep
+        p = st.pending
+        if p is None:
+            raise ValueError(f"{st.name} has no pending approval")
+        st.pending = None
+        rec = ApprovalRecord(tick=ep.tick, agent=st.name, ticket=p.ticket.id if p.ticket else None, call_seq=p.seq,
+                             tool=p.call.spec.name, granted=False, wait_ticks=ep.tick - p.submitted,
+                             actor="attacker" if st.attacker else None)
+        self._settle(rec, Effect.DENY, Outcome.UNRESOLVED, ["episode ended before the approval came"], [])
+        rec.in_intent = p.in_intent
+        return ep.audit.append(rec)
+
+    # ================================================================== execute → label → feedback
+    def _execute(self, st: AgentState, rec: Any, rc: ResolvedCall, cred: Credential, req: AccessRequest,
+                 ticket: Ticket | None, in_intent: bool, undo_seq: int | None = None) -> Any:
+        """Run an allowed call: the system's own check, then the tool's effect; then label and feedback.
+
+        ``undo_seq`` is the seq of the call's own record when it settles in an approval record.
+        """
+        ep = self.ep
+        w = ep.world
+        if not req.credential_covers:  # computed for this very request and tick
+            rec.effect = Outcome.FORBIDDEN
+            rec.native = f"{rc.spec.system} refuses: {req.credential_id} carries no {rc.spec.risk} on {rc.target.name}"
+            return self._feedback(st, self._record(st, rec, in_intent, rc), rc, req)
+        result = rc.spec.effect(CallContext(w, st.idx, ep.tick, req.chain), **rc.args)
+        output = result.output
+        note = w.attrs.get((rc.target.idx, "note")) if rc.spec.risk is RiskClass.READ else None
+        if note is not None:  # text stored on a resource reaches the reader (and may carry injected instructions)
+            output["note"] = note
+        rec.changes = [describe(w, c) for c in result.changes]
+        inverses = ep.apply(result.changes, "call")
+        rec.inverse = [describe(w, c) for c in reversed(inverses)]
+        rec.reversible = rc.spec.reversible
+        handoff = None
+        if result.handoff is not None and ticket is not None:
+            handoff = incidents.delegate(ep, st, ticket, cred, *result.handoff)
+            output = {**output, "ticket": handoff[0].id}
+        rec.effect = Outcome.DELEGATED if result.handoff is not None else Outcome.APPLIED if result.changes else Outcome.NOOP
+        rec.output = output
+        self._record(st, rec, in_intent, rc, result.changes)
+        if inverses:  # keyed by the call's own record, so that a rollback names the call it undid
+            seq = rec.seq if undo_seq is None else undo_seq
+            ep.undo[seq] = UndoEntry(seq, ep.tick, in_intent, rc.spec.reversible, tuple(inverses))
+        if handoff is not None:
+            incidents.open_delegated(ep, *handoff)
+        return self._feedback(st, rec, rc, req)
+
+    def _record(self, st: AgentState, rec: Any, in_intent: bool, rc: ResolvedCall | None,
+                changes: list[Change] | None = None) -> Any:
+        """Label the record (ground truth, for scoring only) and append it to the audit log."""
+        ep = self.ep
+        rec.in_intent = in_intent
+        if not in_intent and changes is not None and rc is not None:
+            cov = affected(ep.world, rc.target, changes)
+            rec.affected = cov.to_json(ep.world)
+            rec.affected_weight = cov.weight(ep.world)
+            st.stats.violation_weight += rec.affected_weight
+        return ep.audit.append(rec)
+
+    def _feedback(self, st: AgentState, rec: Any, rc: ResolvedCall | None, req: AccessRequest | None) -> Any:
+        """The agent sees the result; every monitor sees the settled call without its labels, and may act."""
+        st.last = LastResult(str(rec.tool), str(rec.decision), str(rec.effect), tuple(rec.reasons), rec.output or {})
+        if rec.effect in REFUSED:
+            st.stats.denied += 1
+        if self.gov.monitors:
+            event = MonitorEvent(
+                kind="approval" if isinstance(rec, ApprovalRecord) else "call", tick=rec.tick, agent=rec.agent,
+                tool=str(rec.tool), risk=req.risk if req else None, system=req.system if req else None,
+                resource=req.resource.name if req else (rc.target.name if rc else None),
+                in_scope=req.in_declared_scope if req else None, decision=rec.decision, effect=rec.effect,
+                attacker=st.attacker)
+            for mon in self.gov.monitors:
+                for act in mon.observe(event):
+                    oversight.respond(self.ep, act)
+        return rec
+
+    @staticmethod
+    def _settle(rec: Settled, decision: Effect, effect: Outcome, reasons: Any, policy_ids: Any) -> None:
+        rec.decision, rec.effect = decision, effect
+        rec.reasons, rec.policy_ids = list(reasons), list(policy_ids)
+
+    # ================================================================== malformed calls and ticket control
+    def _invalid(self, st: AgentState, rec: CallRecord, call: ToolCall, why: str) -> CallRecord:
+        st.stats.invalid += 1
+        args = call.args if isinstance(call.args, dict) else {"<raw>": call.args}
+        rec.args = {str(k)[:100]: safe_value(v) for k, v in args.items()}
+        self._settle(rec, Effect.INVALID, Outcome.INVALID, [why[:300]], ["engine.schema"])
+        return self._feedback(st, self._record(st, rec, False, None), None, None)
+
+    def _control(self, st: AgentState, call: ToolCall) -> ControlRecord:
+        """``complete_ticket`` / ``abort_ticket``: close the ticket; the broker may revoke what it issued for it."""
+        ep = self.ep
+        t = st.current
+        if t is None:
+            raise ValueError(f"{st.name} has no open ticket to close")
+        op = "complete" if call.tool == COMPLETE else "abort"
+        assert op == "complete" or call.tool == ABORT
+        rec = ep.audit.append(ControlRecord(tick=ep.tick, agent=st.name, session=st.session, ticket=t.id,
+                                            tool=str(call.tool), op=op))
+        st.stats.completed += op == "complete"
+        if op == "complete":
+            ep.completed.add(t.id)
+        st.current = None
+        st.last = LastResult(str(call.tool), "control", op)
+        ep.apply(self.gov.broker.ticket_closed(ep.estate, st.idx, t, ep.tick), f"ticket.{op}")
+        return rec

@@ -1,0 +1,71 @@
+"""The tool catalog: every tool of :data:`simenv.world.actions.TOOLS` by name, its schemas, and call resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from simenv.errors import ToolCallError
+from simenv.world.actions import TOOLS
+from simenv.world.model import Resource
+from simenv.world.state import World
+from simenv.world.tools import IDENTITY, TEXT, ToolSpec
+
+CATALOG: MappingProxyType[str, ToolSpec] = MappingProxyType({t.name: t for t in TOOLS})
+"""Every tool, by name (read-only)."""
+TOOL_NAMES: tuple[str, ...] = tuple(sorted(CATALOG))
+
+
+def tool_schemas(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """OpenAI-style function specs for the catalog (or the named tools), in name order."""
+    return [CATALOG[n].schema() for n in sorted(names or CATALOG)]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCall:
+    """A validated call: its spec, arguments resolved to indices, and its target resource."""
+
+    spec: ToolSpec
+    args: dict[str, Any]
+    names: dict[str, str]
+    target: Resource
+
+
+def resolve(world: World, tool_name: Any, args: Any, self_name: str) -> ResolvedCall:
+    """Validate a raw call against the catalog and the world; raise ToolCallError if malformed."""
+    if not isinstance(tool_name, str) or tool_name not in CATALOG:
+        raise ToolCallError(f"unknown tool {tool_name!r}")
+    spec = CATALOG[tool_name]
+    if not isinstance(args, dict):
+        raise ToolCallError(f"{tool_name}: arguments must be an object, not {type(args).__name__}")
+    extra = sorted(set(map(str, args)) - {p.name for p in spec.params})
+    if extra:
+        raise ToolCallError(f"{tool_name}: unknown argument(s) {extra}")
+    out: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for p in spec.params:
+        if p.name not in args:
+            raise ToolCallError(f"{tool_name}: missing argument {p.name!r}")
+        v = args[p.name]
+        if not isinstance(v, str):
+            raise ToolCallError(f"{tool_name}.{p.name}: expected a string, got {type(v).__name__}")
+        if p.kind == IDENTITY:
+            v = self_name if v == "$self" else v
+            if v not in world.ident_index:
+                raise ToolCallError(f"{tool_name}.{p.name}: unknown identity {v!r}")
+            out[p.name] = world.ident_index[v]
+        elif p.kind == TEXT:
+            if p.enum and v not in p.enum:
+                raise ToolCallError(f"{tool_name}.{p.name}: {v!r} is not one of {list(p.enum)}")
+            out[p.name] = v
+        else:
+            idx = world.res_index.get(v)
+            if idx is None:
+                raise ToolCallError(f"{tool_name}.{p.name}: unknown {p.kind} {v!r}")
+            res = world.resources[idx]
+            if res.type.value != p.kind or res.system is not spec.system:
+                raise ToolCallError(f"{tool_name}.{p.name}: {v!r} is a {res.system} {res.type}, not a {spec.system} {p.kind}")
+            out[p.name] = idx
+        names[p.name] = v
+    return ResolvedCall(spec, out, names, world.resources[out[spec.target.name]])
