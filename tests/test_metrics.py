@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pytest
 from conftest import PAIRS
@@ -102,3 +103,14 @@ def test_baselines_never_look_good(scenario):
 def test_mean_ignores_undefined():
     assert metrics.mean([1.0, None, 3.0]) == 2.0
     assert math.isnan(metrics.mean([None]))
+
+
+def test_the_readme_score_table_lists_exactly_the_scores():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text.split("\n## Scores", 1)[1].split("\n## ", 1)[0]
+    named = [n for line in section.splitlines() if line.startswith("| `")
+             for n in re.findall(r"`(\w+)`", line.split("|")[1])]
+    assert sorted(named) == sorted(metrics.SCORE_NAMES), set(named) ^ set(metrics.SCORE_NAMES)
+    assert list(metrics.compute(run_episode("scope_creep", "jit", seed=0).audit)) == list(metrics.SCORE_NAMES)

@@ -165,7 +165,8 @@ def test_native_matchers():
 
 
 def test_rego_undefined_or_malformed_decision_denies():
-    authz = RegoAuthorizer.from_text('package simenv\nimport rego.v1\ndecision := {"effect": "maybe"} if input.context.tick > 5\n')
+    authz = RegoAuthorizer.from_text(
+        'package simenv\nimport rego.v1\ndecision := {"effect": "maybe"} if input.context.tick > 5\n')
     assert authz.authorize(request(action={"name": "db_query"})).policy_ids == ("rego.undefined",)
     assert authz.authorize(request(action={"name": "db_query"}, context={"tick": 9})).policy_ids == ("rego.malformed",)
 

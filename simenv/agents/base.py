@@ -1,6 +1,6 @@
 """The agent protocol and what an agent sees.
 
-Agents see observations and tool schemas only, never the world's objects (DESIGN.md, layer 4).
+Agents see observations and tool schemas only, never the world's objects (docs/architecture.md, layer 4).
 """
 
 from __future__ import annotations

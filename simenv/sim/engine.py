@@ -1,4 +1,4 @@
-"""The engine: the tick loop of DESIGN.md over one episode's state.
+"""The engine: the tick loop (docs/architecture.md) over one episode's state.
 
 Per tick: scheduled events, credential expiry, approvals that come due (each re-enters its
 call's path at ``execute``), then each agent in turn acts and its call goes through the

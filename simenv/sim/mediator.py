@@ -153,8 +153,8 @@ class Mediator:
         self._settle(rec, Effect.ALLOW, Outcome.NOOP, dec.reasons, dec.policy_ids)
         return self._execute(st, rec, p.call, p.cred, req, p.ticket, p.in_intent, undo_seq=p.seq)
 
-    def unresolved(self, st: AgentState) -> ApprovalRecord:
-        """The episode ends while ``st``'s call waits: settle it as ``unresolved``."""
+    def unresolved(self, st: AgentState, why: str = "episode ended before the approval came") -> ApprovalRecord:
+        """``st``'s call can no longer be approved (the episode ended, the agent was halted): settle it ``unresolved``."""
         ep = self.ep
         p = st.pending
         if p is None:
@@ -163,7 +163,7 @@ class Mediator:
         rec = ApprovalRecord(tick=ep.tick, agent=st.name, ticket=p.ticket.id if p.ticket else None, call_seq=p.seq,
                              tool=p.call.spec.name, granted=False, wait_ticks=ep.tick - p.submitted,
                              actor="attacker" if st.attacker else None)
-        self._settle(rec, Effect.DENY, Outcome.UNRESOLVED, ["episode ended before the approval came"], [])
+        self._settle(rec, Effect.DENY, Outcome.UNRESOLVED, [why], [])
         rec.in_intent = p.in_intent
         return ep.audit.append(rec)
 
@@ -230,6 +230,9 @@ class Mediator:
             for mon in self.gov.monitors:
                 for act in mon.observe(event):
                     oversight.respond(self.ep, act)
+                    halted = self.ep.by_name.get(act.agent)
+                    if halted is not None and halted.halted and halted.pending is not None:
+                        self.unresolved(halted, f"{act.monitor} halted {act.agent} before the approval came")
         return rec
 
     @staticmethod

@@ -26,8 +26,7 @@ def respond(ep: EpisodeState, act: MonitorAction) -> MonitorRecord | None:
     changes: list[Change] = revocations(ep, st.idx) if act.action in ("revoke", "halt") else []
     ep.apply(changes, f"monitor.{act.monitor}")
     if act.action == "halt":
-        st.halted = True
-        st.pending = None
+        st.halted = True  # a call still waiting for approval is settled by the mediator
     return ep.audit.append(MonitorRecord(tick=ep.tick, monitor=act.monitor, action=act.action, agent=act.agent,
                                          reason=act.reason,
                                          revoked=[cred_label(c.cid) for c in changes if isinstance(c, CredChange)]))

@@ -3,7 +3,7 @@
 The size knob is the number of generated identities, from tens to 100,000. Ratios:
 
 * non-human to human identities: 50:1, inside the 45:1 to 80:1 range that industry surveys of
-  real estates report (see DESIGN.md, calibration references);
+  real estates report (see docs/architecture.md, calibration);
 * one resource for every two identities, spread over the five systems;
 * one vaulted key for every ten service accounts: each is an escalation edge to that account;
 * one admin role per system (every risk class on the whole system), the rest narrow roles.
