@@ -32,10 +32,9 @@ import numpy as np
 
 from simenv.agents.base import ABORT, COMPLETE, CONTROL_TOOLS, AgentContext, Observation
 from simenv.agents.scripted import PlanStep
-from simenv.types import ToolCall
+from simenv.types import REFUSED, ToolCall
 
 INJECTED = re.compile(r"call\s+([a-z][a-z0-9_]*)\s*\(([^)]*)\)", re.IGNORECASE)
-REFUSED = ("denied", "forbidden", "refused")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from simenv.agents.base import COMPLETE, Observation
-from simenv.types import ToolCall
+from simenv.types import REFUSED, ToolCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class ScriptedAgent:
         self._seen = []
 
     def _refused(self, obs: Observation) -> bool:
-        return obs.last is not None and obs.last.effect in ("denied", "forbidden", "refused")
+        return obs.last is not None and obs.last.effect in REFUSED
 
     def act(self, obs: Observation) -> ToolCall | None:
         """The next step of the plan for the current ticket."""
