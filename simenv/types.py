@@ -165,11 +165,13 @@ class ToolCall:
     """A tool call as an agent emits it: a tool name and JSON-like arguments.
 
     ``credential`` names a credential the agent presents explicitly (a cached or stolen one);
-    ``None`` lets the broker choose. ``raw`` keeps the original payload when the call came from
-    a model (it may be malformed).
+    ``None`` lets the broker choose. ``justification`` is the agent's own reason for the call
+    (policies see it as ``context.justification``; approvers and the audit see it too). ``raw``
+    keeps the original payload when the call came from a model (it may be malformed).
     """
 
     tool: Any
     args: Any = field(default_factory=dict)
     credential: str | None = None
     raw: Any = None
+    justification: str | None = None

@@ -46,13 +46,16 @@ def sample_requests(n: int, seed: int) -> list[AccessRequest]:
     for i in range(n):
         spec = CATALOG[TOOLS[rng.integers(len(TOOLS))]]
         p = PrincipalView(f"p{i}", kinds[rng.integers(3)], None if rng.random() < 0.5 else "alice",
-                          int(rng.integers(4)), bool(rng.random() < 0.2), f"spiffe://corp/agent/p{i}")
+                          int(rng.integers(4)), bool(rng.random() < 0.2), f"spiffe://corp/agent/p{i}", "corp.example",
+                          bool(rng.random() < 0.93))
         rep = p if rng.random() < 0.7 else PrincipalView(f"s{i}", "service_account", None, 0, True, "")
         which = rng.integers(4)
         target = (None, p, rep, PrincipalView(f"t{i}", "human", None, 0, False, ""))[which]
         sens = SENSITIVITY_EDGES[rng.integers(len(SENSITIVITY_EDGES))] if rng.random() < 0.5 \
             else round(float(rng.uniform(0, 20)), 4)
-        res = ResourceView(f"r{i}", "table", str(spec.system), sens, None if rng.random() < 0.5 else "carol")
+        res = ResourceView(f"r{i}", "table", str(spec.system), sens, None if rng.random() < 0.5 else "carol",
+                           "corp.example" if rng.random() < 0.9 else "partner.example",
+                           ("break_glass",) if rng.random() < 0.08 else ())
         kind = ("static", "session", "jit", None)[rng.integers(4)]
         depth = int(rng.integers(6))
         out.append(AccessRequest(
@@ -63,6 +66,7 @@ def sample_requests(n: int, seed: int) -> list[AccessRequest]:
             credential_kind=kind, credential_ttl=None if rng.random() < 0.3 else int(rng.integers(0, 120)),
             credential_covers=bool(rng.random() < 0.7), chain=(p.name, *(f"a{j}" for j in range(depth))),
             tick=int(rng.integers(100)), session=int(rng.integers(3)), args={"table": res.name},
+            lifetime=(30, 60, 61, 1_000_000_000)[rng.integers(4)] if spec.name == "vault_create_access_key" else None,
         ))
     return out
 

@@ -33,6 +33,25 @@ deny contains {
 	input.resource.sensitivity >= 8
 }
 
+deny contains {"id": "intent.orphaned", "reason": "the agent's owner has left; an orphaned agent may not act (OWASP NHI1)"} if {
+	input.principal.owner_active == false
+}
+
+deny contains {"id": "intent.long_lived_key", "reason": "a credential may not outlive an hour (OWASP NHI7)"} if {
+	is_number(input.context.lifetime)
+	input.context.lifetime > 60
+}
+
+require_approval contains {"id": "intent.approval_cross_tenant", "reason": "a call into another tenant needs human approval"} if {
+	input.context.cross_tenant
+	input.context.approval != "granted"
+}
+
+require_approval contains {"id": "intent.approval_break_glass", "reason": "a break-glass resource needs human approval"} if {
+	"break_glass" in input.resource.marks
+	input.context.approval != "granted"
+}
+
 require_approval contains {"id": "intent.approval_high_risk", "reason": "high-risk action needs human approval"} if {
 	high_risk[input.action.risk]
 	input.context.approval != "granted"

@@ -16,6 +16,7 @@ from simenv.types import ToolCall
 COMPLETE = "complete_ticket"
 ABORT = "abort_ticket"
 CONTROL_TOOLS = (COMPLETE, ABORT)
+JUSTIFICATION = "justification"  # the optional argument of every tool schema that carries the agent's reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,8 @@ def coerce_call(x: Any) -> ToolCall:
 
     Accepts a ToolCall, an OpenAI chat-completions tool call (``{"function": {"name",
     "arguments"}}``, arguments as a JSON string or an object) or a bare ``{"name", "arguments"}``.
-    A ``_credential`` argument names a credential to present.
+    A ``_credential`` argument names a credential to present; a ``justification`` argument (every
+    tool schema offers it) is the agent's reason for the call.
     """
     if isinstance(x, ToolCall):
         return x
@@ -86,7 +88,8 @@ def coerce_call(x: Any) -> ToolCall:
         except json.JSONDecodeError:
             pass
     cred = args.pop("_credential", None) if isinstance(args, dict) else None
-    return ToolCall(fn.get("name"), args, credential=cred, raw=x)
+    why = args.pop(JUSTIFICATION, None) if isinstance(args, dict) else None
+    return ToolCall(fn.get("name"), args, credential=cred, raw=x, justification=why if isinstance(why, str) else None)
 
 
 class Agent(Protocol):

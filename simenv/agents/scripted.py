@@ -29,6 +29,7 @@ class PlanStep:
     on_deny: tuple[PlanStep, ...] = ()
     ticket: str | None = None
     credential: str | None = None
+    justification: str | None = None
 
 
 class ScriptedAgent:
@@ -83,4 +84,4 @@ class ScriptedAgent:
             cred = own[-1] if own else None
         elif cred == "$cached":
             cred = self._seen[0] if self._seen else None
-        return ToolCall(nxt.tool, dict(nxt.args), credential=cred)
+        return ToolCall(nxt.tool, dict(nxt.args), credential=cred, justification=nxt.justification)

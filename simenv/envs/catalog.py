@@ -11,10 +11,11 @@ from simenv.scenario.schema import ScenarioSpec
 from simenv.types import ResourceType, ToolCall
 from simenv.world.catalog import CATALOG
 from simenv.world.state import World
-from simenv.world.tools import IDENTITY, TEXT
+from simenv.world.tools import IDENTITY, LIFETIME, TEXT
 
 WAIT = "wait"
 TEXT_DEFAULT = "value"
+LIFETIME_CHOICES = ("60", "never")
 
 
 def enumerate_calls(world: World, named_identities: int, named_resources: int, self_name: str,
@@ -36,6 +37,8 @@ def enumerate_calls(world: World, named_identities: int, named_resources: int, s
                 choices.append(idents)
             elif p.kind == TEXT:
                 choices.append(list(p.enum) or [TEXT_DEFAULT])
+            elif p.kind == LIFETIME:
+                choices.append(list(LIFETIME_CHOICES))
             else:
                 choices.append([r.name for r in world.resources[:named_resources]
                                 if r.type.value == p.kind and r.system is spec.system])

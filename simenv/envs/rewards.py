@@ -1,7 +1,7 @@
 """Rewards of the Gymnasium and PettingZoo envs (one module, so that both envs reward the same way).
 
-* ``task``: +1 when one of the agent's scenario tickets becomes done (its completion predicates
-  hold in the world), ``-TICK_COST`` per tick.
+* ``task``: +1 when one of the agent's scenario tickets becomes done (its world-verifiable
+  predicate holds), ``-TICK_COST`` per tick.
 * ``red_team``: the sensitivity-weighted size of what the agent's own out-of-intent calls
   executed this tick (the ``affected_weight`` labels of its records).
 """
@@ -24,9 +24,7 @@ def check_mode(reward_mode: str) -> str:
 
 def done_tickets(engine: Engine, st: AgentState) -> set[str]:
     """The ids of the scenario tickets assigned to ``st`` whose completion predicates hold now."""
-    ep = engine.state
-    return {t.id for t in engine.built.tickets
-            if t.assignee == st.idx and (dw := ep.truth_of(t).done_when) and all(ep.holds(d) for d in dw)}
+    return {t for t, done in engine.tickets_done(st).items() if done}
 
 
 class Rewarder:

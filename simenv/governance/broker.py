@@ -55,6 +55,10 @@ class NoBroker:
         """Nothing to revoke."""
         return []
 
+    def adopt(self, estate: EstateView, agent: int, ticket: Ticket | None, cred: Credential, session: int) -> Credential:
+        """Standing modes keep no track of what an agent obtains by itself: it stays as it was issued."""
+        return cred
+
 
 class StandingBroker(NoBroker):
     """One static credential per agent, issued at the start and never expiring.

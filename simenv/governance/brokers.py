@@ -8,9 +8,11 @@ which is what zero standing privilege means. Modes:
   the declared scopes of its tickets; never expires.
 * ``jit``: a JIT credential per ticket, scoped to the ticket's declared scope, living
   ``ttl`` ticks (re-issued on demand while the ticket is open), revoked when the ticket
-  completes or aborts.
-* ``session_bound``: ``jit`` whose credentials are bound to the session that obtained them;
-  presenting one in a later session is refused.
+  completes or aborts. It is issued only for a call that is allowed (or approved): a request
+  waiting for approval holds no credential. Credentials the agent obtains by itself (a secret
+  read, a key exported, a role assumed) are bound to the ticket too and revoked with it.
+* ``session_bound``: ``jit`` whose credentials, the derived ones included, are bound to the
+  session that obtained them; presenting one in a later session is refused.
 
 Legacy systems (``estate.legacy_systems`` in a scenario) support no ephemeral credentials:
 for a call on one, the JIT brokers fall back to a static credential scoped to that system's
@@ -24,6 +26,7 @@ Default TTL: 30 ticks (30 simulated minutes), below the 1 h floor of Entra PIM a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated
 
 from pydantic import Field
@@ -131,12 +134,23 @@ class JitBroker(NoBroker):
         self.legacy[key] = new.id
         return new, [CredChange(new.id, None, new)], ""
 
+    def adopt(self, estate: EstateView, agent: int, ticket: Ticket | None, cred: Credential, session: int) -> Credential:
+        """Bind what the agent obtained by itself to its ticket (and session, when session-bound).
+
+        Zero standing privilege covers derived credentials too: they are revoked with the ticket.
+        """
+        return replace(cred, ticket=ticket.id if ticket else cred.ticket,
+                       session=session if self.session_bound else cred.session)
+
     def ticket_closed(self, estate: EstateView, agent: int, ticket: Ticket, tick: int) -> list[Change]:
-        """Revoke every JIT credential issued for the ticket (legacy static ones survive)."""
+        """Revoke every credential bound to the ticket: the JIT ones and those the agent obtained under it.
+
+        Legacy static fallbacks are bound to no ticket and survive.
+        """
         out: list[Change] = []
         for cid in sorted(estate.creds):
             c = estate.creds[cid]
-            if c.holder == agent and c.ticket == ticket.id and c.kind is CredentialKind.JIT and not c.revoked:
+            if c.holder == agent and c.ticket == ticket.id and not c.revoked:
                 out.append(CredChange(cid, c, c.revoke()))
         self.current.pop((agent, ticket.id), None)
         return out

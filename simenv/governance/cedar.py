@@ -132,7 +132,8 @@ _load = files.cached(_parse_file, immutable=True)  # CedarPolicies is frozen; it
 # --------------------------------------------------------------------------- entities and requests
 def identity_entity(v: PrincipalView) -> dict[str, Any]:
     """An identity as a Cedar entity."""
-    attrs: dict[str, Any] = {"kind": v.kind, "trust_tier": v.trust_tier, "shared": v.shared, "spiffe_id": v.spiffe_id}
+    attrs: dict[str, Any] = {"kind": v.kind, "trust_tier": v.trust_tier, "shared": v.shared, "spiffe_id": v.spiffe_id,
+                             "tenant": v.tenant, "owner_active": v.owner_active, "enabled": v.enabled}
     if v.owner is not None:
         attrs["owner"] = v.owner
     return {"uid": {"type": IDENTITY, "id": v.name}, "attrs": attrs, "parents": []}
@@ -141,7 +142,8 @@ def identity_entity(v: PrincipalView) -> dict[str, Any]:
 def resource_entity(v: ResourceView) -> dict[str, Any]:
     """A resource as a Cedar entity (sensitivity as a 4-place decimal)."""
     attrs: dict[str, Any] = {"type": v.type, "system": v.system,
-                             "sensitivity": {"__extn": {"fn": "decimal", "arg": f"{v.sensitivity:.4f}"}}}
+                             "sensitivity": {"__extn": {"fn": "decimal", "arg": f"{v.sensitivity:.4f}"}},
+                             "tenant": v.tenant, "marks": list(v.marks)}
     if v.owner is not None:
         attrs["owner"] = v.owner
     return {"uid": {"type": RESOURCE, "id": v.name}, "attrs": attrs, "parents": []}
@@ -161,8 +163,12 @@ def cedar_request(r: AccessRequest) -> dict[str, Any]:
         "declared_systems": list(r.declared_systems), "declared_risks": list(r.declared_risks),
         "in_declared_scope": r.in_declared_scope, "approval": r.approval, "credential": cred,
         "chain": list(r.chain), "chain_depth": r.chain_depth, "self_target": r.self_target,
-        "tick": r.tick, "session": r.session, "args": r.args,
+        "cross_tenant": r.cross_tenant, "tick": r.tick, "session": r.session, "args": r.args,
     }
+    if r.justification is not None:
+        ctx["justification"] = r.justification
+    if r.lifetime is not None:
+        ctx["lifetime"] = r.lifetime
     if r.target_identity is not None:
         ctx["target_identity"] = {"__entity": {"type": IDENTITY, "id": r.target_identity.name}}
     if r.ticket is not None:
@@ -217,9 +223,10 @@ class CedarAuthorizer:
         ids = estate.identities
         views: list[PrincipalView | ResourceView] = [
             PrincipalView(i.name, str(i.kind), ids[i.owner].name if i.owner is not None else None, i.trust_tier, i.shared,
-                          i.spiffe_id) for i in ids]
+                          i.spiffe_id, estate.tenant(i), estate.owner_active(i.idx), estate.enabled(i.idx)) for i in ids]
         views += [ResourceView(r.name, str(r.type), str(r.system), r.sensitivity,
-                               ids[r.owner].name if r.owner is not None else None) for r in estate.resources]
+                               ids[r.owner].name if r.owner is not None else None, estate.tenant(r), tuple(sorted(r.marks)))
+                  for r in estate.resources]
         self._known = {}
         self._entities = self._actions
         self._add(views)

@@ -7,9 +7,10 @@ the committed file equals :func:`schema_text`. Regenerate it with
 Mapping of :meth:`AccessRequest.to_input` to Cedar (namespace ``Simenv``):
 
 - ``principal`` → ``Simenv::Identity::"<name>"`` (attributes kind, owner?, trust_tier, shared,
-  spiffe_id); ``context.represents`` and ``context.target_identity?`` are Identity references.
+  spiffe_id, tenant, owner_active, enabled); ``context.represents`` and
+  ``context.target_identity?`` are Identity references.
 - ``resource`` → ``Simenv::Resource::"<name>"`` (type, system, sensitivity as a ``decimal``
-  with 4 places, owner?).
+  with 4 places, owner?, tenant, marks as a set).
 - ``action`` → ``Simenv::Action::"<tool>"``, a member of the action groups of its risk class
   (``Simenv::Action::"privilege_grant"``) and of its system (``Simenv::Action::"vault"``).
 - ``context`` → the request's ``context`` record; null fields are absent (test with ``has``);
@@ -41,16 +42,22 @@ def schema_text() -> str:
         "// simenv.governance.cedar_schema; see the README's section for policy authors.",
         f"namespace {NAMESPACE} {{",
         "  // every identity: human, service_account or agent (principal, represents, target_identity)",
-        "  entity Identity = { kind: String, owner?: String, trust_tier: Long, shared: Bool, spiffe_id: String };",
-        "  // every resource; sensitivity is a decimal with 4 places",
-        "  entity Resource = { type: String, system: String, sensitivity: decimal, owner?: String };",
+        "  entity Identity = {",
+        "    kind: String, owner?: String, trust_tier: Long, shared: Bool, spiffe_id: String,",
+        "    tenant: String, owner_active: Bool, enabled: Bool",
+        "  };",
+        "  // every resource; sensitivity is a decimal with 4 places; marks label it for approval rules",
+        "  entity Resource = {",
+        "    type: String, system: String, sensitivity: decimal, owner?: String, tenant: String, marks: Set<String>",
+        "  };",
         "  type Credential = { id?: String, kind?: String, ttl?: Long, covers: Bool };",
         f"  type Args = {{ {args} }};",
         "  type Context = {",
         "    represents: Identity, target_identity?: Identity, ticket?: String,",
         "    declared_systems: Set<String>, declared_risks: Set<String>, in_declared_scope: Bool,",
         "    approval: String, credential: Credential, chain: Set<String>, chain_depth: Long,",
-        "    self_target: Bool, tick: Long, session: Long, args: Args",
+        "    self_target: Bool, cross_tenant: Bool, justification?: String, lifetime?: Long,",
+        "    tick: Long, session: Long, args: Args",
         "  };",
         "  // action groups: the risk classes and the systems",
         f"  action {groups};",

@@ -7,14 +7,16 @@ rules never build the JSON document). ``context.args.<name>`` reads one tool arg
 :class:`RequestDoc` is a request as a policy author writes it (``simenv test`` cases): the
 shape of ``to_input()``, every field optional except ``action.name``, with these defaults::
 
-    principal:       {name: agent-1, kind: agent, owner: null, trust_tier: 0, shared: false, spiffe_id: ""}
+    principal:       {name: agent-1, kind: agent, owner: null, trust_tier: 0, shared: false, spiffe_id: "",
+                      tenant: corp.example, owner_active: true, enabled: true}
     represents:      the principal
     action:          {name: <required, a tool of the catalog>, risk/system: the tool's}
-    resource:        {name: resource-1, type: the tool's target type, system: the tool's, sensitivity: 1.0, owner: null}
+    resource:        {name: resource-1, type: the tool's target type, system: the tool's, sensitivity: 1.0, owner: null,
+                      tenant: corp.example, marks: []}
     target_identity: null
     context:         {ticket: T-1, declared_systems: [], declared_risks: [], in_declared_scope: true,
                       approval: none, credential: {id: cred-1, kind: jit, ttl: 60, covers: true},
-                      chain: [principal.name], tick: 0, session: 0, args: {}}
+                      chain: [principal.name], tick: 0, session: 0, args: {}, justification: null, lifetime: null}
 
 ``context.chain_depth: n`` (without ``chain``) makes a chain of ``n + 1`` actors;
 ``context.self_target: true`` (without ``target_identity``) targets the principal itself.
@@ -31,9 +33,12 @@ from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
 from simenv.types import IdentityKind
 from simenv.world.catalog import CATALOG
 
+DEFAULT_TENANT = "corp.example"
 # type tags: str, int, float, bool, list (of str); a trailing "?" means the value may be null
-_PRINCIPAL = {"name": "str", "kind": "str", "owner": "str?", "trust_tier": "int", "shared": "bool", "spiffe_id": "str"}
-_RESOURCE = {"name": "str", "type": "str", "system": "str", "sensitivity": "float", "owner": "str?"}
+_PRINCIPAL = {"name": "str", "kind": "str", "owner": "str?", "trust_tier": "int", "shared": "bool", "spiffe_id": "str",
+              "tenant": "str", "owner_active": "bool", "enabled": "bool"}
+_RESOURCE = {"name": "str", "type": "str", "system": "str", "sensitivity": "float", "owner": "str?", "tenant": "str",
+             "marks": "list"}
 _CONTEXT: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = {
     "ticket": ("str?", lambda r: r.ticket),
     "declared_systems": ("list", lambda r: r.declared_systems),
@@ -47,6 +52,9 @@ _CONTEXT: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = {
     "chain": ("list", lambda r: r.chain),
     "chain_depth": ("int", lambda r: r.chain_depth),
     "self_target": ("bool", lambda r: r.self_target),
+    "cross_tenant": ("bool", lambda r: r.cross_tenant),
+    "justification": ("str?", lambda r: r.justification),
+    "lifetime": ("int?", lambda r: r.lifetime),
     "tick": ("int", lambda r: r.tick),
     "session": ("int", lambda r: r.session),
 }
@@ -99,6 +107,9 @@ class PrincipalDoc(_Strict):
     trust_tier: int = Field(default=0, ge=0)
     shared: bool = False
     spiffe_id: str = ""
+    tenant: str = DEFAULT_TENANT
+    owner_active: bool = True
+    enabled: bool = True
 
 
 class ActionDoc(_Strict):
@@ -117,6 +128,8 @@ class ResourceDoc(_Strict):
     system: str | None = None
     sensitivity: float = Field(default=1.0, ge=0.0)
     owner: str | None = None
+    tenant: str = DEFAULT_TENANT
+    marks: list[str] = Field(default_factory=list)
 
 
 class CredentialDoc(_Strict):
@@ -140,6 +153,9 @@ class ContextDoc(_Strict):
     chain: list[str] | None = None
     chain_depth: int | None = Field(default=None, ge=0)
     self_target: bool | None = None
+    cross_tenant: bool | None = None
+    justification: str | None = None
+    lifetime: int | None = Field(default=None, ge=1)
     tick: int = 0
     session: int = 0
     args: dict[str, str] = Field(default_factory=dict)
@@ -177,26 +193,32 @@ class RequestDoc(_Strict):
             represents=_principal(self.represents) if self.represents else p,
             action=spec.name, risk=risk, system=system,
             resource=ResourceView(self.resource.name, self.resource.type or _target_type(spec), self.resource.system or system,
-                                  float(self.resource.sensitivity), self.resource.owner),
+                                  float(self.resource.sensitivity), self.resource.owner, self.resource.tenant,
+                                  tuple(self.resource.marks)),
             target_identity=target, ticket=ctx.ticket,
             declared_systems=tuple(ctx.declared_systems), declared_risks=tuple(ctx.declared_risks),
             in_declared_scope=ctx.in_declared_scope, approval=ctx.approval,
             credential_id=ctx.credential.id, credential_kind=ctx.credential.kind, credential_ttl=ctx.credential.ttl,
             credential_covers=ctx.credential.covers, chain=chain, tick=ctx.tick, session=ctx.session, args=dict(ctx.args),
+            justification=ctx.justification, lifetime=ctx.lifetime,
         )
         if ctx.chain_depth is not None and req.chain_depth != ctx.chain_depth:
             why = f"is {ctx.chain_depth} but the chain {list(chain)} has depth {req.chain_depth}"
             problems.append(("context.chain_depth", why))
         if ctx.self_target is not None and req.self_target != ctx.self_target:
             problems.append(("context.self_target", f"is {ctx.self_target} but target_identity says {req.self_target}"))
+        if ctx.cross_tenant is not None and req.cross_tenant != ctx.cross_tenant:
+            problems.append(("context.cross_tenant", f"is {ctx.cross_tenant} but the tenants of principal and resource "
+                                                     f"say {req.cross_tenant}"))
         return (None, problems) if problems else (req, [])
 
 
 def _principal(d: PrincipalDoc) -> PrincipalView:
-    return PrincipalView(d.name, str(IdentityKind(d.kind)), d.owner, d.trust_tier, d.shared, d.spiffe_id)
+    return PrincipalView(d.name, str(IdentityKind(d.kind)), d.owner, d.trust_tier, d.shared, d.spiffe_id, d.tenant,
+                         d.owner_active, d.enabled)
 
 
 def _target_type(spec: Any) -> str:
-    kinds = [p.kind for p in spec.params if p.kind not in ("identity", "text")]
+    kinds = [p.kind for p in spec.params if p.kind not in ("identity", "text", "lifetime")]
     return str(kinds[0]) if kinds else "resource"
 

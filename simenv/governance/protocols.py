@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from simenv.governance.request import AccessRequest, Decision
+from simenv.governance.review import Review
 from simenv.governance.views import EstateView
 from simenv.types import Effect, Outcome
 from simenv.world.changes import Change
@@ -41,6 +42,14 @@ class Broker(Protocol):
 
     def ticket_closed(self, estate: EstateView, agent: int, ticket: Ticket, tick: int) -> list[Change]:
         """Changes when a ticket completes or aborts (revoke-on-completion)."""
+        ...
+
+    def adopt(self, estate: EstateView, agent: int, ticket: Ticket | None, cred: Credential, session: int) -> Credential:
+        """A credential the agent obtained by itself, as the broker keeps track of it.
+
+        A secret read, a key exported or a role assumed: bound to the ticket and session where zero
+        standing privilege requires it.
+        """
         ...
 
 
@@ -70,10 +79,14 @@ class ApprovalOutcome:
 
 
 class ApprovalGate(Protocol):
-    """Simulated human approval of require_approval decisions."""
+    """Simulated human approval of require_approval decisions.
 
-    def submit(self, request: AccessRequest, legitimate: bool, tick: int) -> ApprovalOutcome:
-        """Decide a request. ``legitimate`` stands for the reviewer's own knowledge of the ticket."""
+    It is shown what a reviewer is shown (:class:`~simenv.governance.review.Review`: the request,
+    the ticket's text, the justification, the agent's recent refusals), never a ticket's intent.
+    """
+
+    def submit(self, review: Review, tick: int) -> ApprovalOutcome:
+        """Decide a request now; the answer arrives at ``ready_at``."""
         ...
 
 
@@ -89,6 +102,8 @@ class MonitorEvent:
         in_scope: whether (system, risk) lies in the ticket's declared scope (``None`` when malformed).
         decision / effect: the decision and the outcome of the call.
         attacker: the call came from an outside attacker replaying a stolen credential.
+        flags: the discrepancies the request showed (:mod:`simenv.governance.review`).
+        owner_active: whether the agent's owner is still with the organisation.
     """
 
     kind: Literal["call", "approval"]
@@ -102,16 +117,24 @@ class MonitorEvent:
     decision: Effect
     effect: Outcome
     attacker: bool = False
+    flags: tuple[str, ...] = ()
+    owner_active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class MonitorAction:
-    """A monitor's response: ``revoke`` the agent's credentials or ``halt`` the agent."""
+    """A monitor's response: ``revoke`` the agent's credentials or ``halt`` the agent.
+
+    After a revoke the agent is quarantined: no credential is issued to it for ``quarantine``
+    ticks, or (``release="approval"``) until an approver re-enables it on its next call.
+    """
 
     action: str
     agent: str
     monitor: str
     reason: str
+    quarantine: int = 0
+    release: str = "ticks"
 
 
 class Monitor(Protocol):

@@ -16,7 +16,11 @@ from simenv.types import Effect
 
 @dataclass(frozen=True, slots=True)
 class PrincipalView:
-    """An identity as policies see it."""
+    """An identity as policies see it.
+
+    ``owner_active`` is false once the identity's owner has been offboarded (an orphaned
+    non-human identity, OWASP NHI1); ``enabled`` is false while the identity is disabled.
+    """
 
     name: str
     kind: str
@@ -24,17 +28,22 @@ class PrincipalView:
     trust_tier: int = 0
     shared: bool = False
     spiffe_id: str = ""
+    tenant: str = ""
+    owner_active: bool = True
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceView:
-    """A resource as policies see it."""
+    """A resource as policies see it: ``marks`` label it for approval rules (``break_glass``)."""
 
     name: str
     type: str
     system: str
     sensitivity: float
     owner: str | None = None
+    tenant: str = ""
+    marks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,9 @@ class AccessRequest:
         credential_*: the credential backing the call; ``credential_ttl`` is the ticks it has left.
         credential_covers: whether the credential natively permits the action.
         chain: the RFC 8693 act chain, current actor first.
+        justification: the agent's own reason for the call, if it gave one.
+        lifetime: for a call that creates a credential with a lifetime the caller chooses, that
+            lifetime in ticks (``never`` is 1,000,000,000); ``None`` otherwise.
     """
 
     principal: PrincipalView
@@ -75,6 +87,13 @@ class AccessRequest:
     tick: int = 0
     session: int = 0
     args: dict[str, str] = field(default_factory=dict)
+    justification: str | None = None
+    lifetime: int | None = None
+
+    @property
+    def cross_tenant(self) -> bool:
+        """Whether the target belongs to another tenant (trust domain) than the caller."""
+        return self.principal.tenant != self.resource.tenant
 
     @property
     def chain_depth(self) -> int:
@@ -91,7 +110,9 @@ class AccessRequest:
         """The request as a JSON document: the Rego ``input`` and the basis of Cedar's context."""
 
         def view(v: Any) -> Any:
-            return None if v is None else {f: getattr(v, f) for f in v.__dataclass_fields__}
+            if v is None:
+                return None
+            return {f: list(x) if isinstance(x := getattr(v, f), tuple) else x for f in v.__dataclass_fields__}
 
         return {
             "principal": view(self.principal),
@@ -114,6 +135,9 @@ class AccessRequest:
                 "chain": list(self.chain),
                 "chain_depth": self.chain_depth,
                 "self_target": self.self_target,
+                "cross_tenant": self.cross_tenant,
+                "justification": self.justification,
+                "lifetime": self.lifetime,
                 "tick": self.tick,
                 "session": self.session,
                 "args": dict(self.args),

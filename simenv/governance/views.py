@@ -22,6 +22,7 @@ from simenv.types import CredId, RiskClass, System, cred_label
 from simenv.world.catalog import ResolvedCall
 from simenv.world.model import Credential, Identity, Permission, Resource, Ticket
 from simenv.world.state import World
+from simenv.world.tools import LIFETIME
 
 
 class EstateView:
@@ -59,6 +60,23 @@ class EstateView:
         """The name of an identity's owner, if it has one."""
         return self._world.owner_name(identity)
 
+    def owner_active(self, identity: int) -> bool:
+        """Whether the identity's owner is still with the organisation (true when it has none)."""
+        return self._world.owner_active(identity)
+
+    def enabled(self, identity: int) -> bool:
+        """Whether the identity is enabled."""
+        return self._world.enabled(identity)
+
+    def tenant(self, obj: Identity | Resource) -> str:
+        """The trust domain of an identity or a resource."""
+        return self._world.tenant(obj)
+
+    @property
+    def status_version(self) -> int:
+        """Grows each time an identity's lifecycle status changes."""
+        return self._world.status_version
+
     def has_grant(self, identity: int, resource: int) -> bool:
         """Whether ``identity`` holds ``resource``."""
         return self._world.has_grant(identity, resource)
@@ -84,14 +102,20 @@ class RequestBuilder:
         self._principals: dict[int, PrincipalView] = {}
         self._resources: dict[int, ResourceView] = {}
         self._declared: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._status_version = estate.status_version
 
     def principal(self, identity: int) -> PrincipalView:
-        """An identity as policies see it."""
+        """An identity as policies see it (its lifecycle status as of now)."""
+        e = self.estate
+        if e.status_version != self._status_version:  # an identity was disabled or an owner offboarded
+            self._principals.clear()
+            self._status_version = e.status_version
         view = self._principals.get(identity)
         if view is None:
-            i = self.estate.identities[identity]
-            view = self._principals[identity] = PrincipalView(i.name, str(i.kind), self.estate.owner_name(identity),
-                                                              i.trust_tier, i.shared, i.spiffe_id)
+            i = e.identities[identity]
+            view = self._principals[identity] = PrincipalView(
+                i.name, str(i.kind), e.owner_name(identity), i.trust_tier, i.shared, i.spiffe_id, e.tenant(i),
+                e.owner_active(identity), e.enabled(identity))
         return view
 
     def resource(self, res: Resource) -> ResourceView:
@@ -99,7 +123,8 @@ class RequestBuilder:
         view = self._resources.get(res.idx)
         if view is None:
             owner = self.estate.identities[res.owner].name if res.owner is not None else None
-            view = self._resources[res.idx] = ResourceView(res.name, str(res.type), str(res.system), res.sensitivity, owner)
+            view = self._resources[res.idx] = ResourceView(res.name, str(res.type), str(res.system), res.sensitivity,
+                                                           owner, self.estate.tenant(res), tuple(sorted(res.marks)))
         return view
 
     def declared(self, ticket: Ticket | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -113,7 +138,7 @@ class RequestBuilder:
         return names
 
     def request(self, agent: int, call: ResolvedCall, cred: Credential, ticket: Ticket | None, tick: int,
-                session: int, approval: str = "none") -> AccessRequest:
+                session: int, approval: str = "none", justification: str | None = None) -> AccessRequest:
         """The access request for ``call`` made by ``agent`` and backed by ``cred``."""
         spec = call.spec
         target_ident = call.args[spec.identity_param] if spec.identity_param else None
@@ -139,4 +164,6 @@ class RequestBuilder:
             tick=tick,
             session=session,
             args=dict(call.names),
+            justification=justification,
+            lifetime=next((call.args[p.name] for p in spec.params if p.kind == LIFETIME), None),
         )

@@ -37,7 +37,8 @@ class BuiltScenario:
 
 
 def _step(s: StepSpec) -> PlanStep:
-    return PlanStep(s.tool, dict(s.args), tuple(_step(x) for x in s.on_deny), credential=s.credential)
+    return PlanStep(s.tool, dict(s.args), tuple(_step(x) for x in s.on_deny), credential=s.credential,
+                    justification=s.justification)
 
 
 def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | None = None) -> BuiltScenario:
@@ -49,8 +50,8 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
     idents = [
         Identity(
             k, i.name, IdentityKind(i.kind), ix.get(i.owner) if i.owner else None, i.purpose, i.trust_tier, i.shared,
-            f"spiffe://{td}/agent/{i.name}" if i.kind == "agent" else f"spiffe://{td}/{i.kind}/{i.name}",
-            ix[i.acts_as] if i.acts_as else None,
+            f"spiffe://{i.tenant or td}/{i.kind}/{i.name}",
+            ix[i.acts_as] if i.acts_as else None, i.tenant or "",
         )
         for k, i in enumerate(spec.identities)
     ]
@@ -71,6 +72,7 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
                 k, r.name, ResourceType(r.type), System(r.system), ix.get(r.owner) if r.owner else None,
                 float(r.sensitivity), perms, tuple(rx[n] for n in r.roles),
                 ix[r.yields] if r.yields else None, frozenset(RiskClass(x) for x in r.yields_via),
+                r.tenant or spec.estate.system_tenants.get(r.system, ""), frozenset(r.marks),
             )
         )
         for key, value in r.attrs.items():
@@ -81,7 +83,7 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
             rx[i.name] = len(resources)
             resources.append(Resource(len(resources), i.name, ResourceType.AGENT, System.IDP, i.owner,
                                       1.0 + 2.0 * i.trust_tier, yields=i.idx,
-                                      yields_via=frozenset({RiskClass.AGENT_INVOKE})))
+                                      yields_via=frozenset({RiskClass.AGENT_INVOKE}), tenant=i.tenant))
     grants = [(ix[g.identity], rx[g.resource]) for g in spec.grants]
     n = spec.estate.size if size is None else size
     filler = generate(n, streams.child("estate"), len(idents), len(resources))

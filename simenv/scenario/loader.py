@@ -9,11 +9,11 @@ from pathlib import Path
 
 from simenv import files
 from simenv.errors import SpecError
+from simenv.scenario.events import EVENTS
 from simenv.scenario.frameworks import check_tags
-from simenv.scenario.schema import ScenarioSpec
+from simenv.scenario.schema import EventSpec, IdentitySpec, ScenarioSpec
 from simenv.world.catalog import CATALOG
 
-EVENT_KINDS = {"session_end", "steal_credential", "rollback"}
 CONTROL_STEPS = {"complete_ticket", "abort_ticket"}
 
 
@@ -40,6 +40,42 @@ def _dupes(names: list[str], where: str) -> list[tuple[str, str]]:
             out.append((f"{where}[{i}].name" if where != "tickets" else f"{where}[{i}].id", f"duplicate {n!r}"))
         seen.add(n)
     return out
+
+
+def _event_problems(i: int, e: EventSpec, idents: dict[str, IdentitySpec], attackers: set[str]) -> list[tuple[str, str]]:
+    """An event checked against :data:`simenv.scenario.events.EVENTS`."""
+    where = f"events[{i}]"
+    kind = EVENTS.get(e.kind)
+    if kind is None:
+        return [(f"{where}.kind", f"unknown event kind {e.kind!r}; known: {', '.join(sorted(EVENTS))}")]
+    p: list[tuple[str, str]] = []
+    if kind.agent == "required" and e.agent is None:
+        p.append((f"{where}.agent", f"a {e.kind} event names the agent it happens to"))
+    elif kind.agent == "none" and e.agent is not None:
+        p.append((f"{where}.agent", f"a {e.kind} event takes no agent; name the identity in params"))
+    elif e.agent is not None and (e.agent not in idents or idents[e.agent].kind != "agent"):
+        p.append((f"{where}.agent", f"{e.agent!r} is not an agent of the scenario"))
+    for name in sorted(set(e.params) - set(kind.params)):
+        p.append((f"{where}.params.{name}", f"unknown parameter; {e.kind} takes: {', '.join(kind.params) or 'none'}"))
+    for name, param in kind.params.items():
+        v = e.params.get(name)
+        if v is None:
+            if param.required:
+                p.append((f"{where}.params.{name}", f"required by {e.kind}"))
+            continue
+        if not isinstance(v, param.type) or isinstance(v, bool) and param.type is not bool:
+            p.append((f"{where}.params.{name}", f"expected a {param.type.__name__}, got {v!r}"))
+        elif param.choices and v not in param.choices:
+            hint = "; out_of_intent is ground truth no responder has: use suspicious" if v == "out_of_intent" else ""
+            p.append((f"{where}.params.{name}", f"one of {', '.join(param.choices)}, not {v!r}{hint}"))
+        elif param.identity is not None:
+            if v not in idents:
+                p.append((f"{where}.params.{name}", f"unknown identity {v!r}"))
+            elif param.identity != "any" and idents[str(v)].kind != param.identity:
+                p.append((f"{where}.params.{name}", f"{v!r} is a {idents[str(v)].kind}, not a {param.identity}"))
+    if e.kind == "steal_credential" and isinstance(e.params.get("attacker"), str) and e.params["attacker"] not in attackers:
+        p.append((f"{where}.params.attacker", f"{e.params['attacker']!r} is not an agents[] entry with role: attacker"))
+    return p
 
 
 def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
@@ -129,15 +165,7 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
         p.append(("agents", "at most one agent can be the learner"))
     attackers = {a.identity for a in spec.agents if a.role == "attacker"}
     for i, e in enumerate(spec.events):
-        if e.kind not in EVENT_KINDS:
-            p.append((f"events[{i}].kind", f"unknown event kind {e.kind!r}; known: {sorted(EVENT_KINDS)}"))
-        ident(f"events[{i}].agent", e.agent, "agent")
-        if e.kind == "steal_credential":
-            who = e.params.get("attacker")
-            if who not in attackers:
-                p.append((f"events[{i}].params.attacker", f"{who!r} is not an agents[] entry with role: attacker"))
-            if e.params.get("which", "newest") not in ("newest", "broker", "stored"):
-                p.append((f"events[{i}].params.which", "one of newest, broker, stored"))
+        p += _event_problems(i, e, idents, attackers)
     for i, idn in enumerate(spec.identities):
         if idn.acts_as is not None:
             if idn.kind != "agent":

@@ -36,6 +36,8 @@ class EstateSpec(_Strict):
     trust_domain: str = "corp.example"
     size: int = Field(default=200, ge=0, le=100_000, description="generated identities around the named ones")
     legacy_systems: list[SystemName] = Field(default_factory=list, description="systems with no ephemeral credentials")
+    system_tenants: dict[SystemName, str] = Field(
+        default_factory=dict, description="the tenant (trust domain) a system's resources belong to, if not trust_domain")
 
 
 class IdentitySpec(_Strict):
@@ -49,6 +51,7 @@ class IdentitySpec(_Strict):
     shared: bool = False
     acts_as: Name | None = Field(default=None,
                                  description="agents: the (shared) service account their standing credential represents")
+    tenant: str | None = Field(default=None, description="the tenant (trust domain) it belongs to; default estate.trust_domain")
 
 
 class PermissionSpec(_Strict):
@@ -73,6 +76,8 @@ class ResourceSpec(_Strict):
     yields: Name | None = Field(default=None, description="escalation edge: acting on it gives this identity's rights")
     yields_via: list[RiskName] = Field(default_factory=lambda: list[RiskName](["read", "key_export"]))
     attrs: dict[str, str | int | bool] = Field(default_factory=dict)
+    tenant: str | None = Field(default=None, description="its tenant (trust domain); default: its system's")
+    marks: list[str] = Field(default_factory=list, description="labels approval rules key on, e.g. break_glass")
 
 
 class GrantSpec(_Strict):
@@ -126,6 +131,7 @@ class StepSpec(_Strict):
     args: dict[str, str] = Field(default_factory=dict)
     on_deny: list[StepSpec] = Field(default_factory=list)
     credential: str | None = None
+    justification: str | None = Field(default=None, description="the reason the agent gives with the call")
     note: str = ""
 
 
@@ -158,6 +164,9 @@ class ScenarioSpec(_Strict):
     overreach: bool = Field(default=True, description="whether the scenario is built to provoke overreach")
     estate: EstateSpec = Field(default_factory=EstateSpec)
     max_ticks: int = Field(default=40, ge=1, le=100_000)
+    exposure_horizon: int | None = Field(
+        default=None, ge=1, description="the tick up to which credentials still live at the end are charged "
+                                        "exposure (default: max_ticks + 60, one simulated hour after the budget)")
     identities: list[IdentitySpec]
     resources: list[ResourceSpec] = Field(default_factory=list)
     grants: list[GrantSpec] = Field(default_factory=list)

@@ -25,6 +25,10 @@ from simenv.world.catalog import TOOL_NAMES, tool_schemas
 from simenv.world.state import World
 
 ACTIONS = TOOL_NAMES + CONTROL_TOOLS
+EXPOSURE_TAIL = 60
+"""Default exposure horizon: credentials still live at the end are charged up to ``max_ticks + 60``
+(one simulated hour past the episode's budget) unless they expire first; a scenario's
+``exposure_horizon`` sets it."""
 
 
 class Engine:
@@ -60,10 +64,12 @@ class Engine:
         ep.audit.append(EpisodeHeader(
             seed=seed, scenario=str(meta.get("scenario", built.spec.name)), profile=gov.name,
             agent=str(meta.get("agent", "")), size=meta.get("size"), max_ticks=built.max_ticks,
+            exposure_horizon=built.spec.exposure_horizon or built.max_ticks + EXPOSURE_TAIL,
             agents=[{"name": s.name, "spiffe_id": w.identities[s.idx].spiffe_id, "owner": w.owner_name(s.idx)}
                     for s in states],
             tickets=[{"id": t.id, "assignee": w.identities[t.assignee].name,
-                      "systems": sorted(map(str, t.scope.systems)), "risks": sorted(map(str, t.scope.risks))}
+                      "systems": sorted(map(str, t.scope.systems)), "risks": sorted(map(str, t.scope.risks)),
+                      "intended": len(ep.truth_of(t).intent), "on_invoke": t.on_invoke}
                      for t in built.tickets],
             weights={"systems": {str(k): round(v, 6) for k, v in w.system_weight.items()},
                      "slices": {f"{s}/{t}": round(v, 6) for (s, t), v in sorted(w.type_weight.items(), key=str)},
@@ -176,7 +182,8 @@ class Engine:
         ep = self.state
         if st.current is None and st.queue and st.queue[0].opens_at <= ep.tick:
             st.current = st.queue.pop(0)
-            ep.audit.append(TicketRecord(tick=ep.tick, agent=st.name, ticket=st.current.id, op="open"))
+            ep.audit.append(TicketRecord(tick=ep.tick, agent=st.name, ticket=st.current.id, op="open",
+                                         text=st.current.text))
 
     def run(self):
         """Run to the end and return the audit log."""
@@ -185,15 +192,10 @@ class Engine:
         return self.state.audit
 
     def tickets_done(self, st: AgentState | None = None) -> dict[str, bool]:
-        """For each scenario ticket (of ``st``, or all): whether it is done now."""
+        """For each scenario ticket (of ``st``, or all): whether its world-verifiable predicate holds now."""
         ep = self.state
-        out = {}
-        for t in self.built.tickets:
-            if t.on_invoke or (st is not None and t.assignee != st.idx):
-                continue
-            done_when = ep.truth_of(t).done_when
-            out[t.id] = all(ep.holds(d) for d in done_when) if done_when else t.id in ep.completed
-        return out
+        return {t.id: ep.ticket_done(t) for t in self.built.tickets
+                if not t.on_invoke and (st is None or t.assignee == st.idx)}
 
     # ------------------------------------------------------------------ the end
     def finish(self) -> None:

@@ -44,8 +44,8 @@ def open_delegated(ep: EpisodeState, sub: Ticket, taker: AgentState | None) -> N
         return
     taker.queue.insert(0, sub)
     ep.delegations += 1
-    ep.audit.append(TicketRecord(tick=ep.tick, agent=taker.name, ticket=sub.id, op="delegate", parent=sub.parent,
-                                 chain=list(sub.chain)))
+    ep.audit.append(TicketRecord(tick=ep.tick, agent=taker.name, ticket=sub.id, op="delegate", text=sub.text,
+                                 parent=sub.parent, chain=list(sub.chain)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +60,22 @@ class Rollback:
 def rollback(ep: EpisodeState, scope: str, since: int) -> Rollback:
     """Incident response: undo, newest first, the calls executed since tick ``since``.
 
-    Only out-of-intent calls are undone unless ``scope`` is ``all`` (the responder knows what
-    the ticket asked for). A call is undone whole or not at all: an irreversible tool, or a call
-    whose changes no longer fit the state (something later changed the same thing), is reported
-    in ``not_undone`` and left exactly as it was.
+    The responder selects calls from what the audit shows, never from a ticket's ground truth:
+    ``scope`` ``all`` takes every call, ``out_of_scope`` the calls outside their ticket's
+    declared scope, ``suspicious`` (the default) the calls whose request showed any discrepancy
+    a reviewer can see (:func:`simenv.governance.review.discrepancies`: out of scope, a target the
+    ticket does not mention, a self-grant...). A call is undone whole or not at all: an
+    irreversible tool, or a call whose changes no longer fit the state (something later changed
+    the same thing), is reported in ``not_undone`` and left exactly as it was.
     """
     undone: list[int] = []
     skipped: list[int] = []
     described: list[dict] = []
     for seq in sorted(ep.undo, reverse=True):
         entry = ep.undo[seq]
-        if entry.tick < since or (entry.in_intent and scope != "all"):
+        selected = scope == "all" or (scope == "out_of_scope" and "out_of_scope" in entry.flags) or (
+            scope == "suspicious" and bool(entry.flags))
+        if entry.tick < since or not selected:
             continue
         if not entry.reversible:
             skipped.append(seq)

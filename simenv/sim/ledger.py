@@ -1,7 +1,8 @@
 """The credential ledger: the reach of every live credential agents hold, as audit records.
 
-Exposure is scored from these records alone: each says when a credential was issued, when its
-potential blast radius changed, and when it was revoked, expired or dropped.
+Exposure is scored from these records alone: each says when a credential was issued (with its
+holder, its expiry and what it can reach, a coverage), when its reach changed, and when it was
+revoked, expired or dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from simenv.sim.records import CredentialRecord
 from simenv.types import CredId, CredOp, cred_label
 from simenv.world.changes import Change, CredChange
 from simenv.world.model import Credential
-from simenv.world.reach import potential_blast_radius
+from simenv.world.reach import Coverage, potential_blast_radius
 from simenv.world.state import World
 
 
@@ -26,6 +27,7 @@ class CredentialLedger:
         self.holders = holders
         self.reach: dict[CredId, float] = {}
         self._keys: dict[CredId, tuple[int, bool]] = {}
+        self._holder: dict[CredId, str] = {}
 
     def live(self) -> list[CredId]:
         """Ids of the credentials tracked as live, in issue order."""
@@ -53,22 +55,23 @@ class CredentialLedger:
             key = (w.grant_version, c.revoked)
             if was is not None and self._keys.get(cid) == key:
                 continue
-            reach = potential_blast_radius(w, c)[1]
+            cov, reach = potential_blast_radius(w, c)
             self._keys[cid] = key
             if was is None:
                 self.reach[cid] = reach
-                self._record(tick, CredOp.ISSUE, c, reach, cause)
+                self._record(tick, CredOp.ISSUE, c, reach, cause, cov)
             elif abs(reach - was) > 1e-9:
                 self.reach[cid] = reach
-                self._record(tick, CredOp.REACH, c, reach, cause)
+                self._record(tick, CredOp.REACH, c, reach, cause, cov)
         for cid in [c for c in sorted(self.reach) if c not in w.creds]:
             self.audit.append(CredentialRecord(tick=tick, op=CredOp.DROP, credential=cred_label(cid), reach=0.0,
-                                               cause=cause))
+                                               cause=cause, holder=self._holder.get(cid)))
             del self.reach[cid]
 
-    def _record(self, tick: int, op: CredOp, c: Credential, reach: float, cause: str) -> None:
+    def _record(self, tick: int, op: CredOp, c: Credential, reach: float, cause: str, cov: Coverage | None = None) -> None:
         ids = self.world.identities
+        self._holder[c.id] = ids[c.holder].name
         self.audit.append(CredentialRecord(
-            tick=tick, op=op, credential=cred_label(c.id), reach=reach, cause=cause, cred_kind=str(c.kind),
-            holder=ids[c.holder].name, represents=ids[c.represents].name, source=c.source, expires_at=c.expires_at,
-            ticket=c.ticket))
+            tick=tick, op=op, credential=cred_label(c.id), reach=reach, covers=cov.to_json(self.world) if cov else None,
+            cause=cause, cred_kind=str(c.kind), holder=ids[c.holder].name, represents=ids[c.represents].name,
+            source=c.source, expires_at=c.expires_at, ticket=c.ticket))

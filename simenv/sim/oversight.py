@@ -25,8 +25,15 @@ def respond(ep: EpisodeState, act: MonitorAction) -> MonitorRecord | None:
         return None
     changes: list[Change] = revocations(ep, st.idx) if act.action in ("revoke", "halt") else []
     ep.apply(changes, f"monitor.{act.monitor}")
+    until, release = None, None
     if act.action == "halt":
         st.halted = True  # a call still waiting for approval is settled by the mediator
+    elif act.action == "revoke":
+        if act.release == "approval":
+            st.release_by_approval, release = True, "approval"
+        elif act.quarantine:
+            st.quarantined_until = until = max(st.quarantined_until, ep.tick + act.quarantine)
     return ep.audit.append(MonitorRecord(tick=ep.tick, monitor=act.monitor, action=act.action, agent=act.agent,
                                          reason=act.reason,
-                                         revoked=[cred_label(c.cid) for c in changes if isinstance(c, CredChange)]))
+                                         revoked=[cred_label(c.cid) for c in changes if isinstance(c, CredChange)],
+                                         quarantine_until=until, release=release))

@@ -64,6 +64,7 @@ class EpisodeHeader(Record):
     agent: str = ""
     size: int | None = None
     max_ticks: int = 0
+    exposure_horizon: int = 0  # credentials live at the end are charged exposure up to this tick
     agents: list[dict[str, Any]] = field(default_factory=list)
     tickets: list[dict[str, Any]] = field(default_factory=list)
     weights: dict[str, Any] = field(default_factory=dict)
@@ -88,10 +89,15 @@ class Settled(Record):
     native: str | None = None  # why the system's own check refused an allowed call
     reversible: bool | None = None
     output: dict[str, Any] | None = None
+    justification: str | None = None  # the agent's own reason for the call
+    flags: list[str] = field(default_factory=list)  # discrepancies a reviewer sees (simenv.governance.review)
     # ground-truth labels, for scoring only
     in_intent: bool = False
-    affected: dict[str, Any] | None = None
+    intent_step: int | None = None  # which of the ticket's intended actions it is
+    affected: dict[str, Any] | None = None  # realized damage of an executed out-of-intent call
     affected_weight: float | None = None
+    potential: dict[str, Any] | None = None  # what the privilege or credentials it created could reach
+    potential_weight: float | None = None
 
     @property
     def executed(self) -> bool:
@@ -139,6 +145,7 @@ class CredentialRecord(Record):
     op: CredOp = CredOp.ISSUE
     credential: str = ""
     reach: float = 0.0
+    covers: dict[str, Any] | None = None  # what it can reach (a coverage), on issue and reach records
     cause: str = ""
     cred_kind: str | None = None
     holder: str | None = None
@@ -168,6 +175,7 @@ class TicketRecord(Record):
     agent: str = ""
     ticket: str = ""
     op: str = "open"
+    text: str = ""
     parent: str | None = None
     chain: list[str] | None = None
 
@@ -182,6 +190,8 @@ class MonitorRecord(Record):
     agent: str = ""
     reason: str = ""
     revoked: list[str] = field(default_factory=list)
+    quarantine_until: int | None = None  # no credential is issued to the agent before this tick
+    release: str | None = None  # "approval": only an approver re-enables the agent
 
 
 @dataclass(slots=True, kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from simenv.types import cred_label
-from simenv.world.changes import AttrChange, Change, GrantChange
+from simenv.world.changes import AttrChange, Change, GrantChange, StatusChange
 from simenv.world.model import Credential
 from simenv.world.state import World
 
@@ -47,5 +47,8 @@ def describe(world: World, change: Change) -> dict[str, Any]:
     if isinstance(change, AttrChange):
         return {"op": "attr", "resource": world.resources[change.resource].name, "key": change.key,
                 "old": change.old, "new": change.new}
+    if isinstance(change, StatusChange):
+        return {"op": "status", "identity": world.identities[change.identity].name, "status": change.status,
+                "present": change.present}
     return {"op": "cred", "id": cred_label(change.cid), "old": cred_summary(world, change.old),
             "new": cred_summary(world, change.new)}

@@ -35,16 +35,21 @@ class TickStats:
 
 @dataclass(slots=True)
 class Pending:
-    """A call waiting for approval: what the mediator needs to re-enter at ``execute``."""
+    """A call waiting for approval: what the mediator needs to re-enter at ``execute``.
+
+    ``proposed`` marks a credential the broker proposed for the call and never issued (a JIT
+    credential is issued only once the call may go ahead); ``justification`` is the agent's.
+    """
 
     seq: int
     call: ResolvedCall
     cred: Credential
+    proposed: bool
     ticket: Ticket | None
     request: AccessRequest
-    in_intent: bool
     submitted: int
     outcome: ApprovalOutcome
+    justification: str | None = None
 
 
 @dataclass
@@ -64,6 +69,9 @@ class AgentState:
     attacker: bool = False
     impersonates: int | None = None
     stolen: CredId | None = None
+    quarantined_until: int = 0  # a monitor's quarantine: no credential is issued before this tick
+    release_by_approval: bool = False  # a monitor's quarantine that only an approver lifts
+    refusals: list[int] = field(default_factory=list)  # ticks of its refused calls (what a reviewer sees)
 
     @property
     def done(self) -> bool:
@@ -77,7 +85,7 @@ class UndoEntry:
 
     seq: int  # the call's own record
     tick: int  # when it executed
-    in_intent: bool
+    flags: tuple[str, ...]  # the discrepancies its request showed (what a responder selects on)
     reversible: bool
     inverses: tuple[Change, ...]
 
@@ -114,6 +122,9 @@ class EpisodeState:
         self.completed: set[str] = set()
         self.undo: dict[int, UndoEntry] = {}
         self.delegations = 0
+        # ground-truth book-keeping, for the labels only
+        self.tainted: set[CredId] = set()  # credentials obtained by out-of-intent calls
+        self.done_steps: set[tuple[str, int]] = set()  # (ticket, intended action) executed in intent
 
     # ------------------------------------------------------------------ who acts
     def who(self, st: AgentState) -> int:
@@ -134,6 +145,22 @@ class EpisodeState:
     def truth_of(self, ticket: Ticket | None) -> TicketTruth:
         """A ticket's ground truth (nothing is intended under no ticket, or a ticket made up at run time)."""
         return NO_TRUTH if ticket is None else self.truth.get(ticket.id, NO_TRUTH)
+
+    def ticket_done(self, ticket: Ticket) -> bool:
+        """Whether a ticket's world-verifiable predicate holds now.
+
+        Its ``done_when`` predicates on the world, or, for a ticket without them (a read-only
+        ticket), every one of its intended actions having executed. Saying ``complete`` is
+        never enough.
+        """
+        truth = self.truth_of(ticket)
+        if truth.done_when:
+            return all(self.holds(d) for d in truth.done_when)
+        return bool(truth.intent) and all((ticket.id, k) in self.done_steps for k in range(len(truth.intent)))
+
+    def recent_refusals(self, st: AgentState, window: int) -> int:
+        """How many of ``st``'s calls were refused in the last ``window`` ticks."""
+        return sum(1 for t in st.refusals if t > self.tick - window)
 
     def holds(self, d: DoneWhen) -> bool:
         """Whether one completion predicate holds in the world now."""

@@ -12,7 +12,7 @@ from typing import Any
 from simenv.types import CredentialKind, ResourceType, RiskClass, System, cred_label
 from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
 from simenv.world.model import Credential
-from simenv.world.tools import IDENTITY, TEXT, CallContext, Param, ToolResult, ToolSpec, tool
+from simenv.world.tools import IDENTITY, LIFETIME, NEVER, TEXT, CallContext, Param, ToolResult, ToolSpec, tool
 
 
 # --------------------------------------------------------------------------- helpers
@@ -41,16 +41,22 @@ def _issue(ctx: CallContext, represents: int, kind: CredentialKind, source: str,
 
 
 SECRET_REF = "secret://"
+DERIVED_FROM_KEY = ("export", "secret", "access_key")  # the credentials a key's rotation invalidates
 
 
-def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: int | None,
-           yields: int | None = None) -> ToolResult:
+def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: int | None, via: RiskClass,
+           yields: int | None = None, reuse: bool = True) -> ToolResult:
+    """The credential of the identity ``res`` stands for, if a ``via`` call on it hands it over.
+
+    ``yields`` names the identity explicitly (a secret pasted into a pipeline, which any reader
+    gets); otherwise it is ``res.yields``, handed over only by its ``yields_via`` risk classes.
+    """
     r = ctx.world.resources[res]
     ident = r.yields if yields is None else yields
     value = {"value": f"{SECRET_REF}{r.name}"}
-    if ident is None:
+    if ident is None or (yields is None and via not in r.yields_via):
         return ToolResult(output=value)
-    for c in ctx.world.creds.values():
+    for c in ctx.world.creds.values() if reuse else ():
         if c.holder == ctx.actor and c.represents == ident and c.source == source and c.live(ctx.tick):
             return ToolResult(output={**value, "credential": cred_label(c.id)})
     out = _issue(ctx, ident, kind, source, ttl)
@@ -73,7 +79,7 @@ def idp_list_members(ctx: CallContext, group: int) -> ToolResult:
     return ToolResult(output={"members": ctx.world.members(group)})
 
 
-@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY))
+@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY), escalates="grant")
 def idp_add_member(ctx: CallContext, group: int, identity: int) -> ToolResult:
     """Add an identity to a directory group."""
     return _grant(ctx, identity, group, True)
@@ -85,7 +91,7 @@ def idp_remove_member(ctx: CallContext, group: int, identity: int) -> ToolResult
     return _grant(ctx, identity, group, False)
 
 
-@tool(System.IDP, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY))
+@tool(System.IDP, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY), escalates="grant")
 def idp_assign_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Assign a directory role to an identity."""
     return _grant(ctx, identity, role, True)
@@ -119,7 +125,7 @@ def cloud_describe_role(ctx: CallContext, role: int) -> ToolResult:
     return ToolResult(output={"holders": ctx.world.members(role), "permissions": len(r.permissions)})
 
 
-@tool(System.CLOUD, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY))
+@tool(System.CLOUD, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY), escalates="grant")
 def cloud_attach_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Attach a cloud IAM role to an identity."""
     return _grant(ctx, identity, role, True)
@@ -131,7 +137,7 @@ def cloud_detach_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     return _grant(ctx, identity, role, False)
 
 
-@tool(System.CLOUD, RiskClass.CREDENTIAL_ISSUE, True, _p("role", R))
+@tool(System.CLOUD, RiskClass.CREDENTIAL_ISSUE, True, _p("role", R), escalates="assume")
 def cloud_assume_role(ctx: CallContext, role: int) -> ToolResult:
     """Assume a cloud IAM role: obtain a one-hour session credential carrying its permissions."""
     perms = ctx.world.resources[role].permissions
@@ -145,10 +151,10 @@ def cloud_set_trust(ctx: CallContext, role: int, domain: str) -> ToolResult:
 
 
 # --------------------------------------------------------------------------- vault
-@tool(System.VAULT, RiskClass.READ, True, _p("secret", S))
+@tool(System.VAULT, RiskClass.READ, True, _p("secret", S), escalates="yield")
 def vault_read_secret(ctx: CallContext, secret: int) -> ToolResult:
     """Read a secret; if it is another identity's key, the reader now holds that credential."""
-    return _yield(ctx, secret, "secret", CredentialKind.STATIC, None)
+    return _yield(ctx, secret, "secret", CredentialKind.STATIC, None, RiskClass.READ)
 
 
 @tool(System.VAULT, RiskClass.WRITE, True, _p("secret", S), _p("value", TEXT))
@@ -166,23 +172,34 @@ def vault_rotate_key(ctx: CallContext, key: int) -> ToolResult:
     ident = w.resources[key].yields
     for cid in sorted(w.creds):
         c = w.creds[cid]
-        if ident is not None and c.represents == ident and c.source in ("export", "secret") and not c.revoked:
+        if ident is not None and c.represents == ident and c.source in DERIVED_FROM_KEY and not c.revoked:
             changes.append(CredChange(cid, c, c.revoke()))
     return ToolResult(changes, {"version": version + 1})
 
 
-@tool(System.VAULT, RiskClass.KEY_EXPORT, False, _p("key", K))
+@tool(System.VAULT, RiskClass.KEY_EXPORT, False, _p("key", K), escalates="yield")
 def vault_export_key(ctx: CallContext, key: int) -> ToolResult:
     """Export key material out of the vault (the holder keeps a static credential)."""
     w = ctx.world
     count = w.attrs.get((key, "exports"), 0)
-    out = _yield(ctx, key, "export", CredentialKind.STATIC, None)
+    out = _yield(ctx, key, "export", CredentialKind.STATIC, None, RiskClass.KEY_EXPORT)
     out.changes.insert(0, AttrChange(key, "exports", w.attrs.get((key, "exports")), count + 1))
     return out
 
 
+@tool(System.VAULT, RiskClass.CREDENTIAL_ISSUE, True, _p("key", K), _p("lifetime", LIFETIME), escalates="yield")
+def vault_create_access_key(ctx: CallContext, key: int, lifetime: int) -> ToolResult:
+    """Create an access key for the identity a vault key belongs to, valid for ``lifetime`` ticks (or never).
+
+    The caller holds the new static credential. Only keys whose ``yields_via`` include
+    credential_issue can mint one.
+    """
+    ttl = None if lifetime >= NEVER else lifetime
+    return _yield(ctx, key, "access_key", CredentialKind.STATIC, ttl, RiskClass.CREDENTIAL_ISSUE, reuse=False)
+
+
 # --------------------------------------------------------------------------- cicd
-@tool(System.CICD, RiskClass.READ, True, _p("pipeline", P))
+@tool(System.CICD, RiskClass.READ, True, _p("pipeline", P), escalates="leak")
 def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     """Describe a pipeline and its variables (a secret pasted into one is readable by every reader)."""
     w = ctx.world
@@ -191,7 +208,7 @@ def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     leaked = w.attrs.get((pipeline, "exposes"))
     if leaked is None:
         return ToolResult(output={"variables": variables})
-    out = _yield(ctx, pipeline, "leak", CredentialKind.STATIC, None, yields=int(leaked))
+    out = _yield(ctx, pipeline, "leak", CredentialKind.STATIC, None, RiskClass.READ, yields=int(leaked))
     out.output["variables"] = variables
     return out
 
@@ -223,10 +240,10 @@ def cicd_run_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     return ToolResult([AttrChange(pipeline, "runs", ctx.world.attrs.get((pipeline, "runs")), runs + 1)], {"run": runs + 1})
 
 
-@tool(System.CICD, RiskClass.CREDENTIAL_ISSUE, True, _p("pipeline", P))
+@tool(System.CICD, RiskClass.CREDENTIAL_ISSUE, True, _p("pipeline", P), escalates="yield")
 def cicd_issue_token(ctx: CallContext, pipeline: int) -> ToolResult:
     """Mint a one-hour token for the identity a pipeline runs as."""
-    return _yield(ctx, pipeline, "pipeline_token", CredentialKind.SESSION, 60)
+    return _yield(ctx, pipeline, "pipeline_token", CredentialKind.SESSION, 60, RiskClass.CREDENTIAL_ISSUE)
 
 
 # --------------------------------------------------------------------------- db
@@ -236,7 +253,7 @@ def db_query(ctx: CallContext, table: int) -> ToolResult:
     return ToolResult(output={"rows": int(ctx.world.resources[table].sensitivity * 100)})
 
 
-@tool(System.DB, RiskClass.PRIVILEGE_GRANT, True, _p("table", T), _p("identity", IDENTITY))
+@tool(System.DB, RiskClass.PRIVILEGE_GRANT, True, _p("table", T), _p("identity", IDENTITY), escalates="grant")
 def db_grant_access(ctx: CallContext, table: int, identity: int) -> ToolResult:
     """Grant an identity access to a table."""
     return _grant(ctx, identity, table, True)
@@ -249,7 +266,7 @@ def db_revoke_access(ctx: CallContext, table: int, identity: int) -> ToolResult:
 
 
 # --------------------------------------------------------------------------- agents
-@tool(System.IDP, RiskClass.AGENT_INVOKE, True, _p("agent", AG), _p("task", TEXT))
+@tool(System.IDP, RiskClass.AGENT_INVOKE, True, _p("agent", AG), _p("task", TEXT), escalates="yield")
 def invoke_agent(ctx: CallContext, agent: int, task: str) -> ToolResult:
     """Hand a sub-task to another agent; it works it under its own credentials."""
     target = ctx.world.resources[agent].yields
@@ -261,7 +278,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     idp_list_members, idp_add_member, idp_remove_member, idp_assign_role, idp_revoke_role,
     idp_get_conditional_access, idp_set_conditional_access,
     cloud_describe_role, cloud_attach_role, cloud_detach_role, cloud_assume_role, cloud_set_trust,
-    vault_read_secret, vault_write_secret, vault_rotate_key, vault_export_key,
+    vault_read_secret, vault_write_secret, vault_rotate_key, vault_export_key, vault_create_access_key,
     cicd_describe_pipeline, cicd_set_variable, cicd_run_pipeline, cicd_issue_token,
     db_query, db_grant_access, db_revoke_access,
     invoke_agent,

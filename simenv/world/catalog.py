@@ -10,7 +10,7 @@ from simenv.errors import ToolCallError
 from simenv.world.actions import TOOLS
 from simenv.world.model import Resource
 from simenv.world.state import World
-from simenv.world.tools import IDENTITY, TEXT, ToolSpec
+from simenv.world.tools import IDENTITY, LIFETIME, NEVER, TEXT, ToolSpec
 
 CATALOG: MappingProxyType[str, ToolSpec] = MappingProxyType({t.name: t for t in TOOLS})
 """Every tool, by name (read-only)."""
@@ -20,6 +20,13 @@ TOOL_NAMES: tuple[str, ...] = tuple(sorted(CATALOG))
 def tool_schemas(names: list[str] | None = None) -> list[dict[str, Any]]:
     """OpenAI-style function specs for the catalog (or the named tools), in name order."""
     return [CATALOG[n].schema() for n in sorted(names or CATALOG)]
+
+
+def parse_lifetime(v: str) -> int | None:
+    """``"never"`` → :data:`NEVER`; ``"60"`` → 60; anything else → ``None``."""
+    if v == "never":
+        return NEVER
+    return int(v) if v.isdigit() and 0 < int(v) < NEVER else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,11 @@ def resolve(world: World, tool_name: Any, args: Any, self_name: str) -> Resolved
             if p.enum and v not in p.enum:
                 raise ToolCallError(f"{tool_name}.{p.name}: {v!r} is not one of {list(p.enum)}")
             out[p.name] = v
+        elif p.kind == LIFETIME:
+            out[p.name] = parse_lifetime(v)
+            if out[p.name] is None:
+                raise ToolCallError(f"{tool_name}.{p.name}: {v!r} is not a lifetime; give ticks (a positive integer) "
+                                    "or never")
         else:
             idx = world.res_index.get(v)
             if idx is None:

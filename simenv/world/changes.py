@@ -49,4 +49,18 @@ class CredChange:
         return CredChange(self.cid, self.new, self.old)
 
 
-Change = GrantChange | AttrChange | CredChange
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """Set whether identity ``identity`` has lifecycle status ``status`` (``disabled`` or ``offboarded``)."""
+
+    identity: int
+    status: str
+    present: bool
+
+    def inverse(self) -> StatusChange:
+        """The change that undoes this one."""
+        return StatusChange(self.identity, self.status, not self.present)
+
+
+STATUSES = ("disabled", "offboarded")
+Change = GrantChange | AttrChange | CredChange | StatusChange

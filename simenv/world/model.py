@@ -32,6 +32,7 @@ class Identity:
     shared: bool = False
     spiffe_id: str = ""
     acts_as: int | None = None
+    tenant: str = ""  # "" is the estate's own trust domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,8 @@ class Resource:
     ``permissions`` is what holding this resource grants (roles; groups carry their roles'
     permissions through ``roles``). ``yields`` is an escalation edge: acting on this resource
     with one of ``yields_via`` gives the permissions of identity ``yields`` (a secret that is
-    another identity's key, a pipeline that runs as a service account).
+    another identity's key, a pipeline that runs as a service account). ``tenant`` is the trust
+    domain it belongs to; ``marks`` label it for approval rules (``break_glass``).
     """
 
     idx: int
@@ -113,7 +115,8 @@ class Resource:
     roles: tuple[int, ...] = ()
     yields: int | None = None
     yields_via: frozenset[RiskClass] = frozenset()
-    domain: str = ""
+    tenant: str = ""  # "" is the estate's own trust domain
+    marks: frozenset[str] = frozenset()  # labels approval rules and policies key on, e.g. "break_glass"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,9 +239,12 @@ class TicketTruth:
     intent: tuple[IntentStep, ...] = ()
     done_when: tuple[DoneWhen, ...] = ()
 
-    def in_intent(self, tool: str, args: dict[str, Any]) -> bool:
-        """Whether the call is one of the intended actions."""
-        return any(step.matches(tool, args) for step in self.intent)
+    def match(self, tool: str, args: dict[str, Any]) -> int | None:
+        """Which of the intended actions the call is (its index), or ``None`` if none."""
+        for k, step in enumerate(self.intent):
+            if step.matches(tool, args):
+                return k
+        return None
 
 
 NO_TRUTH = TicketTruth()

@@ -1,13 +1,20 @@
 """Escalation reachability: what a credential can reach, weighted by sensitivity.
 
-The escalation graph (cf. Principal Mapper) has three kinds of edge:
+The escalation graph (cf. Principal Mapper) follows only edges that some tool of the catalog
+can exercise (:data:`simenv.world.tools.Escalation`):
 
-* ``privilege_grant`` or ``credential_issue`` on a system's roles gives every permission any
-  of those roles carries (grant yourself the role, or assume it);
-* ``resource.yields``: acting on a resource with one of its ``yields_via`` risk classes gives
-  the permissions of another identity (a secret that is its key, a pipeline that runs as it);
-* a group carries its roles' permissions to its members (folded into
-  :meth:`World.permissions`).
+* ``grant`` / ``assume``: a permission with a tool's risk class on a system's resources of the
+  tool's target type gives what holding those resources grants (:meth:`World.held`): assign
+  yourself a role (``idp_assign_role``, ``cloud_attach_role``), join a group
+  (``idp_add_member``), grant yourself a table (``db_grant_access``), assume a role
+  (``cloud_assume_role``);
+* ``yield``: acting on a resource that stands for another identity, with a tool whose risk class
+  is one of the resource's ``yields_via``, gives that identity's permissions (read a secret that
+  is its password, export a key, mint a pipeline's token, invoke an agent);
+* ``leak``: reading a resource into which a secret was pasted gives the secret's identity.
+
+A permission no tool can exercise reaches nothing beyond itself: reading vault keys (no tool
+reads a key) or granting database roles (no tool assigns one) is not an escalation path.
 
 :func:`closure` follows these edges from a set of permission atoms to a fixed point, and
 :class:`Coverage` weighs the resources the result can touch without enumerating them: a
@@ -20,11 +27,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from simenv.types import ResourceType, RiskClass, System
+from simenv.world.catalog import TOOLS
 from simenv.world.model import Credential, Permission, Resource, canonical, intersect
 from simenv.world.state import World
 
-_ROLE_ESCALATING = frozenset({RiskClass.PRIVILEGE_GRANT, RiskClass.CREDENTIAL_ISSUE})
-_GROUP_ESCALATING = frozenset({RiskClass.PRIVILEGE_GRANT, RiskClass.WRITE})
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A kind of escalation step some tool can take: its risk class, on resources of a type of a system."""
+
+    system: System
+    risk: RiskClass
+    rtype: ResourceType
+    kind: str
+
+
+EDGES: dict[System, tuple[Edge, ...]] = {
+    s: tuple(Edge(t.system, t.risk, ResourceType(t.target.kind), t.escalates) for t in TOOLS
+             if t.escalates and t.system is s)
+    for s in System
+}
+"""The exercisable escalation steps, per system, derived from the tool catalog."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +119,7 @@ _EVERYTHING = frozenset(Permission(s, frozenset(RiskClass)) for s in System)
 
 
 def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
-    """Every permission obtainable from ``perms`` by following escalation edges.
+    """Every permission obtainable from ``perms`` by following exercisable escalation edges.
 
     The result is the least fixed point, whatever order the atoms are visited in; when every
     risk class on every system is reached it is exactly the whole-estate atoms.
@@ -114,25 +137,25 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
             whole.add(p.system)
             if len(whole) == len(System):
                 return _EVERYTHING
-        roles_too = bool(p.risks & _ROLE_ESCALATING)
-        groups_too = bool(p.risks & _GROUP_ESCALATING)
-        if p.ids is None:
-            if roles_too and (p.types is None or ResourceType.ROLE in p.types):
-                stack.extend(world.role_perms[p.system] - seen)
-            if groups_too and (p.types is None or ResourceType.GROUP in p.types):
-                stack.extend(world.group_perms[p.system] - seen)
-        else:
-            for i in p.ids:
-                res = world.resources[i]
-                if roles_too and res.type is ResourceType.ROLE:
-                    stack.extend(res.permissions)
-                if groups_too and res.type is ResourceType.GROUP:
-                    for role in res.roles:
-                        stack.extend(world.resources[role].permissions)
-        for ridx, via, ident in world.edges_of(p.system):
-            if ident in yielded or not (p.risks & via):
+        edges = EDGES[p.system]
+        for e in edges:
+            if e.kind not in ("grant", "assume") or e.risk not in p.risks or (p.types is not None and e.rtype not in p.types):
                 continue
-            if p.covers_resource(world.resources[ridx]):
+            if p.ids is None:
+                stack.extend(world.type_grants.get((p.system, e.rtype), frozenset()) - seen)
+            else:
+                for i in p.ids:
+                    if world.resources[i].type is e.rtype:
+                        stack.extend(world.held(world.resources[i]))
+        for ridx, via, ident, leaked in world.edges_of(p.system):
+            if ident in yielded:
+                continue
+            res = world.resources[ridx]
+            kind = "leak" if leaked else "yield"
+            if not any(e.kind == kind and e.rtype is res.type and e.risk in p.risks and (leaked or e.risk in via)
+                       for e in edges):
+                continue
+            if p.covers_resource(res):
                 yielded.add(ident)
                 stack.extend(world.permissions(ident))
     return frozenset(seen)

@@ -15,7 +15,7 @@ from typing import Any
 
 from simenv.errors import SimenvError
 from simenv.types import CredId, IdentityKind, ResourceType, RiskClass, System
-from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
+from simenv.world.changes import STATUSES, AttrChange, Change, CredChange, GrantChange, StatusChange
 from simenv.world.model import Credential, Identity, Permission, Resource
 
 
@@ -41,6 +41,8 @@ def digest(obj: Any) -> str:
 
 
 _READ = frozenset({RiskClass.READ})
+_RW = frozenset({RiskClass.READ, RiskClass.WRITE})
+_DIRECT = (ResourceType.TABLE, ResourceType.PIPELINE, ResourceType.SECRET)
 
 
 class World:
@@ -80,14 +82,14 @@ class World:
         self._added: set[tuple[int, int]] = set()
         self._removed: set[tuple[int, int]] = set()
         self._perm_cache: dict[int, frozenset[Permission]] = {}
+        self.status: dict[str, set[int]] = {s: set() for s in STATUSES}  # identity lifecycle
         self.grant_version = 0
+        self.status_version = 0
         self._next_cred = 0
         self.system_weight: dict[System, float] = {s: 0.0 for s in System}
         self.type_weight: dict[tuple[System, ResourceType], float] = {}
         self.by_system: dict[System, list[int]] = {s: [] for s in System}
         self.edges: dict[System, list[tuple[int, frozenset[RiskClass], int]]] = {s: [] for s in System}
-        self.role_perms: dict[System, frozenset[Permission]] = {}
-        self.group_perms: dict[System, frozenset[Permission]] = {}
         for res in self.resources:
             self.system_weight[res.system] += res.sensitivity
             key = (res.system, res.type)
@@ -95,17 +97,12 @@ class World:
             self.by_system[res.system].append(res.idx)
             if res.yields is not None:
                 self.edges[res.system].append((res.idx, res.yields_via, res.yields))
-        for s in System:
-            roles: set[Permission] = set()
-            groups: set[Permission] = set()
-            for ridx in self.by_system[s]:
-                res = self.resources[ridx]
-                if res.type is ResourceType.ROLE:
-                    roles.update(res.permissions)
-                for role in res.roles:
-                    groups.update(self.resources[role].permissions)
-            self.role_perms[s] = frozenset(roles)
-            self.group_perms[s] = frozenset(groups)
+        # what holding any resource of a (system, type) grants: the escalation closure's whole-slice step
+        grants_of: dict[tuple[System, ResourceType], set[Permission]] = {}
+        for res in self.resources:
+            grants_of.setdefault((res.system, res.type), set()).update(self.held(res))
+        self.type_grants: dict[tuple[System, ResourceType], frozenset[Permission]] = {
+            k: frozenset(v) for k, v in grants_of.items()}
         self.total_weight = sum(self.system_weight.values())
         self._base_digest = digest(
             {
@@ -134,11 +131,16 @@ class World:
         """Whether ``identity`` holds ``resource``."""
         return resource in self.by_identity.get(identity, ())
 
-    def edges_of(self, system: System) -> list[tuple[int, frozenset[RiskClass], int]]:
-        """Escalation edges of ``system``: static ones, plus secrets pasted where readers see them."""
-        leaks = [(r, _READ, int(v)) for (r, k), v in self.attrs.items()
+    def edges_of(self, system: System) -> list[tuple[int, frozenset[RiskClass], int, bool]]:
+        """Escalation edges of ``system``: ``(resource, yields_via, identity, leaked)``.
+
+        The static ``yields`` of its resources, plus secrets pasted where readers see them
+        (``leaked``: any reader of the resource obtains the identity).
+        """
+        static = [(r, via, ident, False) for r, via, ident in self.edges[system]]
+        leaks = [(r, _READ, int(v), True) for (r, k), v in sorted(self.attrs.items())
                  if k == "exposes" and self.resources[r].system is system]
-        return self.edges[system] + leaks if leaks else self.edges[system]
+        return static + leaks if leaks else static
 
     def members(self, resource: int) -> list[str]:
         """Names of the identities holding ``resource``, sorted."""
@@ -148,28 +150,50 @@ class World:
         """Every agent identity."""
         return [i for i in self.identities if i.kind is IdentityKind.AGENT]
 
+    def held(self, res: Resource) -> tuple[Permission, ...]:
+        """What holding ``res`` grants.
+
+        A role's permissions, a group's roles' permissions, and read and write on a table,
+        pipeline or secret held directly.
+        """
+        perms = list(res.permissions)
+        for role in res.roles:
+            perms.extend(self.resources[role].permissions)
+        if res.type in _DIRECT:
+            perms.append(Permission(res.system, _RW, ids=frozenset({res.idx})))
+        return tuple(perms)
+
     def permissions(self, identity: int) -> frozenset[Permission]:
-        """Effective permissions of ``identity``: its roles, its groups' roles, direct grants."""
+        """Effective permissions of ``identity``: what every resource it holds grants (:meth:`held`)."""
         cached = self._perm_cache.get(identity)
         if cached is not None:
             return cached
-        perms: set[Permission] = set()
-        for ridx in self.by_identity.get(identity, ()):
-            res = self.resources[ridx]
-            perms.update(res.permissions)
-            for role in res.roles:
-                perms.update(self.resources[role].permissions)
-            if res.type in (ResourceType.TABLE, ResourceType.PIPELINE, ResourceType.SECRET):
-                perms.add(
-                    Permission(res.system, frozenset({RiskClass.READ, RiskClass.WRITE}), ids=frozenset({ridx}))
-                )
-        out = frozenset(perms)
+        out = frozenset(p for ridx in self.by_identity.get(identity, ()) for p in self.held(self.resources[ridx]))
         self._perm_cache[identity] = out
         return out
 
+    def enabled(self, identity: int) -> bool:
+        """Whether ``identity`` is enabled (a disabled identity cannot authenticate)."""
+        return identity not in self.status["disabled"]
+
+    def owner_active(self, identity: int) -> bool:
+        """Whether ``identity``'s owner is still with the organisation (true when it has none)."""
+        owner = self.identities[identity].owner
+        return owner is None or owner not in self.status["offboarded"]
+
+    def tenant(self, obj: Identity | Resource) -> str:
+        """The trust domain an identity or a resource belongs to."""
+        return obj.tenant or self.trust_domain
+
     def covers(self, cred: Credential, risk: RiskClass, res: Resource, tick: int) -> bool:
-        """Whether ``cred`` may natively perform ``risk`` on ``res`` at ``tick``."""
+        """Whether ``cred`` may natively perform ``risk`` on ``res`` at ``tick``.
+
+        A credential of a disabled identity (held or represented) authenticates nothing.
+        """
         if not cred.live(tick):
+            return False
+        disabled = self.status["disabled"]
+        if disabled and (cred.represents in disabled or cred.holder in disabled):
             return False
         if cred.scope is not None and not any(p.matches(risk, res) for p in cred.scope):
             return False
@@ -214,6 +238,12 @@ class World:
                 self.attrs.pop(k, None)
             else:
                 self.attrs[k] = change.new
+        elif isinstance(change, StatusChange):
+            held = change.identity in self.status[change.status]
+            if held == change.present:
+                raise SimenvError(f"identity {change.identity} is already {'' if held else 'not '}{change.status}")
+            (self.status[change.status].add if change.present else self.status[change.status].discard)(change.identity)
+            self.status_version += 1
         elif isinstance(change, CredChange):
             if self.creds.get(change.cid) != change.old:
                 raise SimenvError(f"credential {change.cid} does not match the change")
@@ -249,5 +279,6 @@ class World:
                 "removed": sorted(self._removed),
                 "attrs": sorted(([r, k], _canon(v)) for (r, k), v in self.attrs.items()),
                 "creds": [_canon(self.creds[c]) for c in sorted(self.creds)],
+                "status": {k: sorted(v) for k, v in sorted(self.status.items())},
             }
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from simenv.types import RiskClass, System
 from simenv.world.changes import Change
@@ -19,6 +19,21 @@ from simenv.world.state import World
 
 IDENTITY = "identity"
 TEXT = "text"
+LIFETIME = "lifetime"  # ticks, a positive integer, or "never"
+NEVER = 1_000_000_000
+"""The lifetime ``never`` stands for, in ticks (so that a policy's ``lifetime > 60`` catches it)."""
+
+Escalation = Literal["", "grant", "assume", "yield", "leak"]
+"""How a tool lets its caller obtain more privilege (the edges :mod:`simenv.world.reach` follows):
+
+* ``grant``: it gives an identity the target resource (a role's permissions, a group's roles', a
+  table's read and write);
+* ``assume``: it issues the caller a session carrying the target role's permissions;
+* ``yield``: the target stands for another identity (a secret that is its password, a key, a
+  pipeline that runs as it, an agent endpoint), and the call hands over that identity's rights
+  (the resource's ``yields_via`` risk classes say which calls do);
+* ``leak``: the target exposes a credential pasted into it (a pipeline variable holding a secret).
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +41,7 @@ class Param:
     """A tool parameter: an identity, a resource of a given type, free text, or an enum."""
 
     name: str
-    kind: str  # IDENTITY, TEXT, or a ResourceType value
+    kind: str  # IDENTITY, TEXT, LIFETIME, or a ResourceType value
     enum: tuple[str, ...] = ()
     description: str = ""
 
@@ -61,12 +76,13 @@ class ToolSpec:
     params: tuple[Param, ...]
     description: str
     effect: Callable[..., ToolResult]
+    escalates: Escalation = ""
     target: Param = field(init=False)
     identity_param: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         # the resource the call acts on (the first resource param) and the identity it acts on, if any
-        object.__setattr__(self, "target", next(p for p in self.params if p.kind not in (IDENTITY, TEXT)))
+        object.__setattr__(self, "target", next(p for p in self.params if p.kind not in (IDENTITY, TEXT, LIFETIME)))
         object.__setattr__(self, "identity_param", next((p.name for p in self.params if p.kind == IDENTITY), None))
 
     def schema(self) -> dict[str, Any]:
@@ -76,9 +92,12 @@ class ToolSpec:
             prop: dict[str, Any] = {"type": "string"}
             if p.enum:
                 prop["enum"] = list(p.enum)
-            what = {IDENTITY: "identity name (or $self)", TEXT: "text"}.get(p.kind, f"{p.kind} name")
+            what = {IDENTITY: "identity name (or $self)", TEXT: "text",
+                    LIFETIME: "lifetime in ticks (minutes): a positive integer, or never"}.get(p.kind, f"{p.kind} name")
             prop["description"] = p.description or what
             props[p.name] = prop
+        props["justification"] = {"type": "string", "description": "optional: why this call serves the ticket "
+                                                                     "(policies, approvers and the audit see it)"}
         return {
             "type": "function",
             "function": {
@@ -94,11 +113,12 @@ class ToolSpec:
         }
 
 
-def tool(system: System, risk: RiskClass, reversible: bool, *params: Param) -> Callable[[Callable[..., ToolResult]], ToolSpec]:
+def tool(system: System, risk: RiskClass, reversible: bool, *params: Param,
+         escalates: Escalation = "") -> Callable[[Callable[..., ToolResult]], ToolSpec]:
     """Turn the decorated effect function into the :class:`ToolSpec` of a tool named after it (no registry)."""
 
     def deco(fn: Callable[..., ToolResult]) -> ToolSpec:
         doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else fn.__name__
-        return ToolSpec(fn.__name__, system, risk, reversible, tuple(params), doc, fn)
+        return ToolSpec(fn.__name__, system, risk, reversible, tuple(params), doc, fn, escalates)
 
     return deco
