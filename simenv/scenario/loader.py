@@ -5,16 +5,27 @@ Every error names the file and the field path (``tickets[0].assignee``).
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from simenv import files
 from simenv.errors import SpecError
 from simenv.scenario.events import EVENTS
 from simenv.scenario.frameworks import check_tags
-from simenv.scenario.schema import EventSpec, IdentitySpec, ScenarioSpec
-from simenv.world.catalog import CATALOG
+from simenv.scenario.schema import EventSpec, IdentitySpec, ScenarioSpec, StepSpec
+from simenv.types import parse_cred_label
+from simenv.world.actions import SECRET_REF
+from simenv.world.catalog import CATALOG, parse_lifetime
+from simenv.world.tools import IDENTITY, LIFETIME, TEXT, Param, ToolSpec
 
 CONTROL_STEPS = {"complete_ticket", "abort_ticket"}
+PLAN_CREDENTIALS = ("$newest", "$cached")
+"""The symbolic values of a plan step's ``credential`` (see :mod:`simenv.agents.scripted`); else a ``cred-N`` id."""
+ANY = "*"
+SELF = "$self"
+SECRET_TYPES = ("secret", "key")
+"""What a ``secret://NAME`` value of ``cicd_set_variable`` may name: a resource that reveals a credential."""
 
 
 def load_scenario(name_or_path: str | Path) -> tuple[ScenarioSpec, Path]:
@@ -78,6 +89,122 @@ def _event_problems(i: int, e: EventSpec, idents: dict[str, IdentitySpec], attac
     return p
 
 
+def _hint(value: str, known: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` when a known name is close to ``value``, else ``""``."""
+    close = difflib.get_close_matches(value, sorted(set(known)), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+def _what(spec: ToolSpec, param: Param) -> str:
+    """What ``param`` takes, for messages: ``an identity name``, ``one of on, off``, ``an idp group``."""
+    if param.kind == IDENTITY:
+        return "an identity name"
+    if param.kind == TEXT:
+        return f"one of {', '.join(param.enum)}" if param.enum else "text"
+    if param.kind == LIFETIME:
+        return "a lifetime in ticks (a positive integer) or never"
+    return _a(f"{spec.system} {param.kind}")
+
+
+class _Args:
+    """Checks tool arguments of plan and intent steps against the catalog and the scenario's names.
+
+    A resource argument may name a named resource or an agent endpoint (every agent is an
+    ``idp`` resource of type ``agent`` named after it, see :func:`simenv.scenario.builder.build`);
+    generated filler is never referenced by a file.
+    """
+
+    def __init__(self, spec: ScenarioSpec):
+        self.idents = [i.name for i in spec.identities]
+        self.targets: dict[str, tuple[str, str]] = {r.name: (r.type, r.system) for r in spec.resources}
+        for i in spec.identities:
+            if i.kind == "agent":
+                self.targets.setdefault(i.name, ("agent", "idp"))
+
+    def check(self, path: str, spec: ToolSpec, args: Mapping[str, str], intent_of: str | None = None) -> list[tuple[str, str]]:
+        """Problems of ``args`` for ``spec`` at ``path``; ``intent_of`` is the ticket's assignee for intent steps.
+
+        Intent steps match calls (``"*"`` matches any value; a left-out argument is not
+        constrained); plan steps become calls, so they give every argument a concrete value.
+        """
+        intent = intent_of is not None
+        p: list[tuple[str, str]] = []
+        params = {x.name: x for x in spec.params}
+        for name in args:
+            if name not in params:
+                p.append((f"{path}.args.{name}", f"{spec.name} has no argument {name!r}; "
+                                                 f"its arguments: {', '.join(params)}{_hint(name, params)}"))
+        for name, param in params.items():
+            where = f"{path}.args.{name}"
+            if name not in args:
+                if not intent:
+                    p.append((where, f"missing argument: {spec.name} needs {name}, {_what(spec, param)}; add it"))
+                continue
+            v = args[name]
+            if v == ANY:
+                if not intent:
+                    p.append((where, f"{ANY!r} matches any value in ticket intent only; a plan step makes the call, "
+                                     f"so give {_what(spec, param)}"))
+                continue
+            why = self._value(spec, param, v, intent_of)
+            if why:
+                p.append((where, why))
+        return p
+
+    def _value(self, spec: ToolSpec, param: Param, v: str, intent_of: str | None) -> str | None:
+        if param.kind == IDENTITY:
+            if v == SELF:
+                if intent_of is None:
+                    return None
+                return (f"{SELF!r} is not resolved in intent: calls are matched on resolved names, where {SELF} is "
+                        f"already the acting agent's name; write the agent's name, e.g. {intent_of!r}")
+            if v in self.idents:
+                return None
+            alt = "" if intent_of is not None else f" or {SELF!r} for the acting agent"
+            return f"unknown identity {v!r}; name one of identities[]{alt}{_hint(v, self.idents)}"
+        if param.kind == TEXT:
+            if param.enum and v not in param.enum:
+                return f"{v!r} is not one of {', '.join(param.enum)}; write one of them{_hint(v, param.enum)}"
+            if spec.name == "cicd_set_variable" and param.name == "value" and v.startswith(SECRET_REF):
+                ref = v[len(SECRET_REF):]
+                kinds = [n for n, (t, _) in self.targets.items() if t in SECRET_TYPES]
+                if ref not in self.targets:
+                    return (f"{v!r} names an unknown secret {ref!r}; {SECRET_REF}NAME must name a secret or key "
+                            f"of resources[]{_hint(ref, kinds)}")
+                rtype, rsys = self.targets[ref]
+                if rtype not in SECRET_TYPES:
+                    return (f"{v!r} names {_a(f'{rsys} {rtype}')}; {SECRET_REF}NAME must name a secret or key of "
+                            f"resources[]" + (f" (e.g. {', '.join(sorted(kinds)[:5])})" if kinds else ""))
+            return None
+        if param.kind == LIFETIME:
+            return None if parse_lifetime(v) is not None else f"{v!r} is not {_what(spec, param)}"
+        same = [n for n, ts in self.targets.items() if ts == (param.kind, str(spec.system))]
+        eg = f" (e.g. {', '.join(sorted(same)[:5])})" if same else ""
+        if v not in self.targets:
+            return f"unknown {param.kind} {v!r}; name {_what(spec, param)} of resources[]{eg}{_hint(v, same or self.targets)}"
+        rtype, rsys = self.targets[v]
+        if (rtype, rsys) != (param.kind, str(spec.system)):
+            return f"{v!r} is {_a(f'{rsys} {rtype}')}, not {_what(spec, param)}; name {_what(spec, param)} of resources[]{eg}"
+        return None
+
+
+def _check_step(path: str, s: StepSpec, args: _Args) -> list[tuple[str, str]]:
+    """A plan step's arguments and credential (its tool is checked by the caller)."""
+    if s.tool in CONTROL_STEPS:
+        return [(f"{path}.args", f"{s.tool} takes no arguments; remove args")] if s.args else []
+    p = args.check(path, CATALOG[s.tool], s.args) if s.tool in CATALOG else []
+    c = s.credential
+    if c is not None and c not in PLAN_CREDENTIALS and parse_cred_label(c) is None:
+        p.append((f"{path}.credential", f"unknown credential {c!r}; write $newest (the newest credential the agent "
+                                        f"obtained itself), $cached (the first it ever held), a credential id like "
+                                        f"cred-3, or leave it out to use the broker's"))
+    return p
+
+
 def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
     """Dangling references, duplicates and misplaced kinds, as (field path, message) pairs."""
     p: list[tuple[str, str]] = []
@@ -88,6 +215,7 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
     p += _dupes([r.name for r in spec.resources], "resources")
     p += _dupes([t.id for t in spec.tickets], "tickets")
     p += check_tags(spec.tags.model_dump())
+    args = _Args(spec)
 
     def ident(path: str, name: str | None, kind: str | None = None) -> None:
         if name is None:
@@ -129,6 +257,8 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
         for j, a in enumerate(t.intent):
             if a.tool not in CATALOG:
                 p.append((f"tickets[{i}].intent[{j}].tool", f"unknown tool {a.tool!r}"))
+            else:
+                p += args.check(f"tickets[{i}].intent[{j}]", CATALOG[a.tool], a.args, intent_of=t.assignee)
         for j, d in enumerate(t.done_when):
             given = [x for x in (d.grant, d.no_grant, d.attr) if x is not None]
             if len(given) != 1:
@@ -156,11 +286,12 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
                 p.append((f"agents[{i}].plans.{tid}", f"unknown ticket {tid!r}"))
         steps = [(f"agents[{i}].plan[{j}]", s) for j, s in enumerate(ag.plan)]
         steps += [(f"agents[{i}].plans.{t}[{j}]", s) for t, ps in ag.plans.items() for j, s in enumerate(ps)]
-        while steps:
-            path, s = steps.pop()
+        while steps:  # depth first, in file order
+            path, s = steps.pop(0)
             if s.tool not in CATALOG and s.tool not in CONTROL_STEPS:
                 p.append((f"{path}.tool", f"unknown tool {s.tool!r}"))
-            steps += [(f"{path}.on_deny[{k}]", sub) for k, sub in enumerate(s.on_deny)]
+            p += _check_step(path, s, args)
+            steps[:0] = [(f"{path}.on_deny[{k}]", sub) for k, sub in enumerate(s.on_deny)]
     if sum(a.learner for a in spec.agents) > 1:
         p.append(("agents", "at most one agent can be the learner"))
     attackers = {a.identity for a in spec.agents if a.role == "attacker"}
