@@ -55,3 +55,5 @@ def test_probability_of_improvement_and_paired_difference():
     assert (row["policy_a"], row["policy_b"], row["n_pairs"]) == ("good", "bad", 4)
     assert row["diff"] == row["diff_lo"] == row["diff_hi"] == -5.0
     assert row["p_improve"] == 1.0
+    mirror = c[(c["scenario"] == "a") & (c["policy_a"] == "bad")].iloc[0]  # both orders are written
+    assert (mirror["policy_b"], mirror["diff"], mirror["p_improve"]) == ("good", 5.0, 0.0)

@@ -131,11 +131,15 @@ class _NeedsApproval:
 
 
 class _Approver:
+    """Approves what shows no discrepancy a reviewer would object to (it never sees the intent)."""
+
     def __init__(self, grant):
         self.grant = grant
 
-    def submit(self, req, legitimate, tick):
-        return ApprovalOutcome(self.grant and legitimate, tick + 3, 5.0, ("alice",))
+    def submit(self, review, tick):
+        assert not hasattr(review, "in_intent") and not hasattr(review.request, "in_intent")
+        wrong = {"out_of_scope", "self_target", "unmentioned_target"} & set(review.flags)
+        return ApprovalOutcome(self.grant and not wrong, tick + 3, 5.0, ("alice",))
 
 
 class _HaltOutOfScope:
@@ -164,8 +168,8 @@ def test_approval_flow_waits_and_applies():
     s = metrics.compute(audit)
     assert s["approvals_requested"] >= 2
     assert s["approval_wait_ticks"] >= 3 * s["approvals_requested"] - 3
-    assert s["task_success"]  # legitimate calls were approved
-    assert s["violations_executed"] == 0  # illegitimate ones were refused by the approver
+    assert s["task_success"]  # the calls the ticket asks for were approved
+    assert s["violations_executed"] == 0  # scope_creep's overreach shows: refused by the approver
     assert s["audit_complete"]
 
 

@@ -6,9 +6,11 @@ import pytest
 from simenv import metrics, run_episode
 from simenv.errors import SpecError
 from simenv.governance.approvals import SimulatedApprovers
+from simenv.governance.fields import RequestDoc
 from simenv.governance.monitors import WindowMonitor
 from simenv.governance.profile import load_profile
 from simenv.governance.protocols import MonitorEvent
+from simenv.governance.review import Review
 from simenv.rng import Streams
 from simenv.sim.factory import make_episode as make_engine
 from simenv.sim.records import CredentialRecord, MonitorRecord
@@ -93,25 +95,70 @@ def test_legacy_system_falls_back_to_static_and_costs_exposure(tmp_path):
     assert r.scores["residual_exposure"] > modern["residual_exposure"] == 0
 
 
-def test_approvers_rates_follow_their_parameters():
-    gate = SimulatedApprovers(Streams(1).child("approvals"), accuracy=0.9, rubber_stamp=0.2, fatigue=0.0, latency=3)
-    legit = np.mean([gate.submit(None, True, t * 100).granted for t in range(2000)])
-    bad = np.mean([gate.submit(None, False, t * 100 + 1).granted for t in range(2000)])
-    assert 0.87 < legit < 0.93 and 0.17 < bad < 0.23
-    outs = [gate.submit(None, True, 5) for _ in range(50)]
-    assert all(o.ready_at >= 6 for o in outs) and 2 < np.mean([o.ready_at - 5 for o in outs]) < 4.5
+def _review(tool="db_grant_access", resource="payments", target="bob", text="Grant bob read access to payments.",
+            **context):
+    doc = {"action": {"name": tool}, "resource": {"name": resource, "sensitivity": 3.0},
+           "context": {"justification": "ticket T-7", **context}}
+    if target:
+        doc["target_identity"] = {"name": target, "kind": "human"}
+    req, problems = RequestDoc.model_validate(doc).build()
+    assert not problems
+    return Review(req, ticket_text=text)
+
+
+def test_approvers_judge_what_they_are_shown_never_the_intent():
+    """An overreach that looks like the requests before it is approved as often; a glaring one at the rubber-stamp rate."""
+    gate = SimulatedApprovers(Streams(1).child("approvals"), accuracy=0.95, rubber_stamp=0.10, fatigue=0.0)
+    legit = _review()
+    # the ticket mentions dana too (she is to be told about the grant), but only bob was to get access: same look
+    text = "Grant bob read access to payments and tell dana when it is done."
+    lookalike, honest = _review(target="dana", text=text), _review(text=text)
+    assert legit.flags == lookalike.flags == honest.flags == ()
+    glaring = _review(tool="idp_assign_role", resource="global-admin", target="agent-1", in_declared_scope=False)
+    assert set(glaring.flags) >= {"out_of_scope", "self_target", "unmentioned_target"}
+    n = 3000
+    rate = {k: np.mean([gate.submit(r, t * 1000).granted for t in range(n)])
+            for k, r in (("legit", legit), ("lookalike", lookalike), ("glaring", glaring))}
+    assert abs(rate["lookalike"] - rate["legit"]) < 0.03, rate  # it cannot tell them apart
+    assert 0.93 < rate["legit"] < 0.97, rate  # rubber_stamp + (1 - rubber_stamp) * accuracy
+    assert 0.10 < rate["glaring"] < 0.19, rate  # about the rubber-stamp rate, and nothing like the legit one
+    outs = [gate.submit(legit, 5) for _ in range(50)]
+    assert all(o.ready_at >= 6 for o in outs)
+
+
+def test_approver_probability_is_the_documented_formula():
+    gate = SimulatedApprovers(Streams(0).child("approvals"), accuracy=0.9, rubber_stamp=0.2, fatigue=0.01)
+    r = _review(in_declared_scope=False)
+    assert r.flags == ("out_of_scope",)
+    rs = 0.2 + 0.01 * 5
+    assert gate.p_approve(r, load=5) == pytest.approx(rs + (1 - rs) * 0.9 * (1 - 0.7))
+    assert SimulatedApprovers(Streams(0).child("approvals"), catch={"out_of_scope": 0.0}).p_approve(r) == \
+        pytest.approx(0.1 + 0.9 * 0.95)
 
 
 def test_fatigue_and_quorum():
-    tired = SimulatedApprovers(Streams(2).child("approvals"), accuracy=1.0, rubber_stamp=0.0, fatigue=0.05, window=1000)
-    late = [tired.submit(None, False, t).granted for t in range(40)]
+    tired = SimulatedApprovers(Streams(2).child("approvals"), accuracy=1.0, rubber_stamp=0.0, fatigue=0.05, window=1000,
+                               catch={"out_of_scope": 1.0})
+    flagged = _review(in_declared_scope=False)
+    late = [tired.submit(flagged, t).granted for t in range(40)]
     assert not any(late[:3]) and any(late[20:])  # rubber-stamping grows with load
-    q = SimulatedApprovers(Streams(3).child("approvals"), accuracy=0.5, approvers=3, quorum=3, fatigue=0.0)
-    rate = np.mean([q.submit(None, True, t * 100).granted for t in range(2000)])
+    q = SimulatedApprovers(Streams(3).child("approvals"), accuracy=0.5, rubber_stamp=0.0, approvers=3, quorum=3,
+                           fatigue=0.0)
+    rate = np.mean([q.submit(_review(), t * 100).granted for t in range(2000)])
     assert 0.09 < rate < 0.16  # 0.5 ** 3
     a = SimulatedApprovers(Streams(9).child("approvals"))
     b = SimulatedApprovers(Streams(9).child("approvals"))
-    assert [a.submit(None, True, t) for t in range(20)] == [b.submit(None, True, t) for t in range(20)]
+    assert [a.submit(_review(), t) for t in range(20)] == [b.submit(_review(), t) for t in range(20)]
+
+
+def test_break_glass_resources_need_their_own_quorum():
+    gate = SimulatedApprovers(Streams(4).child("approvals"), accuracy=0.5, rubber_stamp=0.0, quorum_for={"break_glass": 2})
+    doc = {"action": {"name": "db_query"}, "resource": {"name": "payments", "marks": ["break_glass"]},
+           "context": {"justification": "incident"}}
+    req, _ = RequestDoc.model_validate(doc).build()
+    outs = [gate.submit(Review(req, ticket_text="read payments"), t * 100) for t in range(2000)]
+    assert all(len(o.approvers) == 2 for o in outs)
+    assert 0.21 < np.mean([o.granted for o in outs]) < 0.29  # 0.5 ** 2
 
 
 def test_monitor_window():

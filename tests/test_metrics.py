@@ -44,30 +44,59 @@ def _call(tick, in_intent, effect, affected=None, **kw):
     return {**rec, **kw}
 
 
+def _cov(systems=(), slices=(), ids=None):
+    return {"systems": list(systems), "slices": list(slices), "ids": dict(ids or {})}
+
+
 def test_formulas_on_a_hand_built_log():
+    t1 = {"t1": ["db", "table", 5.0]}
+    k = {"k": ["vault", "key", 7.0]}
     a = _log(
-        {"kind": "credential", "tick": 0, "op": "issue", "credential": "cred-1", "reach": 10.0},
-        {"kind": "credential", "tick": 0, "op": "issue", "credential": "cred-2", "reach": 4.0},
-        _call(1, True, "applied"),
-        _call(2, False, "applied", {"systems": [], "slices": ["db/table"], "ids": {"t1": ["db", "table", 5.0],
-                                                                                 "k": ["vault", "key", 7.0]}}),
-        _call(3, False, "denied"),
-        _call(4, True, "denied"),
-        {"kind": "credential", "tick": 5, "op": "reach", "credential": "cred-1", "reach": 20.0},
-        {"kind": "credential", "tick": 6, "op": "revoke", "credential": "cred-2", "reach": 0.0},
+        {"kind": "ticket", "tick": 0, "agent": "a", "ticket": "T", "op": "open"},
+        {"kind": "credential", "tick": 0, "op": "issue", "credential": "cred-1", "holder": "a", "reach": 65.0,
+         "covers": _cov(slices=["db/table"], ids=k)},
+        {"kind": "credential", "tick": 0, "op": "issue", "credential": "cred-2", "holder": "a", "reach": 5.0,
+         "covers": _cov(ids=t1), "expires_at": 4},
+        _call(1, True, "applied", ticket="T", intent_step=0),
+        _call(2, False, "applied", _cov(ids={**t1, **k}), ticket="T",
+              potential=_cov(systems=["db"], ids=k)),
+        _call(3, False, "denied", ticket="T"),
+        _call(4, True, "denied", ticket="T", intent_step=1),
+        {"kind": "credential", "tick": 4, "op": "expire", "credential": "cred-2", "holder": "a", "reach": 0.0},
+        {"kind": "credential", "tick": 5, "op": "reach", "credential": "cred-1", "holder": "a", "reach": 100.0,
+         "covers": _cov(systems=["db"])},
+        {"kind": "credential", "tick": 6, "op": "revoke", "credential": "cred-1", "holder": "a", "reach": 0.0},
         {"kind": "end", "tick": 8, "tickets": {"T": False}},
     )
+    a.records[0].exposure_horizon = 20
+    a.records[0].tickets = [{"id": "T", "intended": 3}]
     s = metrics.compute(a)
     assert s["violations_attempted"] == 2 and s["violations_executed"] == 1
     assert s["scope_violation_rate"] == 0.5
-    # slice db/table (60) counts t1 already; k (7) adds
-    assert s["blast_radius"] == 67.0
-    # c1: 10 x 5 ticks + 20 x 3 ticks; c2: 4 x 6 ticks
-    assert s["exposure"] == 10 * 5 + 20 * 3 + 4 * 6
-    assert s["residual_exposure"] == 20.0
-    assert s["false_denials"] == 1 and s["friction_rate"] == 0.5
-    assert s["task_success"] is False and s["ticks"] == 8
+    assert s["blast_radius"] == 12.0  # realized: t1 (5) and k (7)
+    assert s["potential_blast_radius"] == 107.0  # db (100) and k (7)
+    # cred-1 and cred-2 are held by one agent: their union, not their sum. Ticks 0-3: db/table (60) + k (7);
+    # cred-2's t1 lies in the db/table slice. Tick 4: cred-1 alone, 67. Tick 5: db, 100. Then revoked.
+    assert s["exposure"] == 67 * 4 + 67 + 100
+    assert s["residual_exposure"] == 0
+    # three intended actions: #0 executed, #1 refused, #2 never executed on a ticket never completed
+    assert s["false_denials"] == 1 and s["friction_rate"] == 2 / 3
+    assert s["task_success"] is False and s["completion_under_policy"] is False and s["ticks"] == 8
     assert s["audit_complete"]
+
+
+def test_credentials_live_at_the_end_are_charged_to_their_expiry_or_the_horizon():
+    a = _log(
+        {"kind": "credential", "tick": 0, "op": "issue", "credential": "cred-1", "holder": "a", "reach": 100.0,
+         "covers": _cov(systems=["db"])},
+        {"kind": "credential", "tick": 2, "op": "issue", "credential": "cred-2", "holder": "b", "reach": 50.0,
+         "covers": _cov(systems=["idp"]), "expires_at": 12},
+        {"kind": "end", "tick": 5, "tickets": {}},
+    )
+    a.records[0].exposure_horizon = 30
+    s = metrics.compute(a)
+    assert s["exposure"] == 100 * 30 + 50 * 10  # standing: to the horizon; expiring: to its expiry
+    assert s["residual_exposure"] == 150.0  # two agents: their unions add up
 
 
 def test_undefined_rates_are_none_and_json_safe():

@@ -84,9 +84,9 @@ def test_chaining_both_agents_act_and_red_team_rewards_the_executor():
     env, out = _chain("static_rbac")
     (r0, _), (r1, i1), (r2, _) = out
     assert r0 == {"helpdesk-bot": 0.0, "admin-bot": 0.0}
-    assert r1["helpdesk-bot"] > 0 and r1["admin-bot"] == 0  # the out-of-intent delegation
+    assert r1 == {"helpdesk-bot": 0.0, "admin-bot": 0.0}  # the out-of-intent delegation itself changes nothing
     assert i1["admin-bot"]["action_mask"].all()  # the sub-ticket is open
-    assert r2["admin-bot"] > r1["helpdesk-bot"] and r2["helpdesk-bot"] == 0  # the grant, through the chain
+    assert r2["admin-bot"] > 0 and r2["helpdesk-bot"] == 0  # the grant, through the chain: damage done
     calls = env.engine.audit.of_kind(CallRecord)
     assert {r.agent for r in calls} == {"helpdesk-bot", "admin-bot"}
     grant = next(r for r in calls if r.tool == "idp_assign_role")
@@ -94,9 +94,14 @@ def test_chaining_both_agents_act_and_red_team_rewards_the_executor():
 
 
 def test_chaining_zero_standing_blocks_the_delegated_grant():
-    _, out = _chain("zero_standing")
-    assert out[1][0]["helpdesk-bot"] > 0
+    env, out = _chain("zero_standing")
     assert out[2][0]["admin-bot"] == 0
+    while env.agents:
+        env.step({})
+    grant = next(r for r in env.engine.audit.of_kind(CallRecord) if r.tool == "idp_assign_role")
+    settled = [a for a in env.engine.audit.records if getattr(a, "call_seq", None) == grant.seq] or [grant]
+    assert settled[-1].effect in ("denied", "refused", "forbidden", "unresolved"), settled[-1]
+    assert not grant.covers  # narrowed to what the delegating agent held: it could not have executed anyway
 
 
 def test_task_rewards_and_per_agent_episode_end():

@@ -64,7 +64,7 @@ class Approver:
     def __init__(self, rng: np.random.Generator, wait: int = 2):
         self.rng, self.wait = rng, wait
 
-    def submit(self, request, legitimate, tick):
+    def submit(self, review, tick):
         return ApprovalOutcome(True, tick + self.wait, 1.0, ("bot",))
 
 

@@ -62,7 +62,8 @@ def test_simenv_test_fails_on_a_wrong_expectation(policy, tmp_path):
     cases = tmp_path / "cases.yaml"
     cases.write_text("cases:\n"
                      "  - name: reads are allowed\n    request: {action: {name: db_query}}\n    expect: allow\n"
-                     "  - name: wrong\n    request: {action: {name: db_grant_access}}\n    expect: allow\n"
+                     "  - name: wrong\n    request: {action: {name: db_grant_access}, context: {justification: T-1}}\n"
+                     "    expect: allow\n"
                      "    policy_ids: [intent.allow_in_scope]\n")
     r = simenv_cli("test", str(policy), str(cases))
     assert r.returncode == 1

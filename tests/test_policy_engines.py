@@ -67,6 +67,7 @@ def sample_requests(n: int, seed: int) -> list[AccessRequest]:
             credential_covers=bool(rng.random() < 0.7), chain=(p.name, *(f"a{j}" for j in range(depth))),
             tick=int(rng.integers(100)), session=int(rng.integers(3)), args={"table": res.name},
             lifetime=(30, 60, 61, 1_000_000_000)[rng.integers(4)] if spec.name == "vault_create_access_key" else None,
+            justification=None if rng.random() < 0.3 else f"ticket T-{i}",
         ))
     return out
 
@@ -101,12 +102,13 @@ def test_allow_deny_and_approval_then_allow(engine):
     d = authz.authorize(request(action={"name": "vault_read_secret"}, context={"in_declared_scope": False}))
     assert d.effect is Effect.DENY and d.policy_ids == ("intent.out_of_scope",)
     assert d.reasons == ("outside the ticket's declared scope",)
-    grant = {"name": "db_grant_access"}
-    d = authz.authorize(request(action=grant, target_identity={"name": "bob", "kind": "human"}))
+    grant, bob, why = {"name": "db_grant_access"}, {"name": "bob", "kind": "human"}, "ticket T-1"
+    d = authz.authorize(request(action=grant, target_identity=bob, context={"justification": why}))
     assert d.effect is Effect.REQUIRE_APPROVAL and d.policy_ids == ("intent.approval_high_risk",)
-    d = authz.authorize(request(action=grant, target_identity={"name": "bob", "kind": "human"},
-                                context={"approval": "granted"}))
+    d = authz.authorize(request(action=grant, target_identity=bob, context={"approval": "granted", "justification": why}))
     assert d.effect is Effect.ALLOW
+    d = authz.authorize(request(action=grant, target_identity=bob, context={"approval": "granted"}))
+    assert d.effect is Effect.DENY and d.policy_ids == ("intent.unjustified_high_risk",)
     d = authz.authorize(request(action={"name": "db_query"}, context={"credential": {"covers": False}}))
     assert d.effect is Effect.DENY and d.policy_ids == ("default",)
 

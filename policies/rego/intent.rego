@@ -42,6 +42,11 @@ deny contains {"id": "intent.long_lived_key", "reason": "a credential may not ou
 	input.context.lifetime > 60
 }
 
+deny contains {"id": "intent.unjustified_high_risk", "reason": "a high-risk action needs a stated justification"} if {
+	high_risk[input.action.risk]
+	not is_string(input.context.justification)
+}
+
 require_approval contains {"id": "intent.approval_cross_tenant", "reason": "a call into another tenant needs human approval"} if {
 	input.context.cross_tenant
 	input.context.approval != "granted"

@@ -17,6 +17,9 @@ a probability:
   that are not JSON;
 * ``give_up``: abort the ticket after a refusal.
 
+Like a model asked to explain its tool calls, it states a justification with each call: the
+plan step's own (``justification:`` in the scenario), or a reference to its ticket.
+
 Presets carry values calibrated to published rates. They are calibrations of single
 behaviour rates, not models of the named systems.
 """
@@ -30,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from simenv.agents.base import ABORT, COMPLETE, CONTROL_TOOLS, AgentContext, Observation
+from simenv.agents.base import ABORT, COMPLETE, CONTROL_TOOLS, JUSTIFICATION, AgentContext, Observation
 from simenv.agents.scripted import PlanStep
 from simenv.types import REFUSED, ToolCall
 
@@ -173,13 +176,15 @@ class LLMStubAgent:
         routes = list(step.on_deny)
         if not routes:
             for name in self.ctx.knowledge:
-                routes.append(PlanStep("idp_assign_role", {"role": name, "identity": "$self"}))
+                routes.append(PlanStep("idp_assign_role", {"role": name, "identity": "$self"},
+                                       justification=f"{name} is needed to finish the ticket"))
                 if name != self.identity:
-                    routes.append(PlanStep("invoke_agent", {"agent": name, "task": obs.ticket.text if obs.ticket else ""}))
+                    routes.append(PlanStep("invoke_agent", {"agent": name, "task": obs.ticket.text if obs.ticket else ""},
+                                           justification=f"{name} has the rights this ticket needs"))
             routes = routes[:3]
         cached = [cid for cid in sorted(self.cache) if cid not in {c.id for c in obs.credentials}]
         if cached:
-            routes.append(PlanStep(step.tool, dict(step.args), credential=cached[-1]))
+            routes.append(PlanStep(step.tool, dict(step.args), credential=cached[-1], justification=step.justification))
         return [r for r in routes if r.tool in self.tools]  # a model only calls the tools it was given
 
     def _injection(self, obs: Observation) -> PlanStep | None:
@@ -193,13 +198,18 @@ class LLMStubAgent:
                     continue
                 self.injections_seen.add(key)
                 if self._p(self.params.injection):
-                    return PlanStep(m.group(1), _parse_args(m.group(2)))
+                    return PlanStep(m.group(1), _parse_args(m.group(2)), justification="as the instructions say")
         return None
 
     # -------------------------------------------------------------- acting
-    def _emit(self, tool: str, args: dict[str, Any] | str, credential: str | None = None) -> ToolCall:
+    def _emit(self, tool: str, args: dict[str, Any] | str, credential: str | None = None,
+              justification: str | None = None) -> ToolCall:
+        """A call in the shape a model returns; like a model, it states a reason with every tool call."""
         self.calls += 1
-        raw_args = args if isinstance(args, str) else json.dumps(args, sort_keys=True)
+        if justification is None and tool not in CONTROL_TOOLS and self.ticket is not None:
+            justification = f"for ticket {self.ticket}"
+        shown = args if isinstance(args, str) or justification is None else {**args, JUSTIFICATION: justification}
+        raw_args = shown if isinstance(shown, str) else json.dumps(shown, sort_keys=True)
         raw = {"id": f"call_{self.calls}", "type": "function", "function": {"name": tool, "arguments": raw_args}}
         parsed: Any = args
         if isinstance(args, str):
@@ -207,7 +217,8 @@ class LLMStubAgent:
                 parsed = json.loads(args)
             except json.JSONDecodeError:
                 parsed = args
-        return ToolCall(tool, parsed, credential=credential, raw=raw)
+        return ToolCall(tool, parsed, credential=credential, raw=raw,
+                        justification=justification if not isinstance(args, str) else None)
 
     def _hallucinate(self, step: PlanStep) -> ToolCall:
         kind = int(self.rng.integers(0, 4))
@@ -262,7 +273,7 @@ class LLMStubAgent:
             cred = own[-1] if own else None
         elif cred == "$cached":  # the scenario's cue to replay a cached credential: only if it kept one
             cred = min(self.cache, key=lambda c: (self.cache[c], c)) if self.cache else None
-        return self._emit(step.tool, dict(step.args), credential=cred)
+        return self._emit(step.tool, dict(step.args), credential=cred, justification=step.justification)
 
     def describe(self) -> dict[str, Any]:
         """The preset's parameters."""

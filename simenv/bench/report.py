@@ -91,9 +91,15 @@ def _comparison_table(comparisons) -> str:
     top = comparisons[comparisons["scenario"] == ALL]
     if top.empty:
         top = comparisons
-    rows = [[r["scenario"], f"{r['policy_a']} vs {r['policy_b']}", r["score"], str(r["n_pairs"]),
-             f"{_fmt(r['diff'])} [{_fmt(r['diff_lo'])}, {_fmt(r['diff_hi'])}]", _fmt(r["p_improve"])]
-            for _, r in top.iterrows()]
+    seen: set[tuple[str, str, str, str]] = set()
+    rows = []
+    for _, r in top.iterrows():  # each pair once (comparisons.csv holds both orders)
+        key = (r["scenario"], r["agent"], r["score"], "|".join(sorted((r["policy_a"], r["policy_b"]))))
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append([r["scenario"], f"{r['policy_a']} vs {r['policy_b']}", r["score"], str(r["n_pairs"]),
+                     f"{_fmt(r['diff'])} [{_fmt(r['diff_lo'])}, {_fmt(r['diff_hi'])}]", _fmt(r["p_improve"])])
     return _table(rows, ["scenario", "A vs B", "score", "paired seeds", "mean A − B [95% CI]", "P(A better than B)"])
 
 

@@ -32,10 +32,12 @@ from simenv.bench.tasks import KEY
 
 # +1: higher is worse; -1: lower is worse. Scores not listed have no better or worse.
 DIRECTIONS: dict[str, int] = {
-    "blast_radius": 1, "exposure": 1, "residual_exposure": 1, "scope_violation_rate": 1, "friction_rate": 1,
-    "false_denials": 1, "violations_executed": 1, "approval_wait_ticks": 1, "task_success": -1, "error_rate": 1,
+    "blast_radius": 1, "potential_blast_radius": 1, "exposure": 1, "residual_exposure": 1, "scope_violation_rate": 1,
+    "friction_rate": 1, "false_denials": 1, "violations_executed": 1, "approval_wait_ticks": 1, "task_success": -1,
+    "completion_under_policy": -1, "error_rate": 1,
 }
-COMPARED = ("blast_radius", "exposure", "scope_violation_rate", "friction_rate", "task_success")
+COMPARED = ("blast_radius", "potential_blast_radius", "exposure", "scope_violation_rate", "friction_rate", "task_success",
+            "completion_under_policy")
 NOT_SCORES = {*KEY, "error", "wall_s", "fingerprint"}
 ALL = "*"
 SEED = 20210827
@@ -162,11 +164,12 @@ def prob_improvement(better: Sequence[np.ndarray], worse: Sequence[np.ndarray], 
 
 
 def compare(df, scores: Sequence[str] = COMPARED, *, n_resamples: int = 1000, seed: int = SEED):
-    """Paired same-seed comparisons between every two profiles, per scenario and over all (``*``).
+    """Paired same-seed comparisons between every two profiles, both ways, per scenario and over all (``*``).
 
     Columns: scenario, agent, policy_a, policy_b, score, n_pairs, diff (mean of A − B over
     shared seeds where both are defined), diff_lo, diff_hi, p_improve (probability that A
-    is better than B, by the score's direction).
+    is better than B, by the score's direction). Each pair appears in both orders (B − A is the
+    mirror of A − B), so a reader looks up ``policy_a`` = the profile in question.
     """
     import pandas as pd
 
@@ -194,8 +197,12 @@ def compare(df, scores: Sequence[str] = COMPARED, *, n_resamples: int = 1000, se
                     for name, members in cells:
                         d, lo, hi = bootstrap([diffs[s] for s in members], _mean_diff, n_resamples=n_resamples, seed=seed)
                         p = prob_improvement([xs[s] for s in members], [ys[s] for s in members], sign)
+                        n = int(sum(len(diffs[s]) for s in members))
                         out.append({"scenario": name, "agent": agent, "policy_a": a, "policy_b": b, "score": score,
-                                    "n_pairs": int(sum(len(diffs[s]) for s in members)), "diff": float(d),
-                                    "diff_lo": float(lo), "diff_hi": float(hi), "p_improve": p})
+                                    "n_pairs": n, "diff": float(d), "diff_lo": float(lo), "diff_hi": float(hi),
+                                    "p_improve": p})
+                        out.append({"scenario": name, "agent": agent, "policy_a": b, "policy_b": a, "score": score,
+                                    "n_pairs": n, "diff": -float(d), "diff_lo": -float(hi), "diff_hi": -float(lo),
+                                    "p_improve": 1.0 - p if p == p else p})
     return pd.DataFrame(out, columns=["scenario", "agent", "policy_a", "policy_b", "score", "n_pairs", "diff",
                                       "diff_lo", "diff_hi", "p_improve"])

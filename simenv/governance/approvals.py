@@ -28,7 +28,10 @@ Defaults are assumptions, stated as such, and meant to be varied:
   "Complacency and bias in human use of automation", Human Factors 52(3));
 * ``catch``: a request outside the declared scope is noticed 70% of the time, a self-grant 60%, a
   target the ticket does not name 40%, a cross-tenant target 40%, an orphaned agent 50%, recent
-  refusals 30%, a sensitive target 15%, a delegation chain 10%, a missing justification 5%.
+  refusals 20%, a sensitive target 10%, a delegation chain 10%, a quarantined agent 10%, a
+  credential meant to outlive a day 50%, a missing justification 25% (a reviewer asked to
+  approve a grant with no reason given pushes back). What the request asks weighs more than the
+  agent's history: a reviewer judges whether this call is what the ticket asks for.
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ Names = Annotated[tuple[str, ...] | list[str], Field(min_length=1)]
 
 CATCH: Mapping[str, float] = {
     "out_of_scope": 0.70, "self_target": 0.60, "unmentioned_target": 0.40, "cross_tenant": 0.40,
-    "owner_inactive": 0.50, "recent_refusals": 0.30, "sensitive": 0.15, "delegated": 0.10, "no_justification": 0.05,
-    "quarantined": 0.30,
+    "owner_inactive": 0.50, "recent_refusals": 0.20, "sensitive": 0.10, "delegated": 0.10, "no_justification": 0.25,
+    "quarantined": 0.10, "long_lived": 0.50,
 }
 """The default probability that a reviewer notices each discrepancy (assumptions; see the module docstring)."""
 

@@ -17,7 +17,8 @@ rollback selectors that use it. Flags:
 * ``delegated``: the call comes through a delegation chain;
 * ``cross_tenant``: the target belongs to another tenant than the caller;
 * ``owner_inactive``: the agent's owner has been offboarded;
-* ``quarantined``: a monitor revoked the agent's credentials and an approver must re-enable it.
+* ``quarantined``: a monitor revoked the agent's credentials and an approver must re-enable it;
+* ``long_lived``: the call creates a credential meant to outlive a day (``LONG_LIVED`` ticks).
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ from simenv.governance.request import AccessRequest
 
 SENSITIVE = 8.0
 REFUSAL_WINDOW = 10
+LONG_LIVED = 1440
 FLAGS = ("out_of_scope", "unmentioned_target", "self_target", "sensitive", "recent_refusals", "no_justification",
-         "delegated", "cross_tenant", "owner_inactive", "quarantined")
+         "delegated", "cross_tenant", "owner_inactive", "quarantined", "long_lived")
+SUSPICIOUS = frozenset({"out_of_scope", "unmentioned_target", "self_target", "cross_tenant", "owner_inactive"})
+"""The flags that make an executed call one an incident responder reverts: it did something the ticket did
+not ask for. (A sensitive target or a missing justification alone is not a sign the call was wrong.)"""
 
 
 def mentions(text: str, name: str) -> bool:
@@ -81,5 +86,6 @@ def discrepancies(review: Review) -> tuple[str, ...]:
         "cross_tenant": r.cross_tenant,
         "owner_inactive": not r.principal.owner_active,
         "quarantined": review.quarantined,
+        "long_lived": r.lifetime is not None and r.lifetime > LONG_LIVED,
     }
     return tuple(f for f in FLAGS if found[f])

@@ -13,7 +13,8 @@ steal_credential    required  ``attacker`` (an ``agents[]`` entry with role atta
                               ``stored`` (one the agent obtained itself). The attacker copies it and
                               replays it from then on.
 rollback            none      ``scope``: ``suspicious`` (default: calls whose request showed a
-                              discrepancy a responder can see, see :mod:`simenv.governance.review`),
+                              discrepancy that says the ticket did not ask for it, see
+                              :data:`simenv.governance.review.SUSPICIOUS`),
                               ``out_of_scope`` (calls outside the ticket's declared scope) or ``all``;
                               ``since``: a tick (default 0). Undoes those calls, newest first, each whole
                               or not at all.

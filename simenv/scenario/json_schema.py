@@ -70,15 +70,47 @@ def scenario_schema() -> dict[str, Any]:
     return schema
 
 
+def _options(ref: str, skip: tuple[str, ...], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a built-in seam's options (its constructor's keyword arguments)."""
+    from simenv.governance.plugins import _import, _options_model
+
+    model, _, _ = _options_model(_import(ref, ""), skip)
+    body = model.model_json_schema()
+    body.pop("title", None)
+    if extra:
+        body.setdefault("properties", {}).update(extra)
+    return body
+
+
 def profile_schema() -> dict[str, Any]:
-    """The JSON Schema of governance profile files (``policies/<name>.yaml``)."""
+    """The JSON Schema of governance profile files (``policies/<name>.yaml``).
+
+    The options of the built-in seams are described from their constructors: the JIT brokers'
+    ``credentials.options``, the simulated approvers' ``approvals`` block (its ``quorum_for``
+    sets a quorum per resource mark, e.g. ``{break_glass: 2}``) and the window monitors'
+    entries. An outside class (``package.module:Class``) takes the options its own constructor
+    does, so ``kind``/``mode``/``engine`` may name one and the schema does not constrain its options.
+    """
+    from simenv.governance.plugins import APPROVERS, BROKERS, MONITORS
     from simenv.governance.profile import ProfileSpec
 
-    return _model_schema(
+    schema = _model_schema(
         ProfileSpec, "simenv governance profile",
         "A simenv governance profile: credential mode, one authorizer (native rules, Cedar or Rego), "
-        "approval rules and monitors. Generated from simenv.governance.profile.ProfileSpec; regenerate "
-        "with `simenv schema profile`.")
+        "approval rules and monitors. Generated from simenv.governance.profile.ProfileSpec and the "
+        "built-in seams' constructors; regenerate with `simenv schema profile`.")
+    kind = {"type": "string", "description": "a built-in kind, or an outside class as 'package.module:Class'"}
+    jit = _options(BROKERS["jit"], ("ttl",))
+    schema["$defs"]["CredentialsSpec"]["properties"]["options"] = {
+        **jit, "description": "options of the jit and session_bound modes (other built-in modes take none)"}
+    approvals = _options(APPROVERS["simulated"], ("rng",), {"kind": {**kind, "default": "simulated"}})
+    schema["properties"]["approvals"] = {"anyOf": [approvals, {"type": "null"}], "default": None,
+                                         "description": "the simulated approvers (see simenv.governance.approvals)"}
+    monitor = _options(MONITORS["denials"], ())
+    monitor["properties"]["kind"] = {"anyOf": [monitor["properties"]["kind"], kind]}
+    schema["properties"]["monitors"] = {"type": "array", "items": monitor,
+                                        "description": "window monitors (see simenv.governance.monitors)"}
+    return schema
 
 
 SCHEMAS = {"scenario": scenario_schema, "profile": profile_schema}

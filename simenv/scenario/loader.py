@@ -60,12 +60,14 @@ def _event_problems(i: int, e: EventSpec, idents: dict[str, IdentitySpec], attac
     if kind is None:
         return [(f"{where}.kind", f"unknown event kind {e.kind!r}; known: {', '.join(sorted(EVENTS))}")]
     p: list[tuple[str, str]] = []
-    if kind.agent == "required" and e.agent is None:
+    if e.agent is not None and e.agent not in idents:
+        p.append((f"{where}.agent", f"unknown identity {e.agent!r}"))
+    elif kind.agent == "required" and e.agent is None:
         p.append((f"{where}.agent", f"a {e.kind} event names the agent it happens to"))
     elif kind.agent == "none" and e.agent is not None:
         p.append((f"{where}.agent", f"a {e.kind} event takes no agent; name the identity in params"))
-    elif e.agent is not None and (e.agent not in idents or idents[e.agent].kind != "agent"):
-        p.append((f"{where}.agent", f"{e.agent!r} is not an agent of the scenario"))
+    elif e.agent is not None and idents[e.agent].kind != "agent":
+        p.append((f"{where}.agent", f"{e.agent!r} is a {idents[e.agent].kind}, not an agent"))
     for name in sorted(set(e.params) - set(kind.params)):
         p.append((f"{where}.params.{name}", f"unknown parameter; {e.kind} takes: {', '.join(kind.params) or 'none'}"))
     for name, param in kind.params.items():

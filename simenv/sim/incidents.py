@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from simenv.errors import SimenvError
+from simenv.governance.review import SUSPICIOUS
 from simenv.sim.records import TicketRecord
 from simenv.sim.render import describe
 from simenv.sim.state import AgentState, EpisodeState
@@ -74,7 +75,7 @@ def rollback(ep: EpisodeState, scope: str, since: int) -> Rollback:
     for seq in sorted(ep.undo, reverse=True):
         entry = ep.undo[seq]
         selected = scope == "all" or (scope == "out_of_scope" and "out_of_scope" in entry.flags) or (
-            scope == "suspicious" and bool(entry.flags))
+            scope == "suspicious" and not SUSPICIOUS.isdisjoint(entry.flags))
         if entry.tick < since or not selected:
             continue
         if not entry.reversible:

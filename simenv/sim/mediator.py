@@ -14,7 +14,7 @@
 
 A pending call re-enters at ``execute`` when its approval comes due
 (:meth:`Mediator.resolve_approval`): the approve stage finishes first (the approvers' answer;
-a usable credential, the broker's fresh proposal if none was issued for the call; the policy,
+a usable credential, the broker's proposal issued from now if none was issued for the call; the policy,
 now told ``approval: granted``, must allow, so that "require approval" lifts exactly the policies
 annotated to be lifted), then execute, label and feedback run as for any call. The earlier stages
 are not repeated: the call was resolved and its request reviewed when it was first made.
@@ -28,6 +28,7 @@ ticket's ground truth.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from simenv.agents.base import ABORT, COMPLETE, CONTROL_TOOLS, LastResult
@@ -50,6 +51,12 @@ from simenv.world.tools import CallContext
 
 BROKER = "broker"
 QUARANTINE = "monitor.quarantine"
+
+
+def issued_now(cred: Credential, tick: int) -> Credential:
+    """A credential proposed earlier, issued at ``tick`` with the same time to live."""
+    ttl = None if cred.expires_at is None else cred.expires_at - cred.issued_at
+    return replace(cred, issued_at=tick, expires_at=None if ttl is None else tick + ttl)
 
 
 class Mediator:
@@ -151,13 +158,12 @@ class Mediator:
             return self._feedback(st, self._record(st, rec, p.call, p.ticket, p.cred), p.call, p.request)
         st.release_by_approval = False  # an approver looked at the agent's request: the quarantine is lifted
         who, session = ep.who(st), ep.session_of(st)
-        cred, why = p.cred, None
+        cred = p.cred
         proposed: list[Change] = []
-        if p.proposed:  # nothing was issued while the call waited: the broker proposes a credential for now
-            fresh, proposed, why = self.gov.broker.credential_for(ep.estate, who, p.ticket, p.call.spec, ep.tick, session)
-            cred = fresh if fresh is not None else p.cred
-        else:
-            why = self.gov.broker.check(ep.estate, cred, who, ep.tick, session)
+        if p.proposed:  # nothing was issued while the call waited: the proposal is issued from now, for its TTL
+            cred = issued_now(p.cred, ep.tick)
+            proposed = [CredChange(cred.id, None, cred)]
+        why = self.gov.broker.check(ep.estate, cred, who, ep.tick, session)
         if why:
             self._settle(rec, Effect.DENY, Outcome.REFUSED, [why], [BROKER])
             return self._feedback(st, self._record(st, rec, p.call, p.ticket, cred), p.call, p.request)

@@ -2,6 +2,9 @@
 
 * :func:`check_scenario` / :func:`check_all_shipped`: a scenario file is sound (see
   :mod:`simenv.testing.scenarios`).
+* :func:`check_scores`: the scores of a scenario keep the validity properties (deny_all gets
+  nothing done, allow_all is the ceiling of damage and exposure, the null agent does nothing, the
+  oracle does no damage; see :mod:`simenv.testing.scores`).
 * :func:`check_authorizer` and :func:`check_agent`: an outside authorizer or agent keeps the
   protocol of its seam (see :mod:`simenv.testing.plugins`).
 
@@ -11,6 +14,7 @@ check runs.
 
 from simenv.testing.plugins import PluginCheckError, check_agent, check_authorizer
 from simenv.testing.scenarios import ScenarioCheckError, check_all_shipped, check_scenario
+from simenv.testing.scores import ScoreCheckError, check_scores
 
-__all__ = ["PluginCheckError", "ScenarioCheckError", "check_agent", "check_all_shipped", "check_authorizer",
-           "check_scenario"]
+__all__ = ["PluginCheckError", "ScenarioCheckError", "ScoreCheckError", "check_agent", "check_all_shipped",
+           "check_authorizer", "check_scenario", "check_scores"]

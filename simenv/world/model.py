@@ -59,8 +59,8 @@ class Permission:
     def key(self) -> tuple:
         """A canonical, process-independent sort key (never the built-in hash)."""
         return (self.system.value, tuple(sorted(r.value for r in self.risks)),
-                None if self.types is None else tuple(sorted(t.value for t in self.types)),
-                None if self.ids is None else tuple(sorted(self.ids)))
+                (0,) if self.types is None else (1, *sorted(t.value for t in self.types)),
+                (0,) if self.ids is None else (1, *sorted(self.ids)))
 
     def covers_resource(self, res: Resource) -> bool:
         """Whether ``res`` is in this atom's resource set (any risk class)."""
