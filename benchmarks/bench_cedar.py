@@ -26,11 +26,11 @@ from pathlib import Path
 
 import cedarpy
 
-from simenv.api import make_engine
 from simenv.governance.cedar import cedar_request, identity_entity, resource_entity
 from simenv.governance.cedar_schema import schema_text
 from simenv.scenario.builder import build
 from simenv.scenario.loader import load_scenario
+from simenv.sim.factory import make_episode
 from simenv.types import ToolCall
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +51,9 @@ def profile(folder: Path, engine: str) -> Path:
 
 
 def engine_with(folder: Path, engine: str):
-    eng, _ = make_engine("scope_creep", str(profile(folder, engine)), 0)
+    eng, _ = make_episode("scope_creep", str(profile(folder, engine)), 0)
     st = eng.states[0]
-    eng._open_ticket(st)
+    eng.open_ticket(st)
     return eng, st
 
 

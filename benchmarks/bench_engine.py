@@ -18,7 +18,7 @@ import tracemalloc
 
 import numpy as np
 
-from simenv.api import make_engine
+from simenv.sim.factory import make_episode
 from simenv.types import ToolCall
 from simenv.world.generator import generate
 
@@ -30,9 +30,9 @@ def step_us(policy: str, n: int = 4000) -> float:
     calls = [ToolCall("db_query", {"table": "payments"}), ToolCall("db_grant_access", bob),
              ToolCall("db_query", {"table": "audit-log"}), ToolCall("db_revoke_access", bob)]
     for _ in range(5):
-        engine, _ = make_engine("scope_creep", policy, 0)
+        engine, _ = make_episode("scope_creep", policy, 0)
         st = engine.states[0]
-        engine._open_ticket(st)
+        engine.open_ticket(st)
         t0 = time.perf_counter()
         for i in range(n):
             engine.handle(st, calls[i % 4])
@@ -40,15 +40,18 @@ def step_us(policy: str, n: int = 4000) -> float:
     return statistics.median(rounds)
 
 
-def gen(size: int) -> tuple[float, float]:
-    """Seconds and peak MiB to generate an estate of ``size`` identities."""
-    tracemalloc.start()
-    t0 = time.perf_counter()
+def gen(size: int, rounds: int = 3) -> tuple[float, float]:
+    """Median seconds (timed without tracing) and peak MiB (traced apart) to generate an estate of ``size`` identities."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        generate(size, np.random.default_rng(0), 0, 0)
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()  # tracing slows allocation several-fold: memory is measured on a run of its own
     generate(size, np.random.default_rng(0), 0, 0)
-    dt = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return dt, peak
+    return statistics.median(times), peak
 
 
 def main() -> None:
@@ -59,7 +62,7 @@ def main() -> None:
         print(f"step  {policy:<12} {step_us(policy, 1000 if a.quick else 4000):8.1f} µs/call (median of 5)")
     for size in (1_000, 10_000) if a.quick else (1_000, 10_000, 100_000):
         dt, peak = gen(size)
-        print(f"estate {size:>7} identities  {dt:6.2f} s  peak {peak:7.1f} MiB")
+        print(f"estate {size:>7} identities  {dt:6.2f} s (median of 3)  peak {peak:7.1f} MiB (traced)")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ the message says so and suggests quoting.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -143,15 +144,29 @@ def list_shipped(kind: str) -> list[str]:
     return sorted(p.stem for p in shipped_dir(kind).glob("*.yaml") if not p.stem.endswith("_bad"))
 
 
+NOUNS = {"scenarios": "scenario", "policies": "profile"}
+
+
+def suggest(value: str, known: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` when a known name is close to ``value``, else ``""``."""
+    close = difflib.get_close_matches(value, sorted(set(known)), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def resolve(name_or_path: str | Path, kind: str) -> Path:
-    """A shipped name or a file path → the file's path."""
+    """A shipped name or a file path → the file's path; an unknown name gets a one-line error with a suggestion."""
+    noun = NOUNS.get(kind, kind)
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
+        if p.is_dir():
+            raise UnknownNameError(f"{p}: is a folder, not a {noun} file")
         if not p.exists():
             raise UnknownNameError(f"{p}: no such file")
         return p
     cand = shipped_dir(kind) / f"{name_or_path}.yaml"
     if cand.exists():
         return cand
-    known = ", ".join(list_shipped(kind))
-    raise UnknownNameError(f"unknown {kind[:-1]} {str(name_or_path)!r}; shipped: {known}")
+    shipped = list_shipped(kind)
+    hint = suggest(str(name_or_path), shipped)
+    raise UnknownNameError(f"unknown {noun} {str(name_or_path)!r}{hint} (shipped: {', '.join(shipped)}; "
+                           f"or give a file path)")

@@ -8,7 +8,8 @@ import pytest
 from simenv import files
 from simenv.bench import shards
 from simenv.bench.executors import SerialExecutor, dask_address
-from simenv.bench.runner import run_matrix
+from simenv.bench.runner import SweepFailed, SweepInterrupted, run_matrix
+from simenv.errors import SimenvError, SpecError
 from simenv.metrics import SCORE_NAMES
 
 SCEN = ["delegated_admin", "scope_creep"]
@@ -59,15 +60,36 @@ def test_dask_address():
     assert dask_address("dask://tls://h:1") == "tls://h:1"
 
 
-def test_a_broken_scenario_file_becomes_rows_with_its_error(tmp_path):
+def test_a_broken_scenario_file_is_refused_before_anything_runs(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text("this_is_not_a_field: 1\n")
-    df = run_matrix([str(bad), "delegated_admin"], "allow_all", 2, executor="serial")
-    assert len(df) == 4
-    broken = df[df["scenario"] == "broken"]
-    assert len(broken) == 2 and broken["error"].str.contains("broken.yaml").all()
-    assert broken["fingerprint"].isna().all()
-    assert df[df["scenario"] == "delegated_admin"]["error"].isna().all()
+    ran = []
+    with pytest.raises(SpecError) as e:
+        run_matrix([str(bad), "delegated_admin"], "allow_all", 2, executor=_Counting(ran), out=tmp_path / "out")
+    assert "broken.yaml" in str(e.value) and not ran and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kw,words", [
+    ({"scenarios": "scope_crep"}, "did you mean 'scope_creep'"),
+    ({"policies": "statc_rbac"}, "did you mean 'static_rbac'"),
+    ({"agent": "llm_stub:carefull"}, "did you mean 'llm_stub:careful'"),
+    ({"scenarios": "nowhere.yaml"}, "no such file"),
+    ({"jobs": 0}, "jobs must be at least 1"),
+    ({"executor": "threads"}, "unknown executor"),
+])
+def test_bad_names_and_options_are_one_line_errors_before_anything_runs(kw, words):
+    args = {"scenarios": "delegated_admin", "policies": "allow_all", "executor": "serial", **kw}
+    with pytest.raises(SimenvError) as e:
+        run_matrix(args.pop("scenarios"), args.pop("policies"), 1, **args)
+    assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_all_may_be_listed_with_a_file(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text((files.shipped_dir("policies") / "static_rbac.yaml").read_text().replace("name: static_rbac",
+                                                                                          "name: mine"))
+    df = run_matrix("delegated_admin", f"all,{mine}", 1, executor="serial")
+    assert set(df["policy"]) == {*files.list_shipped("policies"), "mine"}
 
 
 class Raising:
@@ -80,10 +102,14 @@ class Raising:
         raise RuntimeError("agent blew up")
 
 
-def test_an_agent_that_raises_becomes_error_rows():
-    df = run_matrix(["delegated_admin"], "allow_all", 2, agent=Raising(), executor="serial")
+def test_an_agent_that_raises_fails_the_sweep_after_writing_its_rows(tmp_path):
+    with pytest.raises(SweepFailed) as e:
+        run_matrix(["delegated_admin"], "allow_all", 2, agent=Raising(), executor="serial", out=tmp_path)
+    assert "2 of 2 episodes failed" in str(e.value) and "RuntimeError: agent blew up" in str(e.value)
+    saved = pd.read_parquet(tmp_path / "episodes.parquet")
+    assert len(saved) == 2 and saved["error"].str.contains("RuntimeError: agent blew up").all()
+    df = run_matrix(["delegated_admin"], "allow_all", 2, agent=Raising(), executor="serial", errors="row")
     assert len(df) == 2 and set(df["agent"]) == {"raising"}
-    assert df["error"].str.contains("RuntimeError: agent blew up").all()
 
 
 def test_a_failing_chunk_becomes_rows_and_the_sweep_goes_on():
@@ -96,7 +122,7 @@ def test_a_failing_chunk_becomes_rows_and_the_sweep_goes_on():
                 return super().submit(lambda: (_ for _ in ()).throw(OSError("worker lost")))
             return super().submit(fn, *args, **kwargs)
 
-    df = run_matrix(SCEN, "allow_all", 2, executor=Flaky(), chunk_size=1)
+    df = run_matrix(SCEN, "allow_all", 2, executor=Flaky(), chunk_size=1, errors="row")
     assert len(df) == 4
     assert df["error"].notna().sum() == 1 and df["error"].dropna().iloc[0].startswith("executor: OSError")
 
@@ -126,14 +152,70 @@ def test_shards_are_atomic_and_results_consolidated(tmp_path, monkeypatch):
 
 
 def test_resume_runs_only_what_is_missing(tmp_path):
-    full = run_matrix(SCEN, POLS, 2, executor="serial")
-    run_matrix(SCEN, "allow_all", 2, executor="serial", out=tmp_path)
-    before = len(list((tmp_path / "shards").glob("part-*.jsonl")))
+    full = run_matrix(SCEN, POLS, 2, executor="serial", out=tmp_path, chunk_size=4)
+    parts = sorted((tmp_path / "shards").glob("part-*.jsonl"))
+    for p in parts[1:]:  # as if the sweep had been killed after its first chunk
+        p.unlink()
     ran = []
     resumed = run_matrix(SCEN, POLS, 2, executor=_Counting(ran), out=tmp_path, resume=True, chunk_size=1)
-    assert len(ran) == 2 * 2 * 2  # only deny_all and static_rbac episodes ran
-    assert len(list((tmp_path / "shards").glob("part-*.jsonl"))) == before + len(ran)
+    assert len(ran) == 2 * 3 * 2 - 4  # only what the lost shards held
     assert key_rows(resumed) == key_rows(full)
+
+
+def test_a_used_results_folder_needs_resume_or_force(tmp_path):
+    run_matrix(SCEN, "allow_all", 1, executor="serial", out=tmp_path)
+    with pytest.raises(SimenvError) as e:
+        run_matrix(SCEN, "allow_all", 1, executor="serial", out=tmp_path)
+    assert "already holds results" in str(e.value) and "--resume" in str(e.value) and "--force" in str(e.value)
+    with pytest.raises(SimenvError) as e:  # resume finishes the same sweep only
+        run_matrix(SCEN, "deny_all", 1, executor="serial", out=tmp_path, resume=True)
+    assert "holds another sweep" in str(e.value) and "policies" in str(e.value)
+    df = run_matrix(SCEN, "deny_all", 1, executor="serial", out=tmp_path, force=True)
+    assert set(pd.read_parquet(tmp_path / "episodes.parquet")["policy"]) == {"deny_all"} == set(df["policy"])
+    assert len(list((tmp_path / "shards").glob("part-*.jsonl"))) >= 1
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(SimenvError, match="is a file"):
+        run_matrix(SCEN, "allow_all", 1, executor="serial", out=afile)
+
+
+class _Interrupting(SerialExecutor):
+    """Finishes two chunks, then the user presses Ctrl-C."""
+
+    def __init__(self):
+        self.n = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.n += 1
+        if self.n > 2:
+            raise KeyboardInterrupt
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_ctrl_c_keeps_the_finished_chunks_and_resume_finishes(tmp_path):
+    with pytest.raises(SweepInterrupted) as e:
+        run_matrix(SCEN, POLS, 2, executor=_Interrupting(), out=tmp_path, chunk_size=1, max_in_flight=1)
+    assert e.value.done == 2 and e.value.total == 12
+    assert len(list((tmp_path / "shards").glob("part-*.jsonl"))) == 2
+    ran = []
+    run_matrix(SCEN, POLS, 2, executor=_Counting(ran), out=tmp_path, resume=True)
+    assert len(ran) == 10
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_and_makes_no_folder(tmp_path):
+    pytest.importorskip("distributed")
+    from simenv.bench import executors
+
+    out = tmp_path / "out"
+    old = executors.DASK_TIMEOUT_S
+    executors.DASK_TIMEOUT_S = 2
+    try:
+        with pytest.raises(SimenvError) as e:
+            run_matrix("delegated_admin", "allow_all", 1, executor="dask://127.0.0.1:9", out=out)
+    finally:
+        executors.DASK_TIMEOUT_S = old
+    assert "cannot reach the Dask scheduler" in str(e.value) and "\n" not in str(e.value)
+    assert not out.exists()
 
 
 class _Counting(SerialExecutor):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -19,6 +20,7 @@ from simenv.agents.base import Agent, AgentContext, NullAgent
 from simenv.agents.llm_stub import PRESETS, LLMStubAgent
 from simenv.agents.scripted import ScriptedAgent
 from simenv.errors import UnknownNameError
+from simenv.files import suggest
 
 Factory = Callable[[AgentContext], Agent]
 
@@ -40,6 +42,9 @@ AGENTS: Mapping[str, tuple[Factory, str]] = MappingProxyType({
 })
 """Every named agent: its factory and a one-line description."""
 REPLAY = "replay:"
+DEFAULT = "scripted"
+"""The agent ``run``, ``run_episode``, ``bench``, ``run_matrix`` and ``regress`` use when none is named: the plans
+written in the scenario file. ``llm_stub`` is the seeded behaviour model of a tool-calling model agent."""
 
 
 def _outside(ref: str) -> Factory:
@@ -68,13 +73,15 @@ def factory(name: str) -> Factory:
         from simenv.agents.llm import replay_agent
 
         path = name[len(REPLAY):]
+        if not Path(path).is_file():
+            raise UnknownNameError(f"agent {name!r}: no transcript file {path!r}; record one with simenv record")
         return lambda ctx: replay_agent(path, ctx)
     if name in AGENTS:
         return AGENTS[name][0]
     if ":" in name and not name.startswith("llm_stub:"):
         return _outside(name)
-    raise UnknownNameError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}, replay:PATH, "
-                           "or an outside class as package.module:Class")
+    raise UnknownNameError(f"unknown agent {name!r}{suggest(name, AGENTS)} (known: {', '.join(sorted(AGENTS))}, "
+                           "replay:PATH, or an outside class as package.module:Class)")
 
 
 def is_known(name: str) -> bool:

@@ -25,6 +25,7 @@ from simenv.errors import SimenvError
 
 POLL_S = 0.5
 IDLE_TIMEOUT_S = 30
+DASK_TIMEOUT_S = 10
 
 
 class SerialExecutor(Executor):
@@ -59,7 +60,7 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def loky_executor(jobs: int) -> Executor:
+def loky_executor(jobs: int) -> Any:
     """The loky reusable executor with ``jobs`` workers that watch their parent."""
     from joblib.externals.loky import get_reusable_executor
 
@@ -83,6 +84,8 @@ def open_executor(spec: str | Executor | None, jobs: int | None = None) -> Itera
         spec: ``"local"`` (or ``None``), ``"serial"``, ``"dask://HOST:PORT"``, or an executor.
         jobs: workers for ``local``; ``None`` uses every CPU.
     """
+    if jobs is not None and jobs < 1:
+        raise SimenvError(f"jobs must be at least 1, not {jobs}")
     if isinstance(spec, Executor):
         yield spec, max(1, jobs or getattr(spec, "_max_workers", None) or default_jobs())
         return
@@ -91,11 +94,14 @@ def open_executor(spec: str | Executor | None, jobs: int | None = None) -> Itera
         yield SerialExecutor(), 1
     elif spec == "local":
         n = max(1, jobs or default_jobs())
-        yield loky_executor(n), n
+        ex = loky_executor(n)
+        try:
+            yield ex, n
+        except BaseException:  # Ctrl-C or a crash: stop the workers now, do not leave them running
+            ex.shutdown(wait=False, kill_workers=True)
+            raise
     elif spec.startswith("dask://"):
-        from distributed import Client
-
-        client = Client(dask_address(spec), timeout="20s")
+        client = dask_client(spec)
         try:
             n = jobs or max(1, sum(client.nthreads().values()))
             yield client.get_executor(), n
@@ -103,3 +109,24 @@ def open_executor(spec: str | Executor | None, jobs: int | None = None) -> Itera
             client.close()
     else:
         raise SimenvError(f"unknown executor {spec!r}; use local, serial or dask://HOST:PORT")
+
+
+def dask_client(spec: str, timeout_s: float | None = None) -> Any:
+    """A connected ``distributed.Client``, or a one-line :class:`SimenvError` that says how to get one."""
+    import logging
+
+    from distributed import Client
+
+    timeout_s = DASK_TIMEOUT_S if timeout_s is None else timeout_s
+    address = dask_address(spec)
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # its retries are the same news, many times over
+    try:
+        return Client(address, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as e:
+        why = " ".join(str(e).split())[:160]
+        raise SimenvError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s ({why}); start one "
+                          f"with `dask scheduler`, or check the address") from None
+    finally:
+        quiet.setLevel(level)

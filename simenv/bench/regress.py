@@ -134,17 +134,53 @@ def compare_to_baseline(baseline: dict[str, Any], episodes, *, n_resamples: int 
     return out
 
 
+def mismatches(baseline: dict[str, Any], episodes) -> list[str]:
+    """Plain sentences for how the results differ from the baseline in agent, seeds or matrix (empty if they match).
+
+    A regression check only means something between like and like; these say what to rerun.
+    """
+    cells = baseline.get("cells", [])
+    out: list[str] = []
+    b_agents = sorted({c["agent"] for c in cells})
+    r_agents = sorted(set(map(str, episodes["agent"]))) if len(episodes) else []
+    if b_agents and r_agents and b_agents != r_agents:
+        out.append(f"the baseline was made with agent {', '.join(b_agents)}, the results with {', '.join(r_agents)}: "
+                   f"rerun the sweep with --agent {b_agents[0]}, or update the baseline")
+    b_seeds = sorted({s for c in cells for s in c["seeds"]})
+    r_seeds = sorted({int(s) for s in episodes["seed"]}) if len(episodes) else []
+    if b_seeds and r_seeds and b_seeds != r_seeds:
+        out.append(f"the baseline has seeds {_span(b_seeds)}, the results {_span(r_seeds)}: rerun with --seeds "
+                   f"{len(b_seeds)}, or update the baseline")
+    for what, col in (("scenarios", "scenario"), ("profiles", "policy")):
+        b = {c[col] for c in cells}
+        r = set(map(str, episodes[col])) if len(episodes) else set()
+        if b - r:
+            out.append(f"the results lack the baseline's {what} {', '.join(sorted(b - r))}")
+        if r - b:
+            out.append(f"the results hold {what} the baseline has not seen: {', '.join(sorted(r - b))}")
+    return out
+
+
+def _span(seeds: list[int]) -> str:
+    return f"{seeds[0]}..{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else str(seeds)
+
+
 def failed(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.status in ("worse", "missing")]
 
 
-def markdown(findings: list[Finding]) -> str:
-    """A markdown table for a CI job page: failures and improvements, then a count of the rest."""
+def markdown(findings: list[Finding], notes: list[str] | None = None) -> str:
+    """A markdown table for a CI job page: failures and improvements, then a count of the rest.
+
+    ``notes`` (from :func:`mismatches`) are listed first: they say why cells are missing or new.
+    """
     bad = failed(findings)
     shown = [f for f in findings if f.status != "same"]
     head = f"### simenv regress: {'FAIL' if bad else 'pass'} ({len(bad)} regression(s), " \
            f"{sum(f.status == 'better' for f in findings)} improvement(s), " \
            f"{sum(f.status == 'same' for f in findings)} unchanged)\n\n"
+    if notes:
+        head += "".join(f"- **Not like for like:** {n}\n" for n in notes) + "\n"
     if not shown:
         return head + "No score changed beyond its bootstrap interval.\n"
     rows = ["| scenario | profile | agent | score | status | baseline mean [95% CI] | current mean [95% CI] | note |",

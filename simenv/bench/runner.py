@@ -1,13 +1,19 @@
-"""``run_matrix``: every scenario × profile × seed, on any executor, resumable.
+"""``run_matrix``: every scenario × profile × seed, on any executor, resumable, checked before it starts.
 
-Episodes go out in chunks, and at most ``max_in_flight`` chunks are submitted at once; a
-finished chunk is written as a shard before the next is submitted, so a killed sweep loses
-at most the chunks that were running. ``resume=True`` runs only the keys no shard holds.
+Everything is resolved and validated before an episode runs: every scenario, profile and agent
+name (an unknown one is a one-line error with a suggestion), the executor, and the results
+folder (a folder that holds another sweep is refused unless ``force``; ``resume`` finishes the
+*same* sweep only). Episodes go out in chunks, and at most ``max_in_flight`` chunks are
+submitted at once; a finished chunk is written as a shard before the next is submitted, so a
+killed or interrupted sweep loses at most the chunks that were running, and ``resume=True``
+runs only the keys no shard holds. A sweep in which episodes failed raises
+:class:`SweepFailed` after writing its results, unless ``errors="row"``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -16,7 +22,46 @@ from typing import Any
 
 from simenv.bench import shards
 from simenv.bench.executors import open_executor
-from simenv.bench.tasks import EXECUTOR_ERROR, Task, chunked, describe, error_row, matrix, refs, run_chunk
+from simenv.bench.tasks import (
+    EXECUTOR_ERROR,
+    Task,
+    check_agent,
+    chunked,
+    describe,
+    error_row,
+    matrix,
+    refs,
+    run_chunk,
+)
+from simenv.errors import SimenvError
+
+OUTPUTS = (shards.SHARDS, shards.MANIFEST, shards.EPISODES, shards.SUMMARY, "comparisons.csv", "report.html", "plots")
+"""What a sweep writes into its results folder (and ``force`` removes)."""
+
+
+class SweepFailed(SimenvError):
+    """Some episodes of a sweep failed; its results (error rows included) were written first.
+
+    Attributes:
+        frame: every row, the failed ones with their ``error``.
+        failed: the failed rows.
+    """
+
+    def __init__(self, frame: Any, out: Path | None):
+        self.frame = frame
+        self.failed = frame[frame["error"].notna()] if "error" in frame.columns else frame.iloc[:0]
+        where = f"; every row is in {out}/episodes.parquet" if out is not None else ""
+        first = "; ".join(f"{r.scenario}/{r.policy}/seed {r.seed}: {r.error}" for r in self.failed.head(3).itertuples())
+        super().__init__(f"{len(self.failed)} of {len(frame)} episodes failed{where}. First: {first}")
+
+
+class SweepInterrupted(SimenvError):
+    """The sweep was interrupted (Ctrl-C); the finished chunks are kept as shards."""
+
+    def __init__(self, done: int, total: int, out: Path | None):
+        self.done, self.total, self.out = done, total, out
+        kept = f"; the finished ones are kept in {out}/{shards.SHARDS}" if out is not None else ""
+        super().__init__(f"interrupted after {done} of {total} episodes{kept}")
 
 
 def show_progress(progress: bool | None) -> bool:
@@ -25,7 +70,25 @@ def show_progress(progress: bool | None) -> bool:
         return progress
     if os.environ.get("CI"):
         return False
-    return sys.stdout.isatty() and sys.stderr.isatty()
+    return sys.stderr.isatty()
+
+
+def _progress_bar(total: int, enabled: bool):
+    """A tqdm bar on stderr: the notebook widget where ipywidgets is installed, the text bar otherwise."""
+    from tqdm.std import tqdm as text_bar
+
+    bar: Any = text_bar
+    if enabled and "ipykernel" in sys.modules:
+        try:
+            import ipywidgets  # noqa: F401 - only to know whether the widget bar can draw
+            from tqdm.notebook import tqdm as widget_bar
+
+            bar = widget_bar
+        except ImportError:
+            pass
+    size = shutil.get_terminal_size((80, 24))  # a terminal that reports no size (0 x 0) would hide the bar
+    return bar(total=total, unit="ep", disable=not enabled, ncols=min(size.columns, 120), nrows=size.lines or 24,
+               file=sys.stderr)
 
 
 def chunk_size_for(n_tasks: int, workers: int) -> int:
@@ -39,14 +102,13 @@ def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, s
 
     Each finished chunk's rows go to ``sink`` (if any) as soon as it completes. A chunk whose
     future fails (a worker died, the agent did not pickle) becomes error rows prefixed
-    ``executor:``, which a resumed run retries.
+    ``executor:``, which a resumed run retries. Ctrl-C cancels what has not started and raises
+    :class:`SweepInterrupted`; the chunks already finished have gone to ``sink``.
     """
-    from tqdm.auto import tqdm
-
     queue = iter(chunked(tasks, chunk_size))
     pending: dict[Future, list[Task]] = {}
     rows: list[dict[str, Any]] = []
-    bar = tqdm(total=len(tasks), unit="ep", disable=not progress, dynamic_ncols=True)
+    bar = _progress_bar(len(tasks), progress)
 
     def fill() -> None:
         while len(pending) < max(1, max_in_flight):
@@ -70,6 +132,8 @@ def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, s
                 rows.extend(got)
                 bar.update(len(got))
             fill()
+    except KeyboardInterrupt:
+        raise SweepInterrupted(len(rows), len(tasks), None) from None
     finally:
         for fut in pending:
             fut.cancel()
@@ -77,11 +141,46 @@ def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, s
     return rows
 
 
+def _manifest_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What differs between two sweeps' ``matrix.json``, readable, or ``""``."""
+    parts = []
+    for key in ("scenarios", "policies", "seeds", "agent", "size"):
+        a, b = old.get(key), new.get(key)
+        if key in ("scenarios", "policies"):
+            a, b = sorted(a or {}), sorted(b or {})
+        if a != b:
+            parts.append(f"{key} {a} there, {b} now")
+    return "; ".join(parts)
+
+
+def prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -> list[dict[str, Any]]:
+    """Check the results folder before a sweep writes into it; return the rows a resumed sweep keeps."""
+    if out.exists() and not out.is_dir():
+        raise SimenvError(f"--out {out}: is a file; name a folder for the results")
+    used = out.is_dir() and ((out / shards.MANIFEST).exists() or (out / shards.EPISODES).exists()
+                             or any((out / shards.SHARDS).glob("part-*.jsonl")))
+    if used and force:
+        for name in OUTPUTS:
+            target = out / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        return []
+    if used and not resume:
+        raise SimenvError(f"{out} already holds results; pass --resume to finish the same sweep, --force to replace "
+                          f"them, or choose another --out")
+    if resume and used:
+        diff = _manifest_diff(shards.read_manifest(out), manifest)
+        if diff:
+            raise SimenvError(f"--resume: {out} holds another sweep ({diff}); resume the same matrix, or pass --force "
+                              f"to replace it")
+        return shards.read_shards(out)
+    return []
+
+
 def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Sequence[str | Path] = "all",
                seeds: int | Iterable[int] = 20, agent: Any = None, size: int | None = None, *,
                executor: str | Executor | None = "local", jobs: int | None = None, out: str | Path | None = None,
-               resume: bool = False, chunk_size: int | None = None, max_in_flight: int | None = None,
-               progress: bool | None = None):
+               resume: bool = False, force: bool = False, errors: str = "raise", chunk_size: int | None = None,
+               max_in_flight: int | None = None, progress: bool | None = None):
     """Run every scenario × profile × seed and return one row per episode.
 
     Args:
@@ -96,7 +195,10 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
             :class:`concurrent.futures.Executor`.
         jobs: parallel workers (default: every CPU).
         out: a results folder; shards, ``episodes.parquet`` and ``summary.csv`` go there.
-        resume: with ``out``, run only the episodes no shard holds yet.
+        resume: with ``out``, finish the same sweep: run only the episodes no shard holds yet.
+        force: with ``out``, replace whatever results the folder holds.
+        errors: ``"raise"`` (default): raise :class:`SweepFailed` after writing the results
+            when an episode failed; ``"row"``: keep failed episodes as rows with their ``error``.
         chunk_size: episodes per chunk (default: about eight chunks per worker).
         max_in_flight: chunks submitted at once (default: twice the workers).
         progress: draw a progress bar (default: on a terminal, not in CI).
@@ -105,37 +207,53 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
         A pandas DataFrame: scenario, policy, seed, agent, every score, error (``None`` when
         the episode ran), wall_s (wall time; never part of a determinism check).
 
+    Raises:
+        SimenvError: before anything runs, for an unknown or invalid scenario, profile or agent,
+            a bad executor or ``jobs``, or a results folder that holds another sweep.
+        SweepFailed: after the results are written, when episodes failed (``errors="raise"``).
+        SweepInterrupted: on Ctrl-C, with the finished chunks kept.
+
     >>> df = run_matrix("delegated_admin", "allow_all,deny_all", seeds=2, executor="serial")
     >>> df[["policy", "seed", "task_success"]].values.tolist()
     [['allow_all', 0, True], ['allow_all', 1, True], ['deny_all', 0, False], ['deny_all', 1, False]]
     """
     from simenv.bench.stats import summarize
 
+    if errors not in ("raise", "row"):
+        raise SimenvError(f"errors must be 'raise' or 'row', not {errors!r}")
+    if jobs is not None and jobs < 1:
+        raise SimenvError(f"jobs must be at least 1, not {jobs}")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise SimenvError("no seeds: give at least one")
     srefs, prefs = refs(scenarios, "scenarios"), refs(policies, "policies")
+    check_agent(agent)
     tasks = matrix(srefs, prefs, seed_list, agent)
     order = [t.key for t in tasks]
-    writer, previous = None, []
-    if out is not None:
-        out = Path(out)
-        if not resume and (out / shards.SHARDS).exists():
-            for p in (out / shards.SHARDS).glob("part-*.jsonl"):
-                p.unlink()
-        writer = shards.ShardWriter(out)
-        label = tasks[0].agent if tasks else None
-        shards.write_manifest(out, {"scenarios": srefs, "policies": prefs, "seeds": seed_list, "agent": label,
-                                    "size": size})
-        if resume:
-            previous = shards.read_shards(out)
-            done = shards.done_keys(previous)
-            tasks = [t for t in tasks if t.key not in done]
+    label = tasks[0].agent if tasks else None
+    manifest = {"scenarios": srefs, "policies": prefs, "seeds": seed_list, "agent": label, "size": size}
+    previous: list[dict[str, Any]] = []
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        previous = prepare_out(out_dir, manifest, resume, force)
+        done = shards.done_keys(previous)
+        tasks = [t for t in tasks if t.key not in done]
     with open_executor(executor, jobs) as (ex, workers):
-        rows = run_tasks(tasks, ex, agent=agent, size=size,
-                         chunk_size=chunk_size or chunk_size_for(len(tasks), workers),
-                         max_in_flight=max_in_flight or 2 * workers,
-                         sink=writer.write if writer else None, progress=show_progress(progress))
+        writer = None
+        if out_dir is not None:  # the folder is made only once the executor is up
+            writer = shards.ShardWriter(out_dir)
+            shards.write_manifest(out_dir, manifest)
+        try:
+            rows = run_tasks(tasks, ex, agent=agent, size=size,
+                             chunk_size=chunk_size or chunk_size_for(len(tasks), workers),
+                             max_in_flight=max_in_flight or 2 * workers,
+                             sink=writer.write if writer else None, progress=show_progress(progress))
+        except SweepInterrupted as e:
+            raise SweepInterrupted(len(previous) + e.done, len(order), out_dir) from None
     wanted = set(order)
     df = shards.frame([r for r in [*previous, *rows] if shards.row_key(r) in wanted], order)
-    if out is not None:
-        shards.write_results(out, df, summarize(df))
+    if out_dir is not None:
+        shards.write_results(out_dir, df, summarize(df))
+    if errors == "raise" and "error" in df.columns and df["error"].notna().any():
+        raise SweepFailed(df, out_dir)
     return df

@@ -112,10 +112,7 @@ def frame(rows: Iterable[dict[str, Any]], order: list[tuple[str, str, int, str]]
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    """Merge ``manifest`` into ``out/matrix.json`` (references accumulate across resumed runs)."""
-    old = read_manifest(out)
-    for k in ("scenarios", "policies"):
-        manifest[k] = {**old.get(k, {}), **manifest.get(k, {})}
+    """Write ``out/matrix.json``: what the sweep asked for (a resumed sweep must ask for the same)."""
     atomic_write(Path(out) / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
 
 

@@ -47,43 +47,57 @@ class Task:
 
 
 def agent_label(agent: Any) -> str:
-    """The ``agent`` column for an agent argument (as :func:`simenv.api.agents_for` labels it)."""
+    """The ``agent`` column for an agent argument (as :func:`simenv.sim.factory.agents_for` labels it)."""
+    from simenv.agents.registry import DEFAULT
+
     if agent is None or isinstance(agent, str):
-        return agent or "scripted"
+        return agent or DEFAULT
     if isinstance(agent, dict):
         return "custom"
     return getattr(agent, "name", type(agent).__name__)
 
 
 def _name(ref: str, kind: str) -> str:
-    """The name a scenario or profile reference will carry in rows (its file stem if it cannot load)."""
-    from simenv.errors import SimenvError
+    """The name a scenario or profile reference carries in rows; loading it checks it (a bad one raises)."""
+    if kind == "scenarios":
+        from simenv.scenario.loader import load_scenario
 
-    try:
-        if kind == "scenarios":
-            from simenv.scenario.loader import load_scenario
+        return load_scenario(ref)[0].name
+    from simenv.governance.profile import load_profile
 
-            return load_scenario(ref)[0].name
-        from simenv.governance.profile import load_profile
-
-        return load_profile(ref)[0].name
-    except (SimenvError, OSError):
-        return Path(ref).stem
+    return load_profile(ref)[0].name
 
 
 def refs(names: str | Sequence[str | Path], kind: str) -> dict[str, str]:
-    """``"all"``, ``"a,b"`` or a list of names/paths → ``{row name: reference}`` in the given order."""
-    from simenv import files
+    """``"all"``, ``"a,b"`` or a list of names/paths → ``{row name: reference}`` in the given order.
 
-    if isinstance(names, str):
-        items: list[str] = files.list_shipped(kind) if names == "all" else [n.strip() for n in names.split(",") if n.strip()]
-    else:
-        items = [str(n) for n in names]
+    ``all`` may appear among other entries (``all,my.yaml``). Every reference is loaded and checked
+    here, before anything runs: an unknown name or an invalid file raises a one-line
+    :class:`~simenv.errors.SimenvError` (a :class:`~simenv.errors.SpecError` names the file and field).
+    """
+    from simenv import files
+    from simenv.errors import SimenvError
+
+    raw = [n.strip() for n in names.split(",")] if isinstance(names, str) else [str(n) for n in names]
+    items: list[str] = []
+    for ref in raw:
+        if ref:
+            items.extend(files.list_shipped(kind) if ref == "all" else [ref])
+    if not items:
+        raise SimenvError(f"no {kind} given; name some (a,b), or all")
     out: dict[str, str] = {}
     for ref in items:
         name = _name(ref, kind)
         out.setdefault(name, str(Path(ref).resolve()) if Path(ref).suffix in (".yaml", ".yml") else ref)
     return out
+
+
+def check_agent(agent: Any) -> None:
+    """Raise a one-line :class:`~simenv.errors.UnknownNameError` (with a suggestion) for an agent name that cannot be built."""
+    if isinstance(agent, str):
+        from simenv.agents.registry import factory
+
+        factory(agent)
 
 
 def matrix(scenarios: dict[str, str], policies: dict[str, str], seeds: Iterable[int], agent: Any) -> list[Task]:

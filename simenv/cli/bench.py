@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from simenv.cli.common import Command
@@ -12,19 +14,37 @@ from simenv.cli.common import Command
 TABLE_SCORES = ("task_success", "blast_radius", "exposure", "scope_violation_rate", "friction_rate")
 
 
+def count(least: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``least`` (a bad value is argparse's one-line error, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {n}")
+        return n
+
+    return parse
+
+
 def _configure_bench(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenarios", default="all", help="A,B or all (names or scenario files)")
-    p.add_argument("--policies", default="all", help="X,Y or all (names or profile files)")
-    p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 per scenario × profile")
-    p.add_argument("--agent", default="llm_stub",
-                   help="an agent name for every agent (default: llm_stub, the stochastic LLM-stub with its default "
-                        "preset; 'scripted' runs the scenarios' deterministic plans)")
-    p.add_argument("--size", type=int, default=None, help="override every scenario's estate size")
-    p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+    from simenv.agents.registry import DEFAULT
+
+    p.add_argument("--scenarios", default="all", help="A,B or all (names or scenario files; all may be combined: all,x.yaml)")
+    p.add_argument("--policies", default="all", help="X,Y or all (names or profile files; all may be combined)")
+    p.add_argument("--seeds", type=count(1), default=20, help="seeds 0..N-1 per scenario × profile (default 20)")
+    p.add_argument("--agent", default=DEFAULT,
+                   help=f"an agent name for every agent (default: {DEFAULT}, the plans written in the scenarios; "
+                        "llm_stub is the seeded behaviour model of a tool-calling model agent)")
+    p.add_argument("--size", type=count(0), default=None, help="override every scenario's estate size")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--executor", default="local", help="local, serial or dask://HOST:PORT")
-    p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: every CPU)")
-    p.add_argument("--chunk-size", type=int, default=None, help="episodes per chunk")
-    p.add_argument("--resume", action="store_true", help="run only the episodes the results folder lacks")
+    p.add_argument("--jobs", type=count(1), default=None, help="parallel workers (default: every CPU)")
+    p.add_argument("--chunk-size", type=count(1), default=None, help="episodes per chunk")
+    p.add_argument("--resume", action="store_true", help="finish the same sweep: run only the episodes the folder lacks")
+    p.add_argument("--force", action="store_true", help="replace the results a folder already holds")
     p.add_argument("--no-report", action="store_true", help="skip plots and report.html")
 
 
@@ -46,26 +66,42 @@ def summary_table(summary) -> str:
     return "\n".join([fmt.format(*head), *(fmt.format(*row) for row in lines)])
 
 
+def resume_command(argv: list[str]) -> str:
+    """The command line that resumes the sweep ``argv`` describes."""
+    args = [x for x in argv if x not in ("--force", "--resume")]
+    return " ".join(shlex.quote(x) for x in ["simenv", *args, "--resume"])
+
+
 def cmd_bench(a: argparse.Namespace) -> int:
     import pandas as pd
 
     from simenv.bench.report import build_report
-    from simenv.bench.runner import run_matrix
+    from simenv.bench.runner import SweepFailed, SweepInterrupted, run_matrix
     from simenv.bench.shards import SUMMARY
 
-    if a.seeds < 1:
-        print("simenv bench: --seeds must be at least 1", file=sys.stderr)
-        return 2
-    df = run_matrix(a.scenarios, a.policies, a.seeds, a.agent, a.size, executor=a.executor, jobs=a.jobs,
-                    out=a.out, resume=a.resume, chunk_size=a.chunk_size)
+    failed = None
+    try:
+        df = run_matrix(a.scenarios, a.policies, a.seeds, a.agent, a.size, executor=a.executor, jobs=a.jobs,
+                        out=a.out, resume=a.resume, force=a.force, chunk_size=a.chunk_size)
+    except SweepInterrupted as e:
+        print(f"simenv bench: {e}; resume with: {resume_command(sys.argv[1:])}", file=sys.stderr)
+        return 130
+    except SweepFailed as e:
+        df, failed = e.frame, e
     summary = pd.read_csv(a.out / SUMMARY)
     print(summary_table(summary))
-    n_err = int(df["error"].notna().sum()) if "error" in df.columns else 0
     written = ["episodes.parquet", "summary.csv"]
     if not a.no_report:
         build_report(a.out, episodes=df, summary=summary)
         written += ["comparisons.csv", "report.html", "plots/"]
+    n_err = 0 if failed is None else len(failed.failed)
     print(f"\n{len(df)} episodes ({n_err} failed) → {a.out}/: {', '.join(written)}")
+    if failed is not None:
+        for r in failed.failed.head(3).itertuples():
+            print(f"simenv bench: failed: {r.scenario} / {r.policy} / seed {r.seed}: {r.error}", file=sys.stderr)
+        print(f"simenv bench: {len(failed.failed)} episode(s) failed; every error is in {a.out}/episodes.parquet",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -103,7 +139,10 @@ def cmd_regress(a: argparse.Namespace) -> int:
     except (OSError, json.JSONDecodeError) as e:
         raise SimenvError(f"{a.baseline}: cannot read the baseline: {e}") from None
     findings = regress.compare_to_baseline(baseline, episodes)
-    md = regress.markdown(findings)
+    notes = regress.mismatches(baseline, episodes)
+    for n in notes:
+        print(f"simenv regress: not like for like: {n}", file=sys.stderr)
+    md = regress.markdown(findings, notes)
     print(md)
     if a.summary_md:
         atomic_write(a.summary_md, md.encode())

@@ -42,5 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     except SimenvError as e:
         print(f"simenv: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("simenv: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         return 0

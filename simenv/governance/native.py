@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simenv import files
 from simenv.errors import SimenvError, SpecError
-from simenv.governance.fields import field
+from simenv.governance.fields import FIELDS, field
 from simenv.governance.request import AccessRequest, Decision
 from simenv.governance.views import EstateView
 from simenv.types import Effect
@@ -125,7 +125,10 @@ def _operator(op: str, operand: Any, typ: str) -> Pred:
 def _condition(path: str, matcher: Any) -> tuple[Callable[[AccessRequest], Any], tuple[Pred, ...]]:
     found = field(path)
     if found is None:
-        raise ValueError("unknown field of the request model (see simenv.governance.fields.FIELDS)")
+        from simenv.files import suggest
+
+        raise ValueError(f"unknown field of the request model{suggest(path, FIELDS)}; the fields are listed in the "
+                         "README's section for policy authors (The request model)")
     typ, getter = found
     ops = matcher if isinstance(matcher, dict) else {"eq": matcher}
     if not ops:

@@ -23,6 +23,7 @@ rollback selectors that use it. Flags:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ SUSPICIOUS = frozenset({"out_of_scope", "unmentioned_target", "self_target", "cr
 not ask for. (A sensitive target or a missing justification alone is not a sign the call was wrong.)"""
 
 
+@functools.lru_cache(maxsize=4096)
 def mentions(text: str, name: str) -> bool:
     """Whether ``name`` appears in ``text`` as a whole word (case-insensitive; ``-`` and ``_`` are word characters)."""
     return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None

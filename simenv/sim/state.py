@@ -6,6 +6,7 @@ work on it through its public methods. Only :meth:`EpisodeState.apply` changes t
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -71,7 +72,7 @@ class AgentState:
     stolen: CredId | None = None
     quarantined_until: int = 0  # a monitor's quarantine: no credential is issued before this tick
     release_by_approval: bool = False  # a monitor's quarantine that only an approver lifts
-    refusals: list[int] = field(default_factory=list)  # ticks of its refused calls (what a reviewer sees)
+    refusals: deque[int] = field(default_factory=deque)  # ticks of its recent refused calls (what a reviewer sees)
 
     @property
     def done(self) -> bool:
@@ -159,8 +160,11 @@ class EpisodeState:
         return bool(truth.intent) and all((ticket.id, k) in self.done_steps for k in range(len(truth.intent)))
 
     def recent_refusals(self, st: AgentState, window: int) -> int:
-        """How many of ``st``'s calls were refused in the last ``window`` ticks."""
-        return sum(1 for t in st.refusals if t > self.tick - window)
+        """How many of ``st``'s calls were refused in the last ``window`` ticks (older ones are forgotten)."""
+        q = st.refusals
+        while q and q[0] <= self.tick - window:
+            q.popleft()
+        return len(q)
 
     def holds(self, d: DoneWhen) -> bool:
         """Whether one completion predicate holds in the world now."""
