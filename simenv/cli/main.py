@@ -22,18 +22,22 @@ def commands() -> dict[str, Command]:
     return {c.name: c for group in GROUPS for c in group.COMMANDS}
 
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser of ``simenv``."""
+def parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The argument parser of ``simenv``, and each command's own by name."""
     p = argparse.ArgumentParser(prog="simenv", description=(__doc__ or "").splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    own = {c.name: sub.add_parser(c.name, help=c.help, description=c.help) for c in commands().values()}
     for c in commands().values():
-        c.configure(sub.add_parser(c.name, help=c.help, description=c.help))
-    return p
+        c.configure(own[c.name])
+    return p, own
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``simenv`` console script and of ``python -m simenv``."""
-    a = parser().parse_args(argv)
+    p, own = parsers()
+    a, extra = p.parse_known_args(argv)
+    if extra:  # reported with the command's own usage line, not the top level's
+        own[a.cmd].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return commands()[a.cmd].run(a)
     except SpecError as e:
