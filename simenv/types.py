@@ -167,7 +167,9 @@ class ToolCall:
     ``credential`` names a credential the agent presents explicitly (a cached or stolen one);
     ``None`` lets the broker choose. ``justification`` is the agent's own reason for the call
     (policies see it as ``context.justification``; approvers and the audit see it too). ``raw``
-    keeps the original payload when the call came from a model (it may be malformed).
+    keeps the original payload when the call came from a model (it may be malformed);
+    ``problem`` says what :func:`simenv.agents.base.coerce_call` found wrong with it (an unknown
+    field, arguments that are not JSON), and makes the call an invalid-call decision.
     """
 
     tool: Any
@@ -175,3 +177,4 @@ class ToolCall:
     credential: str | None = None
     raw: Any = None
     justification: str | None = None
+    problem: str | None = None

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from simenv.types import ToolCall
+from simenv.world.inputs import MAX_CALL_CHARS, quote, safe_key
 
 COMPLETE = "complete_ticket"
 ABORT = "abort_ticket"
@@ -68,28 +69,78 @@ class Observation:
     tools: tuple[str, ...]
 
 
+CALL_FIELDS = frozenset({"id", "type", "index", "function"})
+"""The fields of an OpenAI chat-completions tool call (``index`` comes with streamed ones)."""
+FUNCTION_FIELDS = frozenset({"name", "arguments"})
+"""The fields of its ``function`` (and of a bare ``{"name", "arguments"}`` call, beside ``id`` and ``type``)."""
+CREDENTIAL_ARG = "_credential"  # the argument that names a credential to present
+
+
+class _Repeated(ValueError):
+    """A JSON object names a key twice (which one counts is up to the parser: refused instead)."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _Repeated(k)
+            seen.add(k)
+    return out
+
+
+def _parse_arguments(text: str) -> tuple[Any, str | None]:
+    """A model's JSON ``arguments`` text → (the value, or the text if it is not JSON; what is wrong with it)."""
+    if len(text) > MAX_CALL_CHARS:
+        return text, f"the arguments are {len(text)} characters of JSON (the limit is {MAX_CALL_CHARS})"
+    if not text.strip():
+        return {}, None
+    try:
+        return json.loads(text, object_pairs_hook=_pairs), None
+    except json.JSONDecodeError:
+        return text, None  # not JSON: the catalog says the arguments must be an object
+    except _Repeated as e:
+        return text, f"the arguments give the key {quote(e.args[0])} twice"
+    except RecursionError:
+        return text, "the arguments nest too deep to parse (a tool takes flat string arguments)"
+
+
+def _unknown(fields: Any, known: frozenset[str]) -> list[str]:
+    return sorted(safe_key(k) for k in fields if k not in known)[:5]
+
+
 def coerce_call(x: Any) -> ToolCall:
     """Whatever an agent returned, as a ToolCall; malformed pieces are kept for the engine to reject.
 
-    Accepts a ToolCall, an OpenAI chat-completions tool call (``{"function": {"name",
-    "arguments"}}``, arguments as a JSON string or an object) or a bare ``{"name", "arguments"}``.
-    A ``_credential`` argument names a credential to present; a ``justification`` argument (every
-    tool schema offers it) is the agent's reason for the call.
+    Accepts a ToolCall, an OpenAI chat-completions tool call (``{"id", "type", "function":
+    {"name", "arguments"}}``, arguments as a JSON string or an object) or a bare ``{"name",
+    "arguments"}``. A ``_credential`` argument names a credential to present; a ``justification``
+    argument (every tool schema offers it) is the agent's reason for the call. Any other field
+    around the arguments (a made-up ``credential``, ``chain`` or ``act``), arguments too long to
+    be a call, or JSON that repeats a key or nests past the parser's depth, is the call's
+    ``problem``: the engine logs it as an invalid call (:mod:`simenv.world.inputs`).
     """
     if isinstance(x, ToolCall):
         return x
     fn = x.get("function", x) if isinstance(x, dict) else None
     if not isinstance(fn, dict) or "name" not in fn:
         return ToolCall(None, None, raw=x)
+    problem = None
+    extra = _unknown(x, CALL_FIELDS) + _unknown(fn, FUNCTION_FIELDS) if fn is not x else \
+        _unknown(x, FUNCTION_FIELDS | {"id", "type"})
+    if extra:
+        problem = f"unknown field(s) {extra} in the tool call; a call has a name and arguments"
     args: Any = fn.get("arguments", "{}")
     if isinstance(args, str):
-        try:
-            args = json.loads(args) if args.strip() else {}
-        except json.JSONDecodeError:
-            pass
-    cred = args.pop("_credential", None) if isinstance(args, dict) else None
-    why = args.pop(JUSTIFICATION, None) if isinstance(args, dict) else None
-    return ToolCall(fn.get("name"), args, credential=cred, raw=x, justification=why if isinstance(why, str) else None)
+        args, bad = _parse_arguments(args)
+        problem = problem or bad
+    cred = why = None
+    if isinstance(args, dict):
+        args = dict(args)  # the agent's own object is left as it was
+        cred, why = args.pop(CREDENTIAL_ARG, None), args.pop(JUSTIFICATION, None)
+    return ToolCall(fn.get("name"), args, credential=cred, raw=x, justification=why, problem=problem)
 
 
 class Agent(Protocol):

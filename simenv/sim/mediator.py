@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from simenv.agents.base import ABORT, COMPLETE, CONTROL_TOOLS, LastResult
+from simenv.agents.base import COMPLETE, CONTROL_TOOLS, LastResult
 from simenv.errors import ToolCallError
 from simenv.governance.profile import Governance
 from simenv.governance.protocols import MonitorEvent
@@ -41,11 +41,12 @@ from simenv.governance.views import RequestBuilder
 from simenv.sim import incidents, oversight
 from simenv.sim.labels import potential, realized
 from simenv.sim.records import ApprovalRecord, CallRecord, ControlRecord, Settled
-from simenv.sim.render import describe, safe_value
+from simenv.sim.render import describe
 from simenv.sim.state import AgentState, EpisodeState, Pending, UndoEntry
 from simenv.types import REFUSED, Effect, Outcome, RiskClass, ToolCall, cred_label, parse_cred_label
 from simenv.world.catalog import ResolvedCall, resolve
 from simenv.world.changes import Change, CredChange
+from simenv.world.inputs import check_call, clean, safe_key, safe_value
 from simenv.world.model import Credential, Ticket
 from simenv.world.tools import CallContext
 
@@ -83,12 +84,18 @@ class Mediator:
                          tool=safe_value(call.tool), justification=why_text)
         if st.attacker:
             rec.actor, rec.impersonates = "attacker", ep.estate.name(who)
-            call = ToolCall(call.tool, call.args, credential=None if st.stolen is None else cred_label(st.stolen))
-        elif call.tool in CONTROL_TOOLS:
-            return self._control(st, call)
 
-        # -- resolve
+        # -- resolve: the envelope (bounds, valid text, no unknown field; simenv.world.inputs), then the catalog
         try:
+            check_call(call)
+            if st.halted:
+                raise ToolCallError(f"{st.name} is halted: it makes no more calls")
+            if st.pending is not None:
+                raise ToolCallError(f"{st.name} waits for the approval of call {st.pending.seq}: one call at a time")
+            if st.attacker:
+                call = ToolCall(call.tool, call.args, credential=None if st.stolen is None else cred_label(st.stolen))
+            elif call.tool in CONTROL_TOOLS:
+                return self._control(st, call)
             rc = resolve(ep.world, call.tool, call.args, ep.estate.name(who))
         except ToolCallError as e:
             return self._invalid(st, rec, call, str(e))
@@ -293,20 +300,28 @@ class Mediator:
 
     # ================================================================== malformed calls and ticket control
     def _invalid(self, st: AgentState, rec: CallRecord, call: ToolCall, why: str) -> CallRecord:
+        """Log a malformed call: what it sent, bounded (:func:`~simenv.world.inputs.safe_value`), and why."""
         st.stats.invalid += 1
         args = call.args if isinstance(call.args, dict) else {"<raw>": call.args}
-        rec.args = {str(k)[:100]: safe_value(v) for k, v in args.items()}
+        rec.args = {safe_key(k): safe_value(v) for k, v in list(args.items())[:20]}
+        if rec.justification is not None and not rec.justification.isascii():
+            rec.justification = clean(rec.justification, 500)
         self._settle(rec, Effect.INVALID, Outcome.INVALID, [why[:300]], ["engine.schema"])
         return self._feedback(st, self._record(st, rec, None, None, None), None, None)
 
     def _control(self, st: AgentState, call: ToolCall) -> ControlRecord:
-        """``complete_ticket`` / ``abort_ticket``: close the ticket; the broker may revoke what it issued for it."""
+        """``complete_ticket`` / ``abort_ticket``: close the ticket; the broker may revoke what it issued for it.
+
+        They take no argument (beside a justification) and no credential: an agent closes its
+        own open ticket and no other. Anything else raises :class:`ToolCallError`.
+        """
         ep = self.ep
         t = st.current
+        if not (call.args is None or isinstance(call.args, dict) and not call.args) or call.credential is not None:
+            raise ToolCallError(f"{call.tool} takes no arguments and no credential: it closes the agent's own ticket")
         if t is None:
-            raise ValueError(f"{st.name} has no open ticket to close")
+            raise ToolCallError(f"{st.name} has no open ticket to close")
         op = "complete" if call.tool == COMPLETE else "abort"
-        assert op == "complete" or call.tool == ABORT
         rec = ep.audit.append(ControlRecord(tick=ep.tick, agent=st.name, session=st.session, ticket=t.id,
                                             tool=str(call.tool), op=op))
         st.stats.completed += op == "complete"

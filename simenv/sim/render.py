@@ -1,5 +1,8 @@
 """How world objects and agent input are written into audit records: changes, credentials, raw values.
 
+Raw values an agent sent are written by :func:`safe_value` (from :mod:`simenv.world.inputs`, where
+the bounds of a call are): bounded, with invalid characters escaped.
+
 Everything here returns plain JSON-able values that do not depend on the process (no object
 addresses, no set order), so that records, and so fingerprints, are the same in any process.
 """
@@ -10,21 +13,11 @@ from typing import Any
 
 from simenv.types import cred_label
 from simenv.world.changes import AttrChange, Change, GrantChange, StatusChange
+from simenv.world.inputs import safe_value
 from simenv.world.model import Credential
 from simenv.world.state import World
 
-
-def safe_value(v: Any) -> Any:
-    """A JSON-able, process-independent stand-in for whatever an agent sent (no reprs with addresses)."""
-    if v is None or isinstance(v, (bool, int, float)):
-        return v if not isinstance(v, float) or v == v and abs(v) != float("inf") else str(v)
-    if isinstance(v, str):
-        return v[:200]
-    if isinstance(v, (list, tuple)):
-        return [safe_value(x) for x in v[:20]]
-    if isinstance(v, dict):
-        return {str(k)[:100]: safe_value(x) for k, x in list(v.items())[:20]}
-    return f"<{type(v).__name__}>"
+__all__ = ["cred_summary", "describe", "safe_value"]
 
 
 def cred_summary(world: World, c: Credential | None) -> dict[str, Any] | None:
