@@ -151,13 +151,19 @@ def cred_label(cid: CredId) -> str:
 def parse_cred_label(label: object) -> CredId | None:
     """``cred-12`` → ``12``; anything else (an agent's garbage included) → ``None``.
 
+    Only the canonical label names a credential: ASCII digits without a leading zero, so that
+    ``cred-１`` (a full-width digit) or ``cred-01`` is not another spelling of ``cred-1``.
+
     >>> parse_cred_label("cred-12"), parse_cred_label("cred-x"), parse_cred_label(5)
     (12, None, None)
+    >>> parse_cred_label("cred-１"), parse_cred_label("cred-01"), parse_cred_label("cred-٣")
+    (None, None, None)
     """
     if not isinstance(label, str) or not label.startswith(CRED_PREFIX):
         return None
     digits = label[len(CRED_PREFIX):]
-    return int(digits) if digits.isdigit() and len(digits) < 12 else None
+    ok = 0 < len(digits) < 12 and digits.isascii() and digits.isdigit() and digits[0] != "0"
+    return int(digits) if ok else None
 
 
 @dataclass(frozen=True, slots=True)

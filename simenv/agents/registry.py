@@ -1,7 +1,8 @@
 """Agents by name: what ``--agent NAME`` and ``run_episode(agent=NAME)`` accept.
 
-Names: ``scripted``, ``oracle``, ``null``, ``llm_stub`` and ``llm_stub:<preset>``; ``replay:PATH``
-replays a recorded transcript; ``package.module:Class`` is an outside agent class, built as
+Names: ``scripted``, ``oracle``, ``null``, ``adversary`` (:mod:`simenv.agents.adversary`), ``llm_stub`` and
+``llm_stub:<preset>``; ``replay:PATH`` replays a recorded transcript; ``package.module:Class`` is an
+outside agent class, built as
 ``Class(ctx)`` (or ``Class()`` if it takes no argument) for each agent identity, with ``ctx`` the
 :class:`~simenv.agents.base.AgentContext` of that identity. ``simenv.testing.check_agent``
 checks an outside agent against the protocol.
@@ -16,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from simenv.agents.adversary import Adversary
 from simenv.agents.base import Agent, AgentContext, NullAgent
 from simenv.agents.llm_stub import PRESETS, LLMStubAgent
 from simenv.agents.scripted import ScriptedAgent
@@ -37,6 +39,8 @@ AGENTS: Mapping[str, tuple[Factory, str]] = MappingProxyType({
     "scripted": (lambda ctx: ScriptedAgent(ctx.plans, "scripted"), "follows the plan written in the scenario file"),
     "oracle": (lambda ctx: ScriptedAgent(ctx.oracle, "oracle"), "takes exactly the ticket's intended actions"),
     "null": (lambda ctx: NullAgent(), "does nothing"),
+    "adversary": (lambda ctx: Adversary(ctx), "attacks the call boundary: credentials it does not hold, forged chains, "
+                  "unknown fields, huge, nested and unicode arguments, floods (simenv.testing.adversary)"),
     "llm_stub": (_stub("default"), "LLM-stub with the default preset"),
     **{f"llm_stub:{p}": (_stub(p), f"LLM-stub, preset {p}: {_doc(fn)}") for p, fn in PRESETS.items()},
 })

@@ -7,6 +7,11 @@
   oracle does no damage; see :mod:`simenv.testing.scores`).
 * :func:`check_authorizer` and :func:`check_agent`: an outside authorizer or agent keeps the
   protocol of its seam (see :mod:`simenv.testing.plugins`).
+* :mod:`simenv.testing.adversary`: the seeded :class:`~simenv.testing.adversary.Adversary` agent
+  (``--agent adversary``) and :func:`~simenv.testing.adversary.fuzz`, which runs it over scenarios
+  and profiles (``python -m simenv.testing.adversary --calls N`` from a shell) while
+  :class:`~simenv.testing.invariants.InvariantChecker` checks every call: no world change without
+  an allow, exactly one record per call, a whole audit log.
 
 Importing this package is cheap: the engine, the agents and Gymnasium are imported when a
 check runs.
