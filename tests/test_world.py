@@ -138,6 +138,7 @@ def test_every_change_has_an_exact_inverse():
 
 def test_tool_schemas_are_openai_function_specs():
     from simenv.world.catalog import tool_schemas
+    from simenv.world.inputs import MAX_TEXT_CHARS
 
     schemas = tool_schemas()
     assert len(schemas) == len(CATALOG)
@@ -148,6 +149,7 @@ def test_tool_schemas_are_openai_function_specs():
         params = {p.name for p in CATALOG[f["name"]].params}
         assert set(f["parameters"]["required"]) == params  # the justification is optional
         assert set(f["parameters"]["properties"]) == params | {"justification"}
+        assert all(p["maxLength"] == MAX_TEXT_CHARS for p in f["parameters"]["properties"].values())
     risks = {spec.risk for spec in CATALOG.values()}
     assert {RiskClass.READ, RiskClass.WRITE, RiskClass.PRIVILEGE_GRANT, RiskClass.KEY_EXPORT,
             RiskClass.CROSS_DOMAIN, RiskClass.CREDENTIAL_ISSUE} <= risks

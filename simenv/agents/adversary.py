@@ -197,7 +197,7 @@ class Adversary:
             if enum:
                 out[k] = self._pick(enum)
             elif k == "lifetime" and self._p(0.7):
-                out[k] = self._pick(("60", "never", "1", "0", "-5", "1e3"))
+                out[k] = self._pick(("60", "never", "1", "0", "-5", "1e3", "²", "٦٠", "9" * 5000, " 60"))
             else:
                 out[k] = self._pick(list(same)) if same and self._p(0.7) else self._name()
         return out

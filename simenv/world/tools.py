@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from simenv.types import RiskClass, System
 from simenv.world.changes import Change
+from simenv.world.inputs import MAX_TEXT_CHARS
 from simenv.world.state import World
 
 IDENTITY = "identity"
@@ -86,18 +87,19 @@ class ToolSpec:
         object.__setattr__(self, "identity_param", next((p.name for p in self.params if p.kind == IDENTITY), None))
 
     def schema(self) -> dict[str, Any]:
-        """The OpenAI chat-completions function spec of this tool."""
+        """The OpenAI chat-completions function spec of this tool (string lengths as :mod:`simenv.world.inputs` bounds them)."""
         props: dict[str, Any] = {}
         for p in self.params:
-            prop: dict[str, Any] = {"type": "string"}
+            prop: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT_CHARS}
             if p.enum:
                 prop["enum"] = list(p.enum)
             what = {IDENTITY: "identity name (or $self)", TEXT: "text",
                     LIFETIME: "lifetime in ticks (minutes): a positive integer, or never"}.get(p.kind, f"{p.kind} name")
             prop["description"] = p.description or what
             props[p.name] = prop
-        props["justification"] = {"type": "string", "description": "optional: why this call serves the ticket "
-                                                                     "(policies, approvers and the audit see it)"}
+        props["justification"] = {"type": "string", "maxLength": MAX_TEXT_CHARS,
+                                  "description": "optional: why this call serves the ticket "
+                                                 "(policies, approvers and the audit see it)"}
         return {
             "type": "function",
             "function": {
