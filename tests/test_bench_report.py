@@ -39,3 +39,119 @@ def test_importing_simenv_stays_light():
 
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+# --- the data behind the ranking tables ---------------------------------------------------------
+
+def episodes_frame(cells):
+    """cells: {(scenario, policy): [blast radius per seed]}; other scores derived so that ties are visible."""
+    import pandas as pd
+
+    rows = []
+    for (scenario, policy), values in cells.items():
+        for seed, v in enumerate(values):
+            rows.append({"scenario": scenario, "policy": policy, "seed": seed, "agent": "llm_stub", "blast_radius": v,
+                         "completion_under_policy": policy != "deny_all", "task_success": policy != "deny_all",
+                         "friction_rate": 1.0 if policy == "deny_all" else 0.1, "exposure": 10.0 * v,
+                         "potential_blast_radius": 2.0 * v, "scope_violation_rate": None,
+                         "approval_wait_ticks": 0, "fingerprint": f"{scenario}{policy}{seed}", "error": None})
+    return pd.DataFrame(rows)
+
+
+def test_ranking_orders_by_mean_blast_radius_shares_ties_and_leaves_baselines_unranked():
+    from simenv.bench.ranking import ranking
+    from simenv.bench.stats import summarize
+
+    df = episodes_frame({("a", "allow_all"): [9, 9, 9, 9], ("a", "deny_all"): [0, 0, 0, 0], ("a", "p1"): [4, 4, 0, 0],
+                         ("a", "p2"): [1, 1, 1, 1], ("a", "p3"): [1, 1, 1, 1],
+                         ("b", "allow_all"): [9, 9, 9, 9], ("b", "deny_all"): [0, 0, 0, 0], ("b", "p1"): [4, 4, 4, 4],
+                         ("b", "p2"): [1, 1, 1, 1], ("b", "p3"): [1, 1, 1, 1]})
+    t = ranking(summarize(df, n_resamples=200), df, {})
+    top = t[t["scenario"] == "*"]
+    assert list(top["policy"]) == ["deny_all", "p2", "p3", "p1", "allow_all"]
+    assert list(top["rank"].fillna(0).astype(int)) == [0, 1, 1, 3, 0]  # ties share rank 1; baselines have none
+    assert top.set_index("policy").loc["deny_all", "baseline"].startswith("baseline: the lock-down floor")
+    assert top.set_index("policy").loc["p1", "blast_radius.mean"] == 3.0
+    assert list(t["scenario"].drop_duplicates()) == ["*", "a", "b"]
+    # every undefined rate stays undefined (NaN), never zero
+    assert top["scope_violation_rate.mean"].isna().all() and (top["scope_violation_rate.n"] == 0).all()
+
+
+def test_tails_give_p90_worst_value_and_the_first_worst_episode():
+    from simenv.bench.ranking import tail_quantile, tails
+
+    df = episodes_frame({("a", "p"): [0, 0, 0, 0, 0, 0, 0, 0, 3, 25], ("b", "p"): [0, 0, 25, 0, 0, 0, 0, 0, 0, 0]})
+    t = tails(df).set_index("scenario")
+    assert (t.loc["a", "p90"], t.loc["a", "worst"], t.loc["a", "worst_seed"]) == (3.0, 25.0, 9)
+    assert (t.loc["b", "p90"], t.loc["b", "worst_seed"]) == (0.0, 2)
+    # over all scenarios: the first worst episode in scenario, then seed order, and how many share it
+    assert (t.loc["*", "worst_scenario"], t.loc["*", "worst_seed"], t.loc["*", "worst_count"]) == ("a", 9, 2)
+    assert t.loc["*", "p90"] == tail_quantile([0] * 17 + [3, 25, 25]) == 3.0
+    bad = df.copy()
+    bad.loc[(bad["scenario"] == "a") & (bad["seed"] == 9), "error"] = "boom"  # failed episodes are left out
+    assert tails(bad).set_index("scenario").loc["a", "worst"] == 3.0
+
+
+def test_commands_come_from_matrix_json():
+    from simenv import files
+    from simenv.bench.ranking import bench_command, run_command
+
+    m = {"scenarios": {"mine": "/data/my scenario.yaml"}, "policies": {"p": "/data/p.yaml"}, "size": 10000}
+    assert bench_command(m, ["mine"], "p", "llm_stub", [2, 0, 1]) == (
+        "simenv bench --scenarios '/data/my scenario.yaml' --policies /data/p.yaml --agent llm_stub --seeds 3 "
+        "--size 10000 --out repro")
+    assert run_command(m, "mine", "p", 4, "oracle") == (
+        "simenv run '/data/my scenario.yaml' --policy /data/p.yaml --seed 4 --agent oracle --size 10000")
+    shipped = files.list_shipped("scenarios")
+    assert bench_command({}, shipped, "jit", "scripted", range(5)).startswith("simenv bench --scenarios all --policies jit")
+    assert bench_command({}, shipped[:2], "jit", "scripted", range(5)).startswith(
+        f"simenv bench --scenarios {shipped[0]},{shipped[1]} ")
+    assert "seeds=[3, 5]" in bench_command({}, ["a"], "jit", "llm_stub", [5, 3])  # not 0..N-1: the Python call
+    assert bench_command({}, ["a"], "jit", "MyAgent", [0]) is None  # an agent object has no command line
+    assert run_command({}, "a", "jit", 0, "custom") is None
+
+
+def test_the_commands_in_the_table_reproduce_the_row_and_its_worst_episode(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from simenv.bench import shards
+    from simenv.bench.ranking import ranking
+
+    out = tmp_path / "results"
+    df = run_matrix(["scope_creep", "key_export"], "jit,static_rbac", 3, agent="llm_stub", executor="serial", out=out)
+    t = ranking(pd.read_csv(out / "summary.csv"), df, shards.read_manifest(out))
+    row = t[(t["scenario"] == "*") & (t["policy"] == "static_rbac")].iloc[0]
+    assert row["bench_command"] == ("simenv bench --scenarios scope_creep,key_export --policies static_rbac "
+                                    "--agent llm_stub --seeds 3 --out repro")
+    again = tmp_path / "again"
+    again.mkdir()
+    import os
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "simenv", *row["bench_command"].split()[1:], "--no-report"], cwd=again,
+                       capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert r.returncode == 0, r.stderr
+    redo = shards.read_episodes(again / "repro").set_index(["scenario", "seed"])["fingerprint"]
+    mine = df[df["policy"] == "static_rbac"].set_index(["scenario", "seed"])["fingerprint"]
+    assert redo.sort_index().equals(mine.sort_index())
+    for _, row in t[t["run_command"].notna()].iterrows():
+        cmd = row["run_command"].split()
+        assert cmd[:2] == ["simenv", "run"] and cmd[cmd.index("--agent") + 1] == "llm_stub"
+    row = t[(t["scenario"] == "scope_creep") & (t["policy"] == "static_rbac")].iloc[0]
+    r = simenv_cli(*row["run_command"].split()[1:], "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["blast_radius"] == row["worst"]
+
+
+def test_representative_scenario_agrees_with_the_overall_order():
+    import pandas as pd
+
+    from simenv.bench.ranking import representative_scenario
+
+    rows = []
+    for scenario, means in {"odd": [3, 2, 1], "typical": [1, 2, 4], "*": [1, 2, 3]}.items():
+        for policy, m in zip("xyz", means, strict=True):
+            rows.append({"scenario": scenario, "policy": policy, "agent": "a", "score": "exposure", "mean": m})
+    assert representative_scenario(pd.DataFrame(rows)) == ("typical", 1.0)
