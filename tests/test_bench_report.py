@@ -7,6 +7,7 @@ import sys
 from conftest import simenv_cli
 
 from simenv.api import run_episode
+from simenv.bench.report import FIGURES
 from simenv.bench.runner import run_matrix
 from simenv.bench.timeline import exposure_series
 from simenv.metrics import exposure
@@ -24,12 +25,19 @@ def test_report_rebuilds_from_saved_results(tmp_path):
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == 4 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert len(images) == 6 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert "http://" not in html and "https://" not in html and "<script" not in html
     names = {p.name for p in (tmp_path / "plots").glob("*.png")}
-    assert names == {"pareto_blast_radius_vs_friction.png", "heatmap_scope_violation_rate.png",
-                     "exposure_over_time.png", "cdf_blast_radius.png"}
+    assert names == set(FIGURES)
     assert (tmp_path / "comparisons.csv").stat().st_size > 0
+    for text in ("Ranking over all scenarios", "blast radius <span", "lower is better", "weight × ticks",
+                 "reproduce this row: <code>simenv bench --scenarios delegated_admin,scope_creep --policies static_rbac "
+                 "--agent scripted --seeds 3 --out repro</code>", "replay the worst episode: <code>simenv run ",
+                 "baseline: the lock-down floor", 'class="how"'):
+        assert text in html, text
+    (tmp_path / "plots" / "cdf_blast_radius.png").write_bytes(b"old")  # a figure of an older report goes
+    assert simenv_cli("report", str(tmp_path)).returncode == 0
+    assert {p.name for p in (tmp_path / "plots").glob("*.png")} == set(FIGURES)
 
 
 def test_importing_simenv_stays_light():
@@ -145,6 +153,23 @@ def test_the_commands_in_the_table_reproduce_the_row_and_its_worst_episode(tmp_p
     assert json.loads(r.stdout)["blast_radius"] == row["worst"]
 
 
+def test_the_exposure_plot_averages_seeds_to_the_exposure_score():
+    from simenv.bench.report import exposure_curves
+    from simenv.bench.stats import summarize
+
+    df = run_matrix(["scope_creep"], "jit,static_rbac,deny_all", 3, agent="llm_stub", executor="serial")
+    labels = {(p, "llm_stub"): p for p in ("jit", "static_rbac", "deny_all")}
+    from simenv.bench.plots import styles
+
+    curves, horizon, last_end, skipped = exposure_curves(df, {}, "scope_creep", labels, styles(list(labels.values())))
+    assert not skipped and horizon and last_end == df["ticks"].max()
+    summary = summarize(df, n_resamples=100)
+    for c in curves:
+        want = summary[(summary["scenario"] == "scope_creep") & (summary["policy"] == c.label)
+                       & (summary["score"] == "exposure")]["mean"].iloc[0]
+        assert abs(c.total - want) < 1e-6 and abs(c.mean.sum() - want) < 1e-6
+
+
 def test_representative_scenario_agrees_with_the_overall_order():
     import pandas as pd
 
@@ -155,3 +180,66 @@ def test_representative_scenario_agrees_with_the_overall_order():
         for policy, m in zip("xyz", means, strict=True):
             rows.append({"scenario": scenario, "policy": policy, "agent": "a", "score": "exposure", "mean": m})
     assert representative_scenario(pd.DataFrame(rows)) == ("typical", 1.0)
+
+
+# --- what the plots promise -----------------------------------------------------------------------
+
+def test_styles_stay_distinct_up_to_twenty_profiles_and_baselines_are_neutral():
+    from simenv.bench.plots import NEUTRAL, PALETTE, styles
+
+    names = [f"p{i}" for i in range(18)] + ["allow_all", "deny_all"]
+    st = styles(names, baselines=["allow_all", "deny_all"])
+    looks = {(s.color, s.marker, s.linestyle, s.filled) for s in st.values()}
+    assert len(looks) == 20
+    assert {st["allow_all"].color, st["deny_all"].color} == set(NEUTRAL)
+    assert len({st[f"p{i}"].color for i in range(len(PALETTE))}) == len(PALETTE)  # colours repeat only past the palette
+    for i in range(len(PALETTE), 18):  # and then with another marker, fill and line style
+        again = st[f"p{i - len(PALETTE)}"]
+        assert st[f"p{i}"].color == again.color and st[f"p{i}"].marker != again.marker
+        assert st[f"p{i}"].linestyle != again.linestyle and st[f"p{i}"].filled != again.filled
+
+
+def test_heatmap_text_is_readable_on_every_cell_colour():
+    import matplotlib as mpl
+
+    from simenv.bench.plots import luminance, text_color
+
+    def contrast(a, b):
+        la, lb = luminance(a), luminance(b)
+        return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+    cmap = mpl.colormaps["Reds"]
+    for k in range(256):
+        bg = cmap(k / 255)[:3]
+        assert contrast(text_color(bg), bg) >= 4.5, (k, bg)
+
+
+def test_labels_of_crowded_points_do_not_overlap():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from simenv.bench.plots import _overlap, _place_labels
+
+    fig = Figure(figsize=(6, 4))
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 14)
+    pts = [(0.0, 12.8), (0.006, 12.8), (0.02, 7.0), (0.036, 7.05), (0.03, 7.0), (0.05, 5.6), (0.09, 3.9), (0.09, 3.9),
+           (0.1, 3.0)]
+    names = ["allow_all", "static_rbac", "least_privilege", "jit", "jit_b", "jit_approval", "intent_cedar",
+             "intent_rego", "zero_standing"]
+    boxes = _place_labels(ax, [(ax.transData, p) for p in pts], names, ["k"] * len(pts), [], canvas.get_renderer())
+    assert len(boxes) == len(pts)
+    assert all(_overlap(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_heatmap_explains_an_all_undefined_row():
+    import numpy as np
+
+    from simenv.bench.plots import heatmap
+
+    grid = np.array([[0.5, 1.0], [np.nan, np.nan]])
+    png = heatmap(grid, ["a", "b"], ["p", "q"], title="t", unit="u", why_undefined="nothing was attempted",
+                  counts=np.array([[3, 2], [0, 0]]), totals=np.array([[3, 3], [3, 3]]))
+    assert png.startswith(b"\x89PNG")
