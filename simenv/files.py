@@ -154,4 +154,5 @@ def resolve(name_or_path: str | Path, kind: str) -> Path:
     if cand.exists():
         return cand
     known = ", ".join(list_shipped(kind))
-    raise UnknownNameError(f"unknown {kind[:-1]} {str(name_or_path)!r}; shipped: {known}")
+    noun = {"policies": "profile"}.get(kind, kind.removesuffix("s"))
+    raise UnknownNameError(f"unknown {noun} {str(name_or_path)!r}; shipped: {known}")
