@@ -45,7 +45,7 @@ def test_validate_a_cedar_parse_error_and_a_rego_policy_without_decision(tmp_pat
     g.write_text("package simenv\nimport rego.v1\nallow := true\n")
     r = simenv_cli("validate", str(c), str(g))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert f"{c}: <root>: Cedar parse error" in r.stderr
+    assert f"{c}: policy x (line 1): Cedar parse error: unexpected end of input" in r.stderr
     assert f"{g}: data.simenv.decision: data.simenv.decision is undefined" in r.stderr
 
 
