@@ -31,9 +31,10 @@ class IAMEnv(gym.Env):
         tool calls (``env.unwrapped.action_names`` lists them).
 
     Action Mask:
-        ``info["action_mask"]`` (``int8``, one entry per action) is computed from what the
-        learner can observe at the end of the step, never from a governance decision (a mask
-        that hid refused calls would leak the policy). 1: the action is a well-formed call (or
+        ``info["action_mask"]`` (``int8``, one entry per action) reads only the learner's state
+        at the end of the step (an open ticket, an approval outstanding, halted, the episode
+        over), never how governance would decide a call (a mask that hid the calls a policy
+        refuses would leak the policy). 1: the action is a well-formed call (or
         complete / abort) that the engine will mediate at the learner's next turn; it may still
         be denied, sent for approval, refused a credential or forbidden by the system. Every
         catalog call is well-formed (its names, types and systems are fixed when the env is

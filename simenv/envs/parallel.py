@@ -62,9 +62,10 @@ class IAMParallelEnv(ParallelEnv):
         identity, so that agents can hand each other sub-tickets.
 
     Action Mask:
-        ``infos[agent]["action_mask"]`` (``int8``, one entry per action) is computed from what
-        that agent can observe at the end of the step, never from a governance decision (a mask
-        that hid refused calls would leak the policy). 1: the action is a well-formed call (or
+        ``infos[agent]["action_mask"]`` (``int8``, one entry per action) reads only that agent's
+        state at the end of the step (an open ticket, an approval outstanding, halted, the episode
+        over), never how governance would decide a call (a mask that hid the calls a policy
+        refuses would leak the policy). 1: the action is a well-formed call (or
         complete / abort) that the engine will mediate at the agent's next turn; it may still be
         denied, sent for approval, refused a credential or forbidden by the system. Every catalog
         call is well-formed, so while the agent has an open ticket every action is 1. 0: the
