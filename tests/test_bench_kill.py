@@ -72,7 +72,7 @@ def test_kill_9_leaves_no_worker_and_resume_completes(tmp_path):
     _, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err.decode()
     got = pd.read_parquet(out / "episodes.parquet")
-    want = run_matrix("delegated_admin,key_export", "allow_all,static_rbac", 20, "llm_stub", size=2000,
+    want = run_matrix("delegated_admin,key_export", "allow_all,static_rbac", 20, size=2000,
                       executor="serial")
     assert len(got) == len(want) == 80 and got["error"].isna().all()
     key = ["scenario", "policy", "seed"]

@@ -51,3 +51,43 @@ def test_run_with_a_file_path(tmp_path):
     r = simenv_cli("run", str(dst), "--policy", str(pol), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["task_success"] is True
+
+
+def test_tools_lists_every_tool_with_what_it_changes():
+    from simenv.world.catalog import CATALOG
+
+    r = simenv_cli("tools")
+    assert r.returncode == 0, r.stderr
+    for name, spec in CATALOG.items():
+        assert f"{name}  [{spec.system}/{spec.risk}]" in r.stdout and spec.changes in r.stdout
+    assert "escalates: grant" in r.stdout and "irreversible" in r.stdout
+
+
+def test_tools_json_is_one_array_of_one_object_per_tool():
+    from simenv.world import reference
+
+    r = simenv_cli("tools", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == reference.tool_docs()
+    one = simenv_cli("tools", "vault_read_secret", "--json")
+    assert json.loads(one.stdout)["escalates"] == "yield"
+
+
+def test_tools_name_shows_one_tool_and_an_unknown_name_is_one_line_exit_2():
+    r = simenv_cli("tools", "cloud_assume_role")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("cloud_assume_role  [cloud/credential_issue] reversible, escalates: assume (")
+    assert "role: a cloud role" in r.stdout and "idp_add_member" not in r.stdout
+    bad = simenv_cli("tools", "cloud_asume_role")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.splitlines() == ["simenv tools: unknown tool 'cloud_asume_role'; did you mean 'cloud_assume_role'?"]
+    none = simenv_cli("tools", "qqqq")
+    assert none.returncode == 2 and len(none.stderr.splitlines()) == 1 and "simenv tools" in none.stderr
+
+
+def test_tools_markdown_is_docs_tools_md():
+    from pathlib import Path
+
+    r = simenv_cli("tools", "--markdown")
+    assert r.returncode == 0
+    assert r.stdout == (Path(__file__).resolve().parents[1] / "docs" / "tools.md").read_text(encoding="utf-8")

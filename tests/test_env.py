@@ -6,7 +6,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import PAIRS
+from conftest import PAIRS, SCENARIOS
 from gymnasium.utils.env_checker import check_env
 
 import simenv  # noqa: F401  registers the id
@@ -100,3 +100,69 @@ def test_the_first_ticket_is_open_at_reset():
     env = IAMEnv("scope_creep", "zero_standing")
     obs, info = env.reset(seed=0)
     assert obs["has_ticket"] == 1 and info["action_mask"].sum() == env.action_space.n
+
+
+# --------------------------------------------------------------------------- the action mask
+def _learner_records(env, before, tick):
+    from simenv.sim.records import CallRecord, ControlRecord
+
+    return [r for r in env.engine.audit.records[before:]
+            if isinstance(r, (CallRecord, ControlRecord)) and r.agent == env.learner and r.tick == tick]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_with_an_open_ticket_every_action_is_a_well_formed_call(scenario):
+    from simenv.world.catalog import resolve
+
+    env = IAMEnv(scenario=scenario, policy="allow_all")
+    obs, info = env.reset(seed=0)
+    assert obs["has_ticket"] == 1 and info["action_mask"].all()
+    for call in env.calls[3:]:
+        resolve(env.engine.world, call.tool, call.args, env.learner)  # raises ToolCallError if malformed
+
+
+@pytest.mark.parametrize("scenario", ["scope_creep", "key_export", "break_glass_access", "multi_agent_chaining"])
+def test_mask_1_is_mediated_and_mask_0_is_a_wait_unless_an_approval_settles(scenario):
+    from simenv.types import Outcome
+
+    counts = {"one": 0, "zero": 0, "settled": 0}
+    for policy in ("allow_all", "jit_approval", "zero_standing"):
+        env = IAMEnv(scenario=scenario, policy=policy)
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            obs, info = env.reset(seed=seed)
+            done = False
+            while not done:
+                mask = info["action_mask"]
+                a = int(rng.choice(np.flatnonzero(mask))) if rng.random() < 0.7 else int(rng.integers(len(mask)))
+                st = env.engine.by_name[env.learner]
+                was_pending, before, tick = st.pending is not None, len(env.engine.audit.records), env.engine.tick
+                obs, r, term, trunc, info = env.step(a)
+                done = term or trunc
+                mine = _learner_records(env, before, tick)
+                if a == 0:
+                    continue
+                if mask[a]:
+                    counts["one"] += 1
+                    assert mine and all(getattr(x, "effect", None) is not Outcome.INVALID for x in mine), (a, mine)
+                elif mine:
+                    counts["settled"] += 1
+                    assert was_pending  # the approval came due at the start of the step: the action was taken
+                else:
+                    counts["zero"] += 1
+    assert counts["one"] and counts["zero"]
+
+
+def test_the_mask_does_not_depend_on_the_policy():
+    masks = {}
+    for policy in ("allow_all", "deny_all", "static_rbac", "zero_standing"):
+        env = IAMEnv(scenario="scope_creep", policy=policy)
+        obs, info = env.reset(seed=3)
+        seen = [info["action_mask"].copy()]
+        for a in (0, 0, env.action_names.index("db_query(table=payments)")):
+            obs, r, term, trunc, info = env.step(a)
+            seen.append(info["action_mask"].copy())
+        masks[policy] = seen
+    first = masks["allow_all"]
+    for policy, seen in masks.items():  # denied or allowed, the learner still has its ticket: the same mask
+        assert all((x == y).all() for x, y in zip(seen, first, strict=True)), policy

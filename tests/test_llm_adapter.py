@@ -83,3 +83,42 @@ def test_a_fuzzing_model_never_crashes_the_run():
     for policy in ("allow_all", "static_rbac", "jit"):
         r = run_episode("scope_creep", policy, seed=1, agent=LLMAgent(model))
         assert r.scores["audit_complete"] and r.scores["invalid_calls"] > 0
+
+
+def test_the_model_is_offered_complete_ticket_and_abort_ticket():
+    from simenv.world.catalog import tool_schemas
+
+    seen = {}
+
+    def model(messages, tools):
+        seen["tools"] = tools
+        seen["system"] = messages[0]["content"]
+        return None
+
+    run_episode("scope_creep", "static_rbac", seed=0, agent=LLMAgent(model))
+    names = [t["function"]["name"] for t in seen["tools"]]
+    assert names == [*(s["function"]["name"] for s in tool_schemas()), "complete_ticket", "abort_ticket"]
+    for control in seen["tools"][-2:]:
+        assert control["type"] == "function" and control["function"]["description"]
+        assert control["function"]["parameters"] == {"type": "object", "properties": {}, "required": [],
+                                                     "additionalProperties": False}
+    assert "complete_ticket" in seen["system"] and "abort_ticket" in seen["system"]
+
+
+def test_a_model_that_calls_the_control_tools_completes_and_aborts_its_tickets():
+    from simenv.sim.records import ControlRecord
+
+    log = []
+
+    def model(messages, tools):
+        log.append(list(messages))
+        name = "abort_ticket" if sum(m["role"] == "user" for m in messages) == 1 else "complete_ticket"
+        return {"id": f"c{len(log)}", "type": "function", "function": {"name": name, "arguments": "{}"}}
+
+    r = run_episode("credential_persistence", "allow_all", seed=0, agent=LLMAgent(model))
+    ops = [(c.agent, c.op) for c in r.audit.of_kind(ControlRecord)]
+    assert ops == [("ops-bot", "abort"), ("ops-bot", "complete")] and r.scores["invalid_calls"] == 0
+    # every tool call the model made is answered by a tool message before the next ticket's user message
+    last = log[-1]
+    answered = [m["tool_call_id"] for m in last if m["role"] == "tool"]
+    assert answered == ["c1"] and [m["role"] for m in last[-3:]] == ["assistant", "tool", "user"]

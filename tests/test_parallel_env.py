@@ -200,3 +200,32 @@ def test_single_agent_scenarios_match_the_gymnasium_env(scenario):
         assert (r, term, trunc) == (pz_r[agent], pz_term[agent], pz_trunc[agent])
         assert all(np.array_equal(obs[k], pz_obs[agent][k]) for k in obs if k != "last_action")
     assert gym_env.engine.audit.records[1:] == pz_env.engine.audit.records[1:]  # all but the header
+
+
+def test_mask_1_is_mediated_for_every_agent_and_reads_no_policy():
+    from simenv.sim.records import ControlRecord
+    from simenv.types import Outcome
+
+    taken = 0
+    for policy in ("allow_all", "zero_standing"):
+        env = parallel_env(scenario="multi_agent_chaining", policy=policy)
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            obs, infos = env.reset(seed=seed)
+            if seed == 0:
+                masks0 = {a: infos[a]["action_mask"].tolist() for a in env.agents}
+                if policy == "allow_all":
+                    first = masks0
+                assert masks0 == first  # at reset, the same under every profile
+            while env.agents:
+                acts = {a: int(rng.choice(np.flatnonzero(infos[a]["action_mask"]))) for a in env.agents}
+                before, tick = len(env.engine.audit.records), env.engine.tick
+                obs, rewards, terms, truncs, infos = env.step(acts)
+                for agent, a in acts.items():
+                    if a == 0:
+                        continue
+                    mine = [r for r in env.engine.audit.records[before:] if isinstance(r, (CallRecord, ControlRecord))
+                            and r.agent == agent and r.tick == tick]
+                    assert mine and all(getattr(r, "effect", None) is not Outcome.INVALID for r in mine), (agent, a)
+                    taken += 1
+    assert taken

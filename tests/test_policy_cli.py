@@ -45,7 +45,7 @@ def test_validate_a_cedar_parse_error_and_a_rego_policy_without_decision(tmp_pat
     g.write_text("package simenv\nimport rego.v1\nallow := true\n")
     r = simenv_cli("validate", str(c), str(g))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert f"{c}: <root>: Cedar parse error" in r.stderr
+    assert f"{c}: policy x (line 1): Cedar parse error: unexpected end of input" in r.stderr
     assert f"{g}: data.simenv.decision: data.simenv.decision is undefined" in r.stderr
 
 
@@ -92,6 +92,45 @@ def test_simenv_test_bad_input_is_exit_2_with_file_and_field(tmp_path):
     assert r.returncode == 2 and str(BAD[1]) in r.stderr and "Traceback" not in r.stderr
     r = simenv_cli("test", str(CASES), str(CASES))
     assert r.returncode == 2 and "rules" in r.stderr
+
+
+@pytest.mark.parametrize("profile,policy", [("intent_cedar", "cedar/intent.cedar"), ("intent_rego", "rego/intent.rego"),
+                                            ("zero_standing", "rules/intent.yaml")])
+def test_simenv_test_takes_a_profile_and_tests_its_authorizer_policy(profile, policy):
+    n = len(yaml.safe_load(CASES.read_text())["cases"])
+    r = simenv_cli("test", str(POL / f"{profile}.yaml"), str(CASES))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith(f"{POL / profile}.yaml ({policy.split('/')[0].replace('rules', 'native')}, "
+                                     f"{POL / policy}): {n}/{n} passed")
+    by_name = simenv_cli("test", profile, str(CASES))
+    assert by_name.returncode == 0 and f"{n}/{n} passed" in by_name.stdout
+
+
+def test_simenv_test_resolves_the_profiles_policy_relative_to_the_profile(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mine.cedar").write_text((POL / "cedar" / "intent.cedar").read_text())
+    prof = tmp_path / "prof.yaml"
+    prof.write_text("name: mine\ncredentials: {mode: jit}\nauthorizer: {engine: cedar, policy: sub/mine.cedar}\n")
+    r = simenv_cli("test", str(prof), str(CASES))
+    assert r.returncode == 0 and f"(cedar, {tmp_path / 'sub' / 'mine.cedar'})" in r.stdout, r.stdout + r.stderr
+    wrong = tmp_path / "cases.yaml"
+    wrong.write_text("cases:\n  - name: reads are denied\n    request: {action: {name: db_query}}\n    expect: deny\n")
+    r = simenv_cli("test", str(prof), str(wrong))
+    assert r.returncode == 1 and "FAIL  reads are denied" in r.stdout
+
+
+def test_simenv_test_a_profile_without_a_policy_file_is_one_line_exit_2(tmp_path):
+    r = simenv_cli("test", str(POL / "static_rbac.yaml"), str(CASES))
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.splitlines() == [f"{POL / 'static_rbac.yaml'}: authorizer.policy: the profile's authorizer (engine "
+                                     "'rbac') has no policy file to test; give simenv test a policy file, or a profile "
+                                     "whose authorizer names one (engine native, cedar or rego with policy: FILE)"]
+    r = simenv_cli("test", "no_such_profile", str(CASES))
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "unknown profile 'no_such_profile'" in r.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(f"name: b\ncredentials: {{mode: jit}}\nauthorizer: {{engine: cedar, policy: {BAD[1]}}}\n")
+    r = simenv_cli("test", str(broken), str(CASES))
+    assert r.returncode == 2 and str(BAD[1]) in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("engine,policy", [("native", GOOD[0]), ("cedar", GOOD[1]), ("rego", GOOD[2])])

@@ -1,5 +1,6 @@
 """The authorizer engines: native rules, Cedar and Rego decide the intent policy identically."""
 
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -183,6 +184,71 @@ def test_cedar_policy_problems_name_the_policy():
                                   'forbid (principal, action, resource) when { context.approval == 1 };', "p.cedar")
     text = e.value.render()
     assert "has no @id" in text and '@approval must be "lift"' in text and "policy x" in text
+
+
+def _cedar_problems(text):
+    with pytest.raises(SpecError) as e:
+        CedarAuthorizer.from_text(text, "p.cedar")
+    lines = e.value.render().splitlines()
+    assert not any(re.search(r"\bpolicy\d+\b", line) for line in lines), lines  # never cedarpy's positional ids
+    return lines
+
+
+def test_cedar_validation_errors_name_the_policy_by_its_id():
+    lines = _cedar_problems((POL / "cedar" / "intent_bad.cedar").read_text())
+    assert lines == [
+        "p.cedar: policy intent.chain_depth: does not match the request model: attribute `chain_length` in context "
+        "not found",
+        "p.cedar: policy intent.stale_credential: does not match the request model: unexpected type: expected Long but "
+        "saw decimal"]
+
+
+def test_cedar_problems_of_policies_without_a_usable_id_name_the_position_and_line():
+    lines = _cedar_problems('// header; not a policy\n'
+                            'permit (principal, action, resource);\n'
+                            '\n'
+                            '@id("dup") @reason("a; b")\n'
+                            'permit (principal, action, resource) when { context.zz == "x;y" };\n'
+                            '@id("dup")\n'
+                            'forbid (principal, action, resource);\n'
+                            'permit (principal == ?principal, action, resource);\n')
+    assert lines == [
+        "p.cedar: the 4th policy (line 8): is a template (a ?principal / ?resource slot), which is not supported",
+        "p.cedar: policy dup (the 2nd policy, line 4): does not match the request model: attribute `zz` in context "
+        "not found",
+        'p.cedar: the 1st policy (line 2): has no @id("...") annotation; add one (decisions report it)',
+        "p.cedar: policy dup (the 3rd policy, line 6): duplicate @id: it repeats the @id of the 2nd policy (line 4); "
+        "give each policy its own"]
+
+
+def test_cedar_parse_errors_name_the_statement_that_does_not_parse():
+    ok = '@id("a")\npermit (principal, action, resource);\n'
+    assert _cedar_problems(ok + '@id("b")\nforbid (principal, action, resource) when { ( };\n') == [
+        "p.cedar: policy b (line 3): Cedar parse error: unexpected token `}`"]
+    assert _cedar_problems(ok + "\n\npermit (principal, action, resource) when { x };\n") == [
+        "p.cedar: the 2nd policy (line 5): Cedar parse error: invalid variable: x"]
+    assert _cedar_problems(ok + '@id("c")\npermit (principal, action, resource)\n') == [
+        "p.cedar: policy c (line 3): Cedar parse error: unexpected end of input"]
+
+
+def test_cedar_statements_follow_cedarpys_numbering():
+    from simenv.governance.cedar import statements
+
+    text = ('// a; comment\n@id("a;") permit (principal, action, resource) when { "\\";" == "" };\n'
+            '  forbid (principal, action, resource);  // trailing; comment\n\n@id("c")\npermit (principal, action,'
+            ' resource)')
+    assert [line for line, _ in statements(text)] == [2, 3, 5]
+    assert statements(text)[1][1].strip() == "forbid (principal, action, resource);"
+
+
+def test_cedar_evaluation_errors_name_the_policy_by_its_id():
+    authz = CedarAuthorizer.from_text('@id("ok")\npermit (principal, action, resource);\n'
+                                      '@id("intent.overflow") @reason("too big")\n'
+                                      'forbid (principal, action, resource) when { context.tick * 9223372036854775807 > 1 };\n')
+    d = authz.authorize(request(action={"name": "db_query"}, context={"tick": 5}))
+    assert d.effect is Effect.ALLOW and d.policy_ids == ("ok",)
+    (err,) = [r for r in d.reasons if r.startswith("cedar evaluation error")]
+    assert err.startswith("cedar evaluation error: error while evaluating policy `intent.overflow`: integer overflow")
 
 
 def test_published_cedar_schema_matches_the_catalog():

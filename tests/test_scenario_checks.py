@@ -80,6 +80,101 @@ def test_simenv_check_exit_codes(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
+# --------------------------------------------------------------------------- the oracle and "*" in intent
+def _oracle(path):
+    from simenv.scenario.builder import build
+
+    spec, path = load_scenario(path)
+    b = build(spec, 0, path, size=0)
+    (plan,) = b.contexts[spec.tickets[0].assignee].oracle.values()
+    return [(s.tool, s.args) for s in plan], b.oracle_gaps
+
+
+ADD_BOB = ("idp_add_member", {"group": "eng-readers", "identity": "bob"})
+LIST = ("idp_list_members", {"group": "eng-readers"})
+DONE = ("complete_ticket", {})
+
+
+def test_the_oracle_fills_a_wildcard_the_done_when_pins_down(tmp_path):
+    path = _copy(tmp_path, lambda d: d["tickets"][0]["intent"][1]["args"].update(identity="*"))
+    assert _oracle(path) == ([LIST, ADD_BOB, DONE], ())
+    check_scenario(path, seeds=(0,), large_size=None)
+
+
+def test_the_oracle_fills_a_left_out_argument_the_same_way(tmp_path):
+    path = _copy(tmp_path, lambda d: d["tickets"][0]["intent"][1]["args"].pop("identity"))
+    assert _oracle(path) == ([LIST, ADD_BOB, DONE], ())
+    check_scenario(path, seeds=(0,), large_size=None)
+
+
+def test_the_oracle_fills_a_wildcard_only_one_named_resource_fits(tmp_path):
+    path = _copy(tmp_path, lambda d: d["tickets"][0]["intent"][0]["args"].update(group="*"))
+    assert _oracle(path) == ([LIST, ADD_BOB, DONE], ())
+
+
+def test_one_wildcard_step_makes_one_call_per_predicate_it_achieves(tmp_path):
+    def two(d):
+        d["identities"].append({"name": "erin", "kind": "human"})
+        d["tickets"][0]["intent"] = [{"tool": "idp_add_member", "args": {"group": "*", "identity": "*"}}]
+        d["tickets"][0]["done_when"].append({"grant": {"identity": "erin", "resource": "eng-readers"}})
+    path = _copy(tmp_path, two)
+    erin = ("idp_add_member", {"group": "eng-readers", "identity": "erin"})
+    assert _oracle(path) == ([ADD_BOB, erin, DONE], ())
+    check_scenario(path, seeds=(0,), large_size=None)
+
+
+def test_the_oracle_fills_free_text_from_an_attr_predicate(tmp_path):
+    path = _copy(tmp_path, lambda d: d["tickets"][0]["intent"][1]["args"].update(domain="*"), "cross_domain_change")
+    steps, gaps = _oracle(path)
+    assert steps[1] == ("cloud_set_trust", {"role": "reports-reader", "domain": "partner.example"}) and not gaps
+
+
+def test_a_wildcard_nothing_pins_down_is_named_when_the_oracle_fails(tmp_path):
+    def ambiguous(d):
+        d["resources"].append({"name": "ops-readers", "type": "group", "system": "idp", "owner": "alice",
+                               "sensitivity": 1.0})
+        d["tickets"][0]["intent"][0]["args"].update(group="*")
+        del d["tickets"][0]["done_when"]  # done when every intended action executed: the list is needed
+    path = _copy(tmp_path, ambiguous)
+    steps, gaps = _oracle(path)
+    assert steps == [ADD_BOB, DONE]
+    assert gaps == ("tickets[0].intent[0]: the oracle cannot fill group of idp_list_members ('*' or left out): "
+                    "2 combinations of named values fit and no done_when predicate chooses one; name the value",)
+    _fails(path, "oracle", "task_success=False", gaps[0])
+    r = simenv_cli("check", str(path), "--seeds", "1")
+    assert r.returncode == 1 and gaps[0] in r.stdout and "Traceback" not in r.stderr
+
+
+def test_a_wildcard_lifetime_cannot_be_pinned(tmp_path):
+    path = _copy(tmp_path, lambda d: d["tickets"][0]["intent"][0]["args"].update(lifetime="*"), "long_lived_key")
+    steps, gaps = _oracle(path)
+    assert steps == [DONE]
+    assert gaps == ("tickets[0].intent[0]: the oracle cannot fill lifetime of vault_create_access_key ('*' or left "
+                    "out): lifetime is free text or a lifetime, which only a done_when attr predicate can pin down; "
+                    "name the value",)
+    _fails(path, "oracle", gaps[0])
+
+
+def test_a_wildcard_the_done_when_already_makes_unneeded_is_harmless(tmp_path):
+    def extra(d):
+        d["resources"].append({"name": "ops-readers", "type": "group", "system": "idp", "owner": "alice",
+                               "sensitivity": 1.0})
+        d["tickets"][0]["intent"][0]["args"].update(group="*")
+    path = _copy(tmp_path, extra)
+    steps, gaps = _oracle(path)
+    assert steps == [ADD_BOB, DONE] and len(gaps) == 1
+    check_scenario(path, seeds=(0,), large_size=None)  # done_when holds without the list: the oracle still completes
+
+
+def test_too_many_open_combinations_are_not_searched(tmp_path, monkeypatch):
+    from simenv.scenario import oracle
+
+    monkeypatch.setattr(oracle, "MAX_COMBINATIONS", 2)
+    path = _copy(tmp_path, lambda d: d["tickets"][0]["intent"][1]["args"].update(identity="*"))
+    steps, gaps = _oracle(path)
+    assert steps == [LIST, DONE] and "3 combinations of named values fit, too many to search" in gaps[0]
+
+
 # --------------------------------------------------------------------------- framework ids
 def test_catalogs_are_as_published():
     assert list(frameworks.ASI) == [f"ASI{i:02d}" for i in range(1, 11)]

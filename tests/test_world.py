@@ -190,3 +190,64 @@ def test_a_coverage_lists_only_what_a_whole_system_does_not_already_cover():
     db = [r.idx for r in w.resources if r.system is System.DB]
     cov = Coverage.make(w, systems=[System.DB], slices=[(System.DB, w.resources[db[0]].type)], ids=db)
     assert cov.to_json(w) == {"systems": ["db"], "slices": [], "ids": {}}
+
+
+def test_every_tool_says_in_one_line_what_it_changes():
+    from simenv.world.actions import TOOLS
+
+    assert [t.name for t in TOOLS] == list(CATALOG) and len(CATALOG) == len(TOOLS)
+    for t in TOOLS:
+        assert t.changes and "\n" not in t.changes and len(t.changes) < 200, t.name
+        assert ("cannot be undone" in t.changes) == (not t.reversible), t.name
+
+
+def test_a_tool_that_changes_nothing_returns_no_changes():
+    from simenv import files
+    from simenv.envs.catalog import enumerate_calls
+
+    quiet = {n for n, t in CATALOG.items() if t.changes.startswith("nothing;")}
+    seen = set()
+    for name in files.list_shipped("scenarios"):
+        b = world_of(name, size=0)
+        w, agent = b.world, b.agents[0]
+        me = w.identities[agent].name
+        for call in enumerate_calls(w, len(b.spec.identities), len(b.spec.resources), me)[3:]:
+            if call.tool in quiet:
+                rc = resolve(w, call.tool, call.args, me)
+                assert rc.spec.effect(CallContext(w, agent, 0), **rc.args).changes == [], (name, call)
+                seen.add(call.tool)
+    assert seen == quiet
+
+
+def test_the_tool_reference_as_data():
+    from simenv.world import reference
+
+    docs = reference.tool_docs()
+    assert [d["name"] for d in docs] == list(CATALOG)
+    by = {d["name"]: d for d in docs}
+    assert by["idp_add_member"] == {
+        "name": "idp_add_member", "system": "idp", "risk": "write", "reversible": True, "escalates": "grant",
+        "description": "Add an identity to a directory group.", "changes": CATALOG["idp_add_member"].changes,
+        "args": [{"name": "group", "kind": "resource", "type": "group", "system": "idp"},
+                 {"name": "identity", "kind": "identity"}]}
+    assert by["idp_set_conditional_access"]["args"][1] == {"name": "state", "kind": "text",
+                                                           "enum": ["enabled", "disabled", "report_only"]}
+    assert by["vault_create_access_key"]["args"][1] == {"name": "lifetime", "kind": "lifetime"}
+    assert by["db_query"]["escalates"] is None
+    for d in docs:  # a resource argument is always of the tool's own system
+        assert all(a["system"] == d["system"] for a in d["args"] if a["kind"] == "resource"), d["name"]
+    assert reference.lookup("db_query") is CATALOG["db_query"]
+    with pytest.raises(SimenvError, match="unknown tool 'db_qeury'; did you mean 'db_query'"):
+        reference.lookup("db_qeury")
+
+
+def test_docs_tools_md_is_the_generated_reference():
+    from pathlib import Path
+
+    from simenv.world import reference
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "tools.md"
+    assert doc.read_text(encoding="utf-8") == reference.markdown(), (
+        f"docs/tools.md is out of date with simenv/world/actions.py; regenerate it with: {reference.REGENERATE}")
+    for name in CATALOG:
+        assert f"| `{name}` |" in doc.read_text(encoding="utf-8")

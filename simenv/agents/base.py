@@ -18,6 +18,19 @@ COMPLETE = "complete_ticket"
 ABORT = "abort_ticket"
 CONTROL_TOOLS = (COMPLETE, ABORT)
 JUSTIFICATION = "justification"  # the optional argument of every tool schema that carries the agent's reason
+CONTROL_DESCRIPTIONS = {
+    COMPLETE: "Close your current ticket as done, once its work is finished (the estate must show it done: saying so "
+              "is not enough).",
+    ABORT: "Give up your current ticket: close it as not done, when it cannot be done within what it asks.",
+}
+
+
+def control_schemas() -> list[dict[str, Any]]:
+    """The OpenAI chat-completions function specs of ``complete_ticket`` and ``abort_ticket`` (no arguments)."""
+    return [{"type": "function", "function": {
+        "name": name, "description": f"[control] {text}",
+        "parameters": {"type": "object", "properties": {}, "required": [], "additionalProperties": False}}}
+        for name, text in CONTROL_DESCRIPTIONS.items()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,18 +178,19 @@ def compare(df, scores: Sequence[str] = COMPARED, *, n_resamples: int = 1000, se
     for agent, by_agent in ok.groupby("agent", sort=False):
         policies = list(dict.fromkeys(by_agent["policy"]))
         scenarios = list(dict.fromkeys(by_agent["scenario"]))
+        present = [score for score in scores if score in by_agent.columns]
+        # seed -> value, per (scenario, policy) and score, read once (in the frame's row order)
+        values: dict[tuple[str, str], dict[str, dict[Any, float]]] = {}
+        for (s, p), cell in by_agent.groupby(["scenario", "policy"], sort=False):
+            values[(s, p)] = {score: dict(zip(cell["seed"], as_float(cell[score]), strict=True)) for score in present}
         for i, a in enumerate(policies):
             for b in policies[i + 1:]:
-                for score in scores:
-                    if score not in by_agent.columns:
-                        continue
+                for score in present:
                     sign = DIRECTIONS.get(score, 1)
                     diffs, xs, ys = {}, {}, {}
                     for s in scenarios:
-                        cell = by_agent[by_agent["scenario"] == s]
-                        ca, cb = cell[cell["policy"] == a], cell[cell["policy"] == b]
-                        va = dict(zip(ca["seed"], as_float(ca[score]), strict=True))
-                        vb = dict(zip(cb["seed"], as_float(cb[score]), strict=True))
+                        va = values.get((s, a), {}).get(score, {})
+                        vb = values.get((s, b), {}).get(score, {})
                         shared = [k for k in va if k in vb and not np.isnan(va[k]) and not np.isnan(vb[k])]
                         diffs[s] = np.array([va[k] - vb[k] for k in shared])
                         xs[s], ys[s] = _defined(np.array(list(va.values()))), _defined(np.array(list(vb.values())))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simenv.cli import agents, bench, episodes, policy, scenario
+from simenv.cli import agents, bench, episodes, policy, scenario, tools
 from simenv.cli.common import Command
 from simenv.errors import SimenvError, SpecError
 
-GROUPS = (episodes, policy, scenario, agents, bench)
+GROUPS = (episodes, policy, scenario, tools, agents, bench)
 """Every command group, in the order ``simenv --help`` lists them."""
 
 

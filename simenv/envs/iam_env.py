@@ -28,9 +28,22 @@ class IAMEnv(gym.Env):
     Action Space:
         ``Discrete(n)`` over an enumerated catalog of tool calls on the scenario's named
         identities and resources: 0 waits, 1 completes the ticket, 2 aborts it, the rest are
-        tool calls (``env.unwrapped.action_names`` lists them). ``info["action_mask"]`` marks
-        the actions that make sense now (only "wait" while there is no open ticket or an
-        approval is pending).
+        tool calls (``env.unwrapped.action_names`` lists them).
+
+    Action Mask:
+        ``info["action_mask"]`` (``int8``, one entry per action) reads only the learner's state
+        at the end of the step (an open ticket, an approval outstanding, halted, the episode
+        over), never how governance would decide a call (a mask that hid the calls a policy
+        refuses would leak the policy). 1: the action is a well-formed call (or
+        complete / abort) that the engine will mediate at the learner's next turn; it may still
+        be denied, sent for approval, refused a credential or forbidden by the system. Every
+        catalog call is well-formed (its names, types and systems are fixed when the env is
+        built), so while the learner has an open ticket every action is 1. 0: the engine will
+        not take the action as a call, because the learner has no open ticket, waits for an
+        approval, is halted, or the episode is over; only "wait" is then 1. An action taken
+        against the mask is a wait, except in two cases the learner is not told of in advance:
+        an approval that settles at the start of the step, and a sub-ticket another agent hands
+        it earlier in the same tick; the action is then mediated as usual.
 
     Observation Space:
         ``Dict`` with ``tick``, ``has_ticket``, ``scope`` (declared systems then risk classes,

@@ -72,7 +72,14 @@ def observation(engine: Engine, st: AgentState, max_ticks: int, last_action: int
 
 
 def action_mask(engine: Engine, st: AgentState, n_actions: int) -> np.ndarray:
-    """The actions that make sense for ``st`` now: all with an open ticket, else only "wait" (index 0)."""
+    """Which actions the engine will mediate at ``st``'s next turn: all with an open ticket, else only "wait" (index 0).
+
+    It reads only the agent's state (an open ticket, a pending approval, halted, the episode
+    over), never how governance would decide a call. With an open ticket every action is a
+    well-formed call (the catalog is enumerated over the scenario's names, with the types and
+    systems each tool takes), so nothing is masked; a call the policy would refuse is still 1.
+    See the Action Mask section of :class:`simenv.envs.iam_env.IAMEnv`.
+    """
     mask = np.zeros(n_actions, dtype=np.int8)
     mask[0] = 1
     if not engine.finished and st.current is not None and st.pending is None and not st.halted:

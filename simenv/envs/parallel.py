@@ -59,12 +59,23 @@ class IAMParallelEnv(ParallelEnv):
         same for every agent: 0 waits, 1 completes the agent's ticket, 2 aborts it, the rest
         are tool calls (``env.action_names`` lists them). Beside the tools on the scenario's
         named identities and resources, the catalog offers ``invoke_agent`` on every agent
-        identity, so that agents can hand each other sub-tickets. ``infos[agent]["action_mask"]``
-        marks the actions that make sense now (only "wait" while the agent has no open ticket,
-        has an approval pending, or is halted). The engine opens due tickets before each tick (and
-        at reset), so the mask shows them; only a sub-ticket handed over earlier in the same tick
-        opens at the agent's turn, unseen by that tick's mask: the chosen call is taken on
-        whatever ticket is open at the agent's turn, and is a wait if none is.
+        identity, so that agents can hand each other sub-tickets.
+
+    Action Mask:
+        ``infos[agent]["action_mask"]`` (``int8``, one entry per action) reads only that agent's
+        state at the end of the step (an open ticket, an approval outstanding, halted, the episode
+        over), never how governance would decide a call (a mask that hid the calls a policy
+        refuses would leak the policy). 1: the action is a well-formed call (or
+        complete / abort) that the engine will mediate at the agent's next turn; it may still be
+        denied, sent for approval, refused a credential or forbidden by the system. Every catalog
+        call is well-formed, so while the agent has an open ticket every action is 1. 0: the
+        engine will not take the action as a call, because the agent has no open ticket, waits
+        for an approval, is halted, or the episode is over; only "wait" is then 1. The engine
+        opens due tickets before each tick (and at reset), so the mask shows them. An action
+        taken against the mask is a wait, except in two cases the agent is not told of in
+        advance: an approval that settles at the start of the step, and a sub-ticket handed over
+        earlier in the same tick (it opens at the agent's turn); the action is then mediated on
+        whatever ticket is open at the agent's turn.
 
     Observation Space:
         Per agent, the ``Dict`` of ``simenv/IAM-v0``: ``tick``, ``has_ticket``, ``scope``

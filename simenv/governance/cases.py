@@ -1,5 +1,10 @@
 """Table-driven decision tests of a policy file (``simenv test POLICY_FILE CASES.yaml``), and policy-file validators.
 
+``POLICY_FILE`` is a ``.cedar``, ``.rego`` or native rules ``.yaml`` file, or a governance
+profile (a file or a shipped name): then the cases test the profile's authorizer, built as the
+profile builds it (its engine, its ``authorizer.policy`` resolved relative to the profile file,
+its options). A profile whose authorizer has no policy file is an error.
+
 A cases file is a table of decision tests, in the manner of ``opa test``::
 
     description: the intent policy's decisions
@@ -90,14 +95,64 @@ def engine_of(path: Path) -> str:
     if engine == "native":
         data = files.load_yaml(path)
         if not isinstance(data, dict) or "rules" not in data:
-            raise SpecError(str(path), [("rules", "a native rule set needs a top-level 'rules' list")])
+            raise SpecError(str(path), [("rules", "a native rule set needs a top-level 'rules' list "
+                                                  "(or give a profile, whose authorizer names its policy file)")])
     return engine
 
 
+def is_profile(path: Path) -> bool:
+    """Whether ``path`` is a governance profile (a YAML mapping with ``authorizer`` or ``credentials``)."""
+    if path.suffix not in (".yaml", ".yml") or not path.exists():
+        return False
+    data = files.load_yaml(path)
+    return isinstance(data, dict) and ("authorizer" in data or "credentials" in data)
+
+
+def _profile_path(path: Path) -> Path:
+    """``path``, or the shipped profile it names (``intent_cedar``)."""
+    return files.resolve(str(path), "policies") if not path.exists() and not path.suffix else path
+
+
+def profile_policy(path: Path) -> Path | None:
+    """The policy file of the profile at ``path`` (relative paths resolved against the profile), or ``None``.
+
+    ``None`` when ``path`` is not a profile; a profile whose authorizer has no policy file is a
+    :class:`SpecError` naming ``authorizer.policy``.
+    """
+    path = _profile_path(path)
+    if not is_profile(path):
+        return None
+    from simenv.governance.profile import load_profile
+
+    spec, path = load_profile(path)
+    a = spec.authorizer
+    if a.policy is None:
+        raise SpecError(str(path), [("authorizer.policy", (
+            f"the profile's authorizer (engine {a.engine!r}) has no policy file to test; give simenv test a policy "
+            "file, or a profile whose authorizer names one (engine native, cedar or rego with policy: FILE)"))])
+    return path.parent / a.policy
+
+
+def _probe(authz: Authorizer) -> Authorizer:
+    """A Rego authorizer evaluated once, so that a policy without a decision fails at load time."""
+    from simenv.governance.rego import RegoAuthorizer
+
+    if isinstance(authz, RegoAuthorizer):
+        probe, _ = RequestDoc.model_validate({"action": {"name": "db_query"}}).build()
+        assert probe is not None
+        authz.check(probe)
+    return authz
+
+
 def load_authorizer(path: Path) -> Authorizer:
-    """Build the authorizer for a policy file (``.cedar``, ``.rego`` or native rules YAML)."""
+    """Build the authorizer for a policy file (``.cedar``, ``.rego`` or native rules YAML) or a profile's authorizer."""
+    path = _profile_path(path)
     if not path.exists():
         raise SpecError(str(path), [("", "no such file")])
+    if profile_policy(path) is not None:
+        from simenv.governance.profile import build_governance
+
+        return _probe(build_governance(path).authorizer)
     engine = engine_of(path)
     if engine == "cedar":
         from simenv.governance.cedar import CedarAuthorizer
@@ -106,11 +161,7 @@ def load_authorizer(path: Path) -> Authorizer:
     if engine == "rego":
         from simenv.governance.rego import RegoAuthorizer
 
-        rego = RegoAuthorizer(path)
-        probe, _ = RequestDoc.model_validate({"action": {"name": "db_query"}}).build()
-        assert probe is not None
-        rego.check(probe)
-        return rego
+        return _probe(RegoAuthorizer(path))
     from simenv.governance.native import NativeRules
 
     return NativeRules(path)

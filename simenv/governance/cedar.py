@@ -67,40 +67,141 @@ class CedarPolicies:
     lift: frozenset[str]  # positional ids carrying @approval("lift")
 
 
+_POSITIONAL = re.compile(r"policy(\d+)")
+_MENTION = re.compile(r"`(policy\d+)`")
+_ID_ANNOTATION = re.compile(r'@id\s*\(\s*"((?:[^"\\]|\\.)*)"\s*\)')
+
+
+def statements(text: str) -> list[tuple[int, str]]:
+    """Each policy statement of Cedar ``text`` in order, with the line it starts on.
+
+    The k-th statement is the policy cedarpy calls ``policy{k}``. Statements end at a ``;``
+    outside strings and ``//`` comments; a trailing statement without its ``;`` counts too.
+    """
+    out: list[tuple[int, str]] = []
+    i, n, line, start, first = 0, len(text), 1, 0, 0
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "/" and text.startswith("//", i):
+            while i + 1 < n and text[i + 1] != "\n":
+                i += 1
+        elif c == '"':
+            first = first or line
+            i += 1
+            while i < n and text[i] != '"':
+                line += text[i] == "\n"
+                i += 2 if text[i] == "\\" else 1
+        elif c == ";":
+            out.append((first or line, text[start:i + 1]))
+            start, first = i + 1, 0
+        elif not c.isspace():
+            first = first or line
+        i += 1
+    if first:
+        out.append((first, text[start:]))
+    return out
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class _Labels:
+    """How messages name each policy of a file: ``policy <@id>``, else ``the 3rd policy (line 12)``."""
+
+    def __init__(self, text: str, ids: Mapping[str, str]):
+        self.lines = [line for line, _ in statements(text)]
+        self.ids = ids  # positional id -> @id
+        self.shared = {n for n in ids.values() if n and list(ids.values()).count(n) > 1}
+
+    def position(self, pid: str, inline: bool = False) -> str:
+        """``the 3rd policy (line 12)``; ``inline``: ``the 3rd policy, line 12``."""
+        m = _POSITIONAL.fullmatch(pid)
+        if m is None:
+            return pid
+        k = int(m.group(1))
+        nth = f"the {_ordinal(k + 1)} policy"
+        if k >= len(self.lines):
+            return nth
+        return f"{nth}, line {self.lines[k]}" if inline else f"{nth} (line {self.lines[k]})"
+
+    def __call__(self, pid: str) -> str:
+        name = self.ids.get(pid)
+        if not name:
+            return self.position(pid)
+        return f"policy {name} ({self.position(pid, inline=True)})" if name in self.shared else f"policy {name}"
+
+    def rename(self, msg: str) -> str:
+        """``msg`` with cedarpy's positional ids (`` `policy2` ``) replaced by what they stand for."""
+        return _MENTION.sub(lambda m: f"`{self.ids[m.group(1)]}`" if self.ids.get(m.group(1)) else self.position(m.group(1)),
+                            msg)
+
+
+def _parse_problem(text: str, error: ValueError) -> tuple[str, str]:
+    """A parse error, placed: the first statement that does not parse on its own, by its @id or position and line."""
+    cedarpy = _cedarpy()
+    for k, (line, chunk) in enumerate(statements(text)):
+        try:
+            cedarpy.PolicySet.from_str(chunk)
+        except ValueError as e:
+            head = re.split(r"\b(?:permit|forbid)\b", chunk, maxsplit=1)[0]
+            m = _ID_ANNOTATION.search(head)
+            who = f"policy {m.group(1)}" if m and m.group(1) else f"the {_ordinal(k + 1)} policy"
+            return f"{who} (line {line})", f"Cedar parse error: {e}"
+    return "", f"Cedar parse error: {error}"
+
+
+def _by_position(policies: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The policies in file order (``policy2`` before ``policy10``)."""
+    def key(kv: tuple[str, Any]) -> int:
+        m = _POSITIONAL.fullmatch(kv[0])
+        return int(m.group(1)) if m else -1
+    return sorted(policies.items(), key=key)
+
+
 def _problems_of(text: str, file: str) -> tuple[Any, list[tuple[str, str]], dict[str, Any]]:
     cedarpy = _cedarpy()
     try:
         ps = cedarpy.PolicySet.from_str(text)
         est = json.loads(cedarpy.policies_to_json_str(text))
     except ValueError as e:
-        return None, [("", f"Cedar parse error: {e}")], {}
+        return None, [_parse_problem(text, e)], {}
     problems: list[tuple[str, str]] = []
-    if est.get("templates"):
-        problems.append(("", "templates (policies with ?principal / ?resource slots) are not supported"))
     policies = est.get("staticPolicies", {})
+    templates = est.get("templates", {})
+    ids = {pid: str(p.get("annotations", {}).get("id") or "") for pid, p in (*policies.items(), *templates.items())}
+    label = _Labels(text, ids)
+    for pid, _ in _by_position(templates):
+        problems.append((label(pid), "is a template (a ?principal / ?resource slot), which is not supported"))
     result = cedarpy.validate_policies(text, _schema()[0])
     seen: set[tuple[str, str]] = set()
     for err in result.errors:
-        who = result.id_annotations_by_policy_id.get(err.policy_id) or err.policy_id
+        who = label(err.policy_id) if err.policy_id else ""
         msg = re.sub(r' (in context )?for Simenv::Action::"[^"]+"', r" \1", err.error).replace("  ", " ").strip()
+        msg = label.rename(re.sub(r"^for policy `[^`]*`, ", "", msg))
         if (who, msg) not in seen:
             seen.add((who, msg))
-            problems.append((f"policy {who}", f"does not match the request model: {msg}"))
-    ids: dict[str, str] = {}
-    for pid, pol in policies.items():
+            problems.append((who, f"does not match the request model: {msg}"))
+    first: dict[str, str] = {}
+    for pid, pol in _by_position(policies):
         ann = pol.get("annotations", {})
         name = ann.get("id")
         if not name:
-            problems.append((f"policy {pid}", 'has no @id("...") annotation'))
-        elif name in ids:
-            problems.append((f"policy {name}", f"duplicate @id (also {ids[name]})"))
+            problems.append((label(pid), 'has no @id("...") annotation; add one (decisions report it)'))
+        elif name in first:
+            problems.append((label(pid), f"duplicate @id: it repeats the @id of {label.position(first[name])}; "
+                                         "give each policy its own"))
         elif name == DEFAULT_ID:
             problems.append((f"policy {name}", f"@id {DEFAULT_ID!r} is reserved for the default decision"))
-        ids.setdefault(name or pid, pid)
+        if name:
+            first.setdefault(name, pid)
         if "approval" in ann and ann["approval"] != "lift":
-            problems.append((f"policy {name or pid}", f'@approval must be "lift", not {ann["approval"]!r}'))
+            problems.append((label(pid), f'@approval must be "lift", not {ann["approval"]!r}'))
         if "approval" in ann and pol.get("effect") != "forbid":
-            problems.append((f"policy {name or pid}", "@approval(\"lift\") only makes sense on a forbid policy"))
+            problems.append((label(pid), "@approval(\"lift\") only makes sense on a forbid policy"))
     return ps, problems, policies
 
 
@@ -296,7 +397,13 @@ class CedarAuthorizer:
 
     def _with_errors(self, allowed: bool, reasons: tuple[str, ...], errors: tuple[str, ...]) -> Decision:
         dec = self._make(allowed, reasons)
-        return Decision(dec.effect, (*dec.reasons, *(f"cedar evaluation error: {e}" for e in errors)), dec.policy_ids)
+        return Decision(dec.effect, (*dec.reasons, *(f"cedar evaluation error: {self._rename(e)}" for e in errors)),
+                        dec.policy_ids)
+
+    def _rename(self, error: str) -> str:
+        """An evaluation error naming policies by their ``@id`` rather than cedarpy's positional ids."""
+        names = self.policies.names
+        return _MENTION.sub(lambda m: f"`{names[m.group(1)][0]}`" if m.group(1) in names else m.group(0), error)
 
 
 def validate_schema_file(path: Path) -> None:

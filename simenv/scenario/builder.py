@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simenv.agents.base import COMPLETE, AgentContext
+from simenv.agents.base import AgentContext
 from simenv.agents.scripted import PlanStep
 from simenv.rng import Streams
+from simenv.scenario.oracle import oracle_plan
 from simenv.scenario.schema import EventSpec, ScenarioSpec, StepSpec
 from simenv.types import IdentityKind, ResourceType, RiskClass, System
 from simenv.world.generator import generate
@@ -34,6 +35,8 @@ class BuiltScenario:
     learner: str = ""
     max_ticks: int = 40
     attackers: dict[str, tuple[PlanStep, ...]] = field(default_factory=dict)
+    oracle_gaps: tuple[str, ...] = ()
+    """Intent steps the oracle cannot make (an open argument nothing pins down), as ``field: message`` lines."""
 
 
 def _step(s: StepSpec) -> PlanStep:
@@ -87,8 +90,11 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
     grants = [(ix[g.identity], rx[g.resource]) for g in spec.grants]
     n = spec.estate.size if size is None else size
     filler = generate(n, streams.child("estate"), len(idents), len(resources))
-    world = World(td, idents + filler.identities, resources + filler.resources, grants + filler.grants, attrs,
-                  frozenset(System(s) for s in spec.estate.legacy_systems))
+    legacy = frozenset(System(s) for s in spec.estate.legacy_systems)
+    world = World(td, idents + filler.identities, resources + filler.resources, grants + filler.grants, attrs, legacy)
+
+    def named_estate() -> World:  # a scratch copy of the named estate, for planning the oracle's calls
+        return World(td, idents, resources, grants, attrs, legacy)
 
     tickets = []
     truth: dict[str, TicketTruth] = {}
@@ -113,6 +119,7 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
     by_agent = {a.identity: a for a in spec.agents if a.role == "agent"}
     attackers = {a.identity: tuple(_step(s) for s in a.plan) for a in spec.agents if a.role == "attacker"}
     contexts = {}
+    gaps: dict[int, tuple[str, ...]] = {}
     for a in agents:
         name = idents[a].name
         aspec = by_agent.get(name)
@@ -121,13 +128,14 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
             plans[None] = tuple(_step(s) for s in aspec.plan)
             plans.update({tid: tuple(_step(s) for s in steps) for tid, steps in aspec.plans.items()})
         oracle: dict[str | None, tuple[PlanStep, ...]] = {}
-        for t in spec.tickets:
+        for k, t in enumerate(spec.tickets):
             if t.assignee == name:
-                steps = [PlanStep(x.tool, dict(x.args)) for x in t.intent if "*" not in x.args.values()]
-                oracle[t.id] = (*steps, PlanStep(COMPLETE))
+                planned = oracle_plan(t, k, truth[t.id].done_when, a, len(idents), named_estate)
+                oracle[t.id] = planned.steps
+                gaps[k] = planned.gaps
         contexts[name] = AgentContext(name, plans, oracle, tuple(aspec.knowledge) if aspec else ())
     learner = next((a.identity for a in spec.agents if a.learner), "")
     if not learner:
         learner = next((idents[t.assignee].name for t in tickets), idents[agents[0]].name)
     return BuiltScenario(spec, path, world, tickets, truth, agents, contexts, list(spec.events), learner, spec.max_ticks,
-                         attackers)
+                         attackers, tuple(g for k in sorted(gaps) for g in gaps[k]))

@@ -168,14 +168,7 @@ class EpisodeState:
 
     def holds(self, d: DoneWhen) -> bool:
         """Whether one completion predicate holds in the world now."""
-        w = self.world
-        if d.resource is None:
-            raise ValueError(f"completion predicate {d} names no resource")
-        if d.kind == "attr":
-            return w.attrs.get((d.resource, d.key)) == d.value
-        if d.identity is None:
-            raise ValueError(f"completion predicate {d} names no identity")
-        return w.has_grant(d.identity, d.resource) == (d.kind == "grant")
+        return self.world.holds(d)
 
     # ------------------------------------------------------------------ the one way the world changes
     def apply(self, changes: Sequence[Change], cause: str) -> list[Change]:

@@ -10,7 +10,9 @@ scenario; run them on yours before you benchmark with it::
 
 1. the file loads (strict schema, references, framework tags);
 2. the ``oracle`` agent (the tickets' exact intent) completes every ticket under
-   ``allow_all`` with 0 violations attempted, on each seed;
+   ``allow_all`` with 0 violations attempted, on each seed (a failure names the intent steps
+   it could not make: an argument left ``"*"`` that nothing pins down, see
+   :mod:`simenv.scenario.oracle`);
 3. the ``null`` agent (does nothing) completes no ticket set, on each seed;
 4. if the scenario has ``overreach: true``, the default LLM-stub preset (``llm_stub``)
    attempts at least one out-of-intent call under ``allow_all`` over the seeds;
@@ -66,6 +68,14 @@ def _open_tickets(result: Any) -> str:
     return ", ".join(sorted(t for t, done in end.items() if not done)) or "none"
 
 
+def _gaps(spec: Any, path: Path) -> str:
+    """The intent steps the oracle leaves out (see :mod:`simenv.scenario.oracle`), as a sentence, or ``""``."""
+    from simenv.scenario.builder import build
+
+    gaps = build(spec, 0, path, size=0).oracle_gaps
+    return "".join(f"; {g}" for g in gaps)
+
+
 def check_scenario(name_or_path: str | Path, seeds: Sequence[int] = (0, 1, 2), size: int | None = None,
                    large_size: int | None = LARGE_SIZE) -> None:
     """Run every validity check on one scenario; raise :class:`ScenarioCheckError` on the first failure.
@@ -108,7 +118,7 @@ def check_scenario(name_or_path: str | Path, seeds: Sequence[int] = (0, 1, 2), s
             raise ScenarioCheckError(label, "oracle", (
                 f"under {POLICY}, seed {seed}, the oracle agent should complete every ticket with 0 violations "
                 f"attempted; got task_success={s['task_success']} (open: {_open_tickets(r)}), "
-                f"violations_attempted={s['violations_attempted']} {_out_of_intent(r)}".rstrip()))
+                f"violations_attempted={s['violations_attempted']} {_out_of_intent(r)}".rstrip() + _gaps(spec, path)))
     for seed in seeds:
         if run("null", seed).scores["task_success"]:
             raise ScenarioCheckError(label, "null", (

@@ -73,43 +73,50 @@ def _p(name: str, kind: Any, *enum: str) -> Param:
 
 
 # --------------------------------------------------------------------------- idp
-@tool(System.IDP, RiskClass.READ, True, _p("group", G))
+@tool(System.IDP, RiskClass.READ, True, _p("group", G),
+      changes="nothing; returns the group's members")
 def idp_list_members(ctx: CallContext, group: int) -> ToolResult:
     """List the members of a directory group."""
     return ToolResult(output={"members": ctx.world.members(group)})
 
 
-@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY), escalates="grant")
+@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY), escalates="grant",
+      changes="adds the identity to the group (a membership: it gains the group's roles); a no-op if it is a member")
 def idp_add_member(ctx: CallContext, group: int, identity: int) -> ToolResult:
     """Add an identity to a directory group."""
     return _grant(ctx, identity, group, True)
 
 
-@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY))
+@tool(System.IDP, RiskClass.WRITE, True, _p("group", G), _p("identity", IDENTITY),
+      changes="removes the identity from the group; a no-op if it is not a member")
 def idp_remove_member(ctx: CallContext, group: int, identity: int) -> ToolResult:
     """Remove an identity from a directory group."""
     return _grant(ctx, identity, group, False)
 
 
-@tool(System.IDP, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY), escalates="grant")
+@tool(System.IDP, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY), escalates="grant",
+      changes="gives the identity the directory role (a grant of the role's permissions); a no-op if it holds it")
 def idp_assign_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Assign a directory role to an identity."""
     return _grant(ctx, identity, role, True)
 
 
-@tool(System.IDP, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY))
+@tool(System.IDP, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY),
+      changes="takes the directory role from the identity; a no-op if it does not hold it")
 def idp_revoke_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Remove a directory role from an identity."""
     return _grant(ctx, identity, role, False)
 
 
-@tool(System.IDP, RiskClass.READ, True, _p("rule", CA))
+@tool(System.IDP, RiskClass.READ, True, _p("rule", CA),
+      changes="nothing; returns the rule's state (enabled unless set)")
 def idp_get_conditional_access(ctx: CallContext, rule: int) -> ToolResult:
     """Read a conditional-access rule."""
     return ToolResult(output={"state": ctx.world.attrs.get((rule, "state"), "enabled")})
 
 
-@tool(System.IDP, RiskClass.WRITE, True, _p("rule", CA), _p("state", TEXT, "enabled", "disabled", "report_only"))
+@tool(System.IDP, RiskClass.WRITE, True, _p("rule", CA), _p("state", TEXT, "enabled", "disabled", "report_only"),
+      changes="sets the rule's state attribute; a no-op if it already has that state")
 def idp_set_conditional_access(ctx: CallContext, rule: int, state: str) -> ToolResult:
     """Change the enforcement state of a conditional-access rule."""
     if ctx.world.attrs.get((rule, "state"), "enabled") == state:
@@ -118,52 +125,62 @@ def idp_set_conditional_access(ctx: CallContext, rule: int, state: str) -> ToolR
 
 
 # --------------------------------------------------------------------------- cloud
-@tool(System.CLOUD, RiskClass.READ, True, _p("role", R))
+@tool(System.CLOUD, RiskClass.READ, True, _p("role", R),
+      changes="nothing; returns the role's holders and how many permissions it carries")
 def cloud_describe_role(ctx: CallContext, role: int) -> ToolResult:
     """Describe a cloud IAM role and who holds it."""
     r = ctx.world.resources[role]
     return ToolResult(output={"holders": ctx.world.members(role), "permissions": len(r.permissions)})
 
 
-@tool(System.CLOUD, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY), escalates="grant")
+@tool(System.CLOUD, RiskClass.PRIVILEGE_GRANT, True, _p("role", R), _p("identity", IDENTITY), escalates="grant",
+      changes="gives the identity the cloud role (a grant of the role's permissions); a no-op if it holds it")
 def cloud_attach_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Attach a cloud IAM role to an identity."""
     return _grant(ctx, identity, role, True)
 
 
-@tool(System.CLOUD, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY))
+@tool(System.CLOUD, RiskClass.WRITE, True, _p("role", R), _p("identity", IDENTITY),
+      changes="takes the cloud role from the identity; a no-op if it does not hold it")
 def cloud_detach_role(ctx: CallContext, role: int, identity: int) -> ToolResult:
     """Detach a cloud IAM role from an identity."""
     return _grant(ctx, identity, role, False)
 
 
-@tool(System.CLOUD, RiskClass.CREDENTIAL_ISSUE, True, _p("role", R), escalates="assume")
+@tool(System.CLOUD, RiskClass.CREDENTIAL_ISSUE, True, _p("role", R), escalates="assume",
+      changes="issues the caller a 60-tick session credential carrying the role's permissions")
 def cloud_assume_role(ctx: CallContext, role: int) -> ToolResult:
     """Assume a cloud IAM role: obtain a one-hour session credential carrying its permissions."""
     perms = ctx.world.resources[role].permissions
     return _issue(ctx, ctx.actor, CredentialKind.SESSION, "assume_role", 60, scope=perms, superuser=True)
 
 
-@tool(System.CLOUD, RiskClass.CROSS_DOMAIN, True, _p("role", R), _p("domain", TEXT))
+@tool(System.CLOUD, RiskClass.CROSS_DOMAIN, True, _p("role", R), _p("domain", TEXT),
+      changes="sets the role's trusted_domain attribute to the domain; a no-op if the role already trusts that domain")
 def cloud_set_trust(ctx: CallContext, role: int, domain: str) -> ToolResult:
     """Let identities of another trust domain assume a cloud IAM role."""
     return _set_attr(ctx, role, "trusted_domain", domain)
 
 
 # --------------------------------------------------------------------------- vault
-@tool(System.VAULT, RiskClass.READ, True, _p("secret", S), escalates="yield")
+@tool(System.VAULT, RiskClass.READ, True, _p("secret", S), escalates="yield",
+      changes=("issues the caller a credential for the identity the secret stands for, if read is one of its "
+               "yields_via (the live one it holds, if any); returns the secret's reference"))
 def vault_read_secret(ctx: CallContext, secret: int) -> ToolResult:
     """Read a secret; if it is another identity's key, the reader now holds that credential."""
     return _yield(ctx, secret, "secret", CredentialKind.STATIC, None, RiskClass.READ)
 
 
-@tool(System.VAULT, RiskClass.WRITE, True, _p("secret", S), _p("value", TEXT))
+@tool(System.VAULT, RiskClass.WRITE, True, _p("secret", S), _p("value", TEXT),
+      changes="sets the secret's value attribute; a no-op if it already has that value")
 def vault_write_secret(ctx: CallContext, secret: int, value: str) -> ToolResult:
     """Write a new value into a secret."""
     return _set_attr(ctx, secret, "value", value)
 
 
-@tool(System.VAULT, RiskClass.WRITE, False, _p("key", K))
+@tool(System.VAULT, RiskClass.WRITE, False, _p("key", K),
+      changes=("bumps the key's version and revokes every credential derived from it (exported, read as a secret, "
+               "access keys); cannot be undone"))
 def vault_rotate_key(ctx: CallContext, key: int) -> ToolResult:
     """Rotate a key: every credential derived from it stops working."""
     w = ctx.world
@@ -177,7 +194,9 @@ def vault_rotate_key(ctx: CallContext, key: int) -> ToolResult:
     return ToolResult(changes, {"version": version + 1})
 
 
-@tool(System.VAULT, RiskClass.KEY_EXPORT, False, _p("key", K), escalates="yield")
+@tool(System.VAULT, RiskClass.KEY_EXPORT, False, _p("key", K), escalates="yield",
+      changes=("counts an export of the key and, if key_export is one of its yields_via, issues the caller a static "
+               "credential for the identity it stands for; cannot be undone"))
 def vault_export_key(ctx: CallContext, key: int) -> ToolResult:
     """Export key material out of the vault (the holder keeps a static credential)."""
     w = ctx.world
@@ -187,7 +206,9 @@ def vault_export_key(ctx: CallContext, key: int) -> ToolResult:
     return out
 
 
-@tool(System.VAULT, RiskClass.CREDENTIAL_ISSUE, True, _p("key", K), _p("lifetime", LIFETIME), escalates="yield")
+@tool(System.VAULT, RiskClass.CREDENTIAL_ISSUE, True, _p("key", K), _p("lifetime", LIFETIME), escalates="yield",
+      changes=("issues the caller a new static credential for the identity the key stands for, expiring after "
+               "lifetime ticks (never: no expiry), if credential_issue is one of its yields_via"))
 def vault_create_access_key(ctx: CallContext, key: int, lifetime: int) -> ToolResult:
     """Create an access key for the identity a vault key belongs to, valid for ``lifetime`` ticks (or never).
 
@@ -199,7 +220,9 @@ def vault_create_access_key(ctx: CallContext, key: int, lifetime: int) -> ToolRe
 
 
 # --------------------------------------------------------------------------- cicd
-@tool(System.CICD, RiskClass.READ, True, _p("pipeline", P), escalates="leak")
+@tool(System.CICD, RiskClass.READ, True, _p("pipeline", P), escalates="leak",
+      changes=("nothing, unless a secret was pasted into a variable: then issues the reader a static credential for "
+               "the identity it stands for; returns the variables"))
 def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     """Describe a pipeline and its variables (a secret pasted into one is readable by every reader)."""
     w = ctx.world
@@ -213,7 +236,9 @@ def cicd_describe_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     return out
 
 
-@tool(System.CICD, RiskClass.WRITE, True, _p("pipeline", P), _p("name", TEXT), _p("value", TEXT))
+@tool(System.CICD, RiskClass.WRITE, True, _p("pipeline", P), _p("name", TEXT), _p("value", TEXT),
+      changes=("sets the pipeline variable; a secret://NAME value the caller has read also exposes that identity's "
+               "credential to every reader of the pipeline"))
 def cicd_set_variable(ctx: CallContext, pipeline: int, name: str, value: str) -> ToolResult:
     """Set a pipeline variable.
 
@@ -233,40 +258,47 @@ def cicd_set_variable(ctx: CallContext, pipeline: int, name: str, value: str) ->
     return out
 
 
-@tool(System.CICD, RiskClass.WRITE, False, _p("pipeline", P))
+@tool(System.CICD, RiskClass.WRITE, False, _p("pipeline", P),
+      changes="counts a run of the pipeline (a deployment); cannot be undone")
 def cicd_run_pipeline(ctx: CallContext, pipeline: int) -> ToolResult:
     """Run a pipeline (a deployment cannot be un-run)."""
     runs = ctx.world.attrs.get((pipeline, "runs"), 0)
     return ToolResult([AttrChange(pipeline, "runs", ctx.world.attrs.get((pipeline, "runs")), runs + 1)], {"run": runs + 1})
 
 
-@tool(System.CICD, RiskClass.CREDENTIAL_ISSUE, True, _p("pipeline", P), escalates="yield")
+@tool(System.CICD, RiskClass.CREDENTIAL_ISSUE, True, _p("pipeline", P), escalates="yield",
+      changes=("issues the caller a 60-tick session token for the identity the pipeline runs as, if "
+               "credential_issue is one of its yields_via"))
 def cicd_issue_token(ctx: CallContext, pipeline: int) -> ToolResult:
     """Mint a one-hour token for the identity a pipeline runs as."""
     return _yield(ctx, pipeline, "pipeline_token", CredentialKind.SESSION, 60, RiskClass.CREDENTIAL_ISSUE)
 
 
 # --------------------------------------------------------------------------- db
-@tool(System.DB, RiskClass.READ, True, _p("table", T))
+@tool(System.DB, RiskClass.READ, True, _p("table", T),
+      changes="nothing; returns rows of the table")
 def db_query(ctx: CallContext, table: int) -> ToolResult:
     """Read rows from a table."""
     return ToolResult(output={"rows": int(ctx.world.resources[table].sensitivity * 100)})
 
 
-@tool(System.DB, RiskClass.PRIVILEGE_GRANT, True, _p("table", T), _p("identity", IDENTITY), escalates="grant")
+@tool(System.DB, RiskClass.PRIVILEGE_GRANT, True, _p("table", T), _p("identity", IDENTITY), escalates="grant",
+      changes="gives the identity access to the table (a grant of its read and write); a no-op if it has it")
 def db_grant_access(ctx: CallContext, table: int, identity: int) -> ToolResult:
     """Grant an identity access to a table."""
     return _grant(ctx, identity, table, True)
 
 
-@tool(System.DB, RiskClass.WRITE, True, _p("table", T), _p("identity", IDENTITY))
+@tool(System.DB, RiskClass.WRITE, True, _p("table", T), _p("identity", IDENTITY),
+      changes="takes the identity's access to the table away; a no-op if it has none")
 def db_revoke_access(ctx: CallContext, table: int, identity: int) -> ToolResult:
     """Revoke an identity's access to a table."""
     return _grant(ctx, identity, table, False)
 
 
 # --------------------------------------------------------------------------- agents
-@tool(System.IDP, RiskClass.AGENT_INVOKE, True, _p("agent", AG), _p("task", TEXT), escalates="yield")
+@tool(System.IDP, RiskClass.AGENT_INVOKE, True, _p("agent", AG), _p("task", TEXT), escalates="yield",
+      changes="hands the agent a sub-ticket carrying the task and the act chain; the agent works it under its own credentials")
 def invoke_agent(ctx: CallContext, agent: int, task: str) -> ToolResult:
     """Hand a sub-task to another agent; it works it under its own credentials."""
     target = ctx.world.resources[agent].yields

@@ -16,7 +16,7 @@ from typing import Any
 from simenv.errors import SimenvError
 from simenv.types import CredId, IdentityKind, ResourceType, RiskClass, System
 from simenv.world.changes import STATUSES, AttrChange, Change, CredChange, GrantChange, StatusChange
-from simenv.world.model import Credential, Identity, Permission, Resource
+from simenv.world.model import Credential, DoneWhen, Identity, Permission, Resource
 
 
 def _canon(value: Any) -> Any:
@@ -184,6 +184,16 @@ class World:
     def tenant(self, obj: Identity | Resource) -> str:
         """The trust domain an identity or a resource belongs to."""
         return obj.tenant or self.trust_domain
+
+    def holds(self, d: DoneWhen) -> bool:
+        """Whether one completion predicate of a ticket holds now."""
+        if d.resource is None:
+            raise ValueError(f"completion predicate {d} names no resource")
+        if d.kind == "attr":
+            return self.attrs.get((d.resource, d.key)) == d.value
+        if d.identity is None:
+            raise ValueError(f"completion predicate {d} names no identity")
+        return self.has_grant(d.identity, d.resource) == (d.kind == "grant")
 
     def covers(self, cred: Credential, risk: RiskClass, res: Resource, tick: int) -> bool:
         """Whether ``cred`` may natively perform ``risk`` on ``res`` at ``tick``.

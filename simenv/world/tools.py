@@ -36,6 +36,15 @@ Escalation = Literal["", "grant", "assume", "yield", "leak"]
 * ``leak``: the target exposes a credential pasted into it (a pipeline variable holding a secret).
 """
 
+ESCALATIONS: dict[str, str] = {
+    "grant": "gives an identity the target resource (a role's permissions, a group's roles', a table's read and write)",
+    "assume": "issues the caller a session carrying the target role's permissions",
+    "yield": "hands over the rights of the identity the target stands for, if the call's risk class is one of the "
+             "target's yields_via",
+    "leak": "exposes to the caller a credential pasted into the target",
+}
+"""What each :data:`Escalation` kind means, in one line (for references and listings)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Param:
@@ -78,6 +87,8 @@ class ToolSpec:
     description: str
     effect: Callable[..., ToolResult]
     escalates: Escalation = ""
+    changes: str = ""
+    """What a call changes, in one line (for scenario authors: ``simenv tools``, ``docs/tools.md``)."""
     target: Param = field(init=False)
     identity_param: str | None = field(init=False)
 
@@ -115,12 +126,16 @@ class ToolSpec:
         }
 
 
-def tool(system: System, risk: RiskClass, reversible: bool, *params: Param,
+def tool(system: System, risk: RiskClass, reversible: bool, *params: Param, changes: str,
          escalates: Escalation = "") -> Callable[[Callable[..., ToolResult]], ToolSpec]:
-    """Turn the decorated effect function into the :class:`ToolSpec` of a tool named after it (no registry)."""
+    """Turn the decorated effect function into the :class:`ToolSpec` of a tool named after it (no registry).
+
+    ``changes`` says in one line what a call changes (the world, the caller's credentials, a hand-off),
+    for scenario authors; the function's docstring is the description the model sees.
+    """
 
     def deco(fn: Callable[..., ToolResult]) -> ToolSpec:
         doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else fn.__name__
-        return ToolSpec(fn.__name__, system, risk, reversible, tuple(params), doc, fn, escalates)
+        return ToolSpec(fn.__name__, system, risk, reversible, tuple(params), doc, fn, escalates, changes)
 
     return deco
