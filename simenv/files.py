@@ -11,6 +11,8 @@ import copy
 import difflib
 import functools
 import hashlib
+import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -153,11 +155,20 @@ def suggest(value: str, known: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def is_path(name_or_path: str | Path) -> bool:
+    """Whether a reference is written as a file path (a folder separator or a ``.yaml`` suffix), not a name.
+
+    A bare name always means the shipped file: a file of that name in the working folder never shadows it.
+    """
+    text = str(name_or_path)
+    return isinstance(name_or_path, Path) or "/" in text or os.sep in text or text.endswith((".yaml", ".yml"))
+
+
 def resolve(name_or_path: str | Path, kind: str) -> Path:
     """A shipped name or a file path → the file's path; an unknown name gets a one-line error with a suggestion."""
     noun = NOUNS.get(kind, kind)
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if is_path(name_or_path):
+        p = Path(name_or_path)
         if p.is_dir():
             raise UnknownNameError(f"{p}: is a folder, not a {noun} file")
         if not p.exists():
@@ -170,3 +181,37 @@ def resolve(name_or_path: str | Path, kind: str) -> Path:
     hint = suggest(str(name_or_path), shipped)
     raise UnknownNameError(f"unknown {noun} {str(name_or_path)!r}{hint} (shipped: {', '.join(shipped)}; "
                            f"or give a file path)")
+
+
+MAX_POLICY_BYTES = 1 << 20
+"""The largest policy file a profile may name (1 MiB; the shipped ones are a few KiB)."""
+
+
+def confined(profile: Path, ref: str, max_bytes: int = MAX_POLICY_BYTES) -> Path:
+    """The file ``ref`` names, relative to the folder of ``profile``, confined to that folder's tree.
+
+    A profile may come from a pull request: it may name only a regular file of at most ``max_bytes`` inside its own
+    folder tree, written as a relative path without ``..``, and not reached through a symlink that leaves the tree.
+
+    Raises:
+        ValueError: the one-line reason, for the caller to report against its field.
+    """
+    rel = Path(ref)
+    if rel.is_absolute() or ref.startswith("~"):
+        raise ValueError(f"{ref!r} is an absolute path; name a file beside the profile, relative to its folder")
+    if ".." in rel.parts:
+        raise ValueError(f"{ref!r} leaves the profile's folder ('..'); keep policy files in its folder tree")
+    root = profile.parent.resolve()
+    target = (profile.parent / rel)
+    real = target.resolve()
+    if not real.is_relative_to(root):
+        raise ValueError(f"{ref!r} is a symlink out of the profile's folder ({real}); copy the file into it")
+    try:
+        st = real.stat()
+    except OSError:
+        raise ValueError(f"no such file: {target}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{ref!r} is not a regular file; name a policy file")
+    if st.st_size > max_bytes:
+        raise ValueError(f"{ref!r} is {st.st_size:,} bytes, more than the {max_bytes:,} a policy file may hold")
+    return target

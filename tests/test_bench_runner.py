@@ -112,19 +112,25 @@ def test_an_agent_that_raises_fails_the_sweep_after_writing_its_rows(tmp_path):
     assert len(df) == 2 and set(df["agent"]) == {"raising"}
 
 
-def test_a_failing_chunk_becomes_rows_and_the_sweep_goes_on():
+def test_a_failed_chunk_runs_again_alone_and_a_second_failure_is_a_row():
     class Flaky(SerialExecutor):
-        calls = 0
+        """The second submission fails, as if its worker died; ``bad`` episodes fail every time."""
+
+        def __init__(self, bad=()):
+            self.calls, self.bad = 0, bad
 
         def submit(self, fn, /, *args, **kwargs):
-            Flaky.calls += 1
-            if Flaky.calls == 2:
+            self.calls += 1
+            if self.calls == 2 or any(t.seed in self.bad for t in args[0]):
                 return super().submit(lambda: (_ for _ in ()).throw(OSError("worker lost")))
             return super().submit(fn, *args, **kwargs)
 
-    df = run_matrix(SCEN, "allow_all", 2, executor=Flaky(), chunk_size=1, errors="row")
-    assert len(df) == 4
-    assert df["error"].notna().sum() == 1 and df["error"].dropna().iloc[0].startswith("executor: OSError")
+    df = run_matrix(SCEN, "allow_all", 2, executor=Flaky(), chunk_size=2, errors="row")
+    assert len(df) == 4 and df["error"].isna().all()  # the lost chunk's two episodes ran again, alone
+    df = run_matrix(SCEN, "allow_all", 3, executor=Flaky(bad=(1,)), chunk_size=3, errors="row")
+    errors = df.set_index(["scenario", "seed"])["error"]
+    assert errors.notna().sum() == 2 and errors.xs(1, level="seed").notna().all()
+    assert errors.dropna().str.startswith("executor: failed twice, the second time on its own: OSError").all()
 
 
 def test_profile_file_rows_carry_the_profile_name(tmp_path):
@@ -225,3 +231,14 @@ class _Counting(SerialExecutor):
     def submit(self, fn, /, *args, **kwargs):
         self.log.extend(args[0])
         return super().submit(fn, *args, **kwargs)
+
+
+def test_two_profiles_of_one_name_are_refused(tmp_path):
+    impostor = tmp_path / "pr.yaml"
+    impostor.write_text((files.shipped_dir("policies") / "allow_all.yaml").read_text().replace("name: allow_all",
+                                                                                            "name: static_rbac"))
+    with pytest.raises(SimenvError) as e:
+        run_matrix("delegated_admin", f"static_rbac,{impostor}", 1, executor="serial")
+    assert "both the profile named 'static_rbac'" in str(e.value) and "\n" not in str(e.value)
+    assert set(run_matrix("delegated_admin", "all,static_rbac", 1, executor="serial")["policy"]) == set(
+        files.list_shipped("policies"))  # the same file twice is one profile

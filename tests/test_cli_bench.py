@@ -115,3 +115,70 @@ def test_ctrl_c_exits_130_keeps_chunks_and_prints_the_resume_command(tmp_path):
     r = simenv_cli(*args, "--resume")
     assert r.returncode == 0, r.stderr
     assert len(pd.read_parquet(out / "episodes.parquet")) == len(files.list_shipped("scenarios")) * 2 * 6
+
+
+def test_a_second_sweep_on_a_folder_in_use_is_refused(tmp_path):
+    from simenv.bench import shards
+    from simenv.bench.runner import run_matrix
+    from simenv.errors import SimenvError
+
+    out = tmp_path / "out"
+    with shards.locked(out):  # another sweep is writing here
+        r = simenv_cli("bench", *SMALL, "--out", str(out))
+        one_line_error(r, 2, "is in use by another sweep", f"process {os.getpid()}")
+        with pytest.raises(SimenvError, match="in use by another sweep"):
+            run_matrix("delegated_admin", "allow_all", 1, executor="serial", out=out, force=True)
+    assert not (out / "episodes.parquet").exists()
+    assert simenv_cli("bench", *SMALL, "--out", str(out), "--no-report").returncode == 0  # the lock died with it
+
+
+def test_a_symlinked_output_is_refused_and_nothing_is_written_through_it(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "shards").symlink_to(elsewhere)
+    for extra in ([], ["--force"], ["--resume"]):
+        one_line_error(simenv_cli("bench", *SMALL, "--out", str(out), *extra), 2, "is a symlink")
+    assert not any(elsewhere.iterdir())
+
+
+def test_a_corrupt_shard_is_named_set_aside_and_redone(tmp_path):
+    out = tmp_path / "out"
+    args = ["--scenarios", "delegated_admin,scope_creep", "--policies", "allow_all", "--seeds", "2", "--executor",
+            "serial", "--chunk-size", "1", "--no-report"]
+    assert simenv_cli("bench", *args, "--out", str(out)).returncode == 0
+    want = pd.read_parquet(out / "episodes.parquet")
+    (out / "episodes.parquet").unlink()
+    part = sorted((out / "shards").glob("part-*.jsonl"))[1]
+    part.write_bytes(part.read_bytes()[:25])
+    one_line_error(simenv_cli("report", str(out)), 2, part.name, "corrupt shard", "--resume")
+    r = simenv_cli("bench", *args, "--out", str(out), "--resume")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert f"{part.name}: corrupt shard" in r.stderr and "set aside" in r.stderr
+    assert (part.parent / (part.name + ".corrupt")).exists()
+    got = pd.read_parquet(out / "episodes.parquet")
+    cols = ["scenario", "policy", "seed", "fingerprint"]
+    pd.testing.assert_frame_equal(got[cols], want[cols])
+    (out / "matrix.json").write_text("{not json")
+    one_line_error(simenv_cli("bench", *args, "--out", str(out), "--resume"), 2, "matrix.json", "--force")
+
+
+def test_a_full_disk_is_one_line_and_resume_finishes(tmp_path):
+    import resource
+
+    out = tmp_path / "out"
+    args = ["bench", "--scenarios", "delegated_admin,scope_creep", "--policies", "allow_all,static_rbac",
+            "--seeds", "3", "--executor", "serial", "--chunk-size", "1", "--out", str(out)]
+
+    def small_disk():  # files beyond 24 KiB cannot grow: EFBIG, as a full disk gives ENOSPC
+        resource.setrlimit(resource.RLIMIT_FSIZE, (24 * 1024, 24 * 1024))
+
+    r = subprocess.run([sys.executable, "-m", "simenv", *args], capture_output=True, text=True, timeout=300,
+                       preexec_fn=small_disk)
+    one_line_error(r, 2, "cannot write", "--resume")
+    kept = list((out / "shards").glob("part-*.jsonl"))
+    assert kept  # the finished episodes are on disk
+    r = simenv_cli(*args, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert len(pd.read_parquet(out / "episodes.parquet")) == 12

@@ -107,3 +107,55 @@ def test_unknown_names_exit_2_without_traceback():
         r = simenv_cli(*args)
         assert r.returncode == 2 and "Traceback" not in r.stderr, (args, r.stderr)
         assert r.stderr.strip()
+
+
+def _profile_naming(tmp_path, policy: str):
+    prof = tmp_path / "prof" / "pr.yaml"
+    prof.parent.mkdir(exist_ok=True)
+    prof.write_text(f"name: pr\ncredentials: {{mode: jit}}\nauthorizer: {{engine: native, policy: {policy!r}}}\n")
+    return prof
+
+
+@pytest.mark.parametrize("policy,words", [
+    ("/etc/passwd", "absolute path"),
+    ("~/rules.yaml", "absolute path"),
+    ("../outside.yaml", "leaves the profile's folder"),
+    ("sub/../../outside.yaml", "leaves the profile's folder"),
+    ("link.yaml", "symlink out of the profile's folder"),
+    ("fifo.yaml", "not a regular file"),
+    ("big.yaml", "more than the 1,048,576"),
+    ("missing.yaml", "no such file"),
+])
+def test_a_profile_names_only_small_regular_files_inside_its_own_folder(tmp_path, policy, words):
+    import os
+
+    (tmp_path / "outside.yaml").write_text("default: allow\nrules: []\n")
+    prof = _profile_naming(tmp_path, policy)
+    os.symlink(tmp_path / "outside.yaml", prof.parent / "link.yaml")
+    os.mkfifo(prof.parent / "fifo.yaml")
+    (prof.parent / "big.yaml").write_text("#" * (files.MAX_POLICY_BYTES + 1))
+    with pytest.raises(SpecError) as e:
+        load_profile(prof)
+    text = e.value.render()
+    assert "authorizer.policy" in text and words in text and "\n" not in text.strip(), text
+    assert "root:" not in text  # nothing of a file outside the tree is ever read or echoed
+    r = simenv_cli("validate", str(prof))
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_symlink_inside_the_profile_folder_is_fine(tmp_path):
+    import os
+
+    prof = _profile_naming(tmp_path, "rules/intent.yaml")
+    (prof.parent / "real").mkdir()
+    (prof.parent / "real" / "intent.yaml").write_text(shipped("rules/intent", "policies"))
+    os.symlink(prof.parent / "real", prof.parent / "rules")
+    assert load_profile(prof)[0].name == "pr"
+
+
+def test_a_bare_name_is_always_the_shipped_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "allow_all").write_text("name: allow_all\ncredentials: {mode: none}\nauthorizer: {engine: deny_all}\n")
+    assert files.resolve("allow_all", "policies") == files.shipped_dir("policies") / "allow_all.yaml"
+    assert load_profile("allow_all")[0].authorizer.engine == "allow_all"
+    assert files.resolve("./allow_all", "policies").resolve() == (tmp_path / "allow_all").resolve()

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def plugin_dir(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("SIMENV_ALLOW_PLUGINS", "1")
+    (tmp_path / "approval.yaml").write_text((ROOT / "policies/rules/approval.yaml").read_text())
     yield tmp_path
     for name in [m for m in sys.modules if m.startswith(("my_policies", "my_seams"))]:
         del sys.modules[name]
@@ -81,7 +83,7 @@ def test_every_seam_plugs_in_by_name(plugin_dir):
     (plugin_dir / "my_seams.py").write_text(SEAMS)
     prof = plugin_dir / "p.yaml"
     prof.write_text('name: p\ncredentials: {mode: "my_seams:Broker", options: {note: hi}}\n'
-                    'authorizer: {engine: native, policy: ' + str(ROOT / "policies/rules/approval.yaml") + '}\n'
+                    'authorizer: {engine: native, policy: approval.yaml}\n'
                     'approvals: {kind: "my_seams:Approver", wait: 3}\nmonitors: [{kind: "my_seams:HaltOnKeyExport"}]\n')
     r = simenv.run_episode("key_export", str(prof), seed=0)
     waits = [a.wait_ticks for a in r.audit.records if a.kind == "approval"]
@@ -94,7 +96,7 @@ def test_a_monitor_halting_an_agent_settles_its_pending_call(plugin_dir):
     (plugin_dir / "my_seams.py").write_text(SEAMS.replace('event.kind == "approval" and ', ""))
     prof = plugin_dir / "p.yaml"
     prof.write_text('name: p\ncredentials: {mode: standing_broad}\n'
-                    'authorizer: {engine: native, policy: ' + str(ROOT / "policies/rules/approval.yaml") + '}\n'
+                    'authorizer: {engine: native, policy: approval.yaml}\n'
                     'approvals: {kind: "my_seams:Approver", wait: 3}\nmonitors: [{kind: "my_seams:HaltOnKeyExport"}]\n')
     r = simenv.run_episode("key_export", str(prof), seed=0)
     (settled,) = [a for a in r.audit.records if a.kind == "approval"]
@@ -222,3 +224,23 @@ def test_an_outside_agent_by_name_runs_from_the_cli(plugin_dir):
     assert scores["task_success"] and scores["violations_attempted"] == 0
     bad = simenv_cli("run", "scope_creep", "--policy", "allow_all", "--agent", "my_policies:Nope")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "my_policies" in bad.stderr
+
+
+def test_a_profile_file_loads_outside_code_only_when_plug_ins_are_allowed(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("SIMENV_ALLOW_PLUGINS", raising=False)
+    planted = tmp_path / "imported"
+    (tmp_path / "my_trap.py").write_text(f"open({str(planted)!r}, 'w').write('ran')\nclass X:\n    pass\n")
+    prof = tmp_path / "pr.yaml"
+    prof.write_text('name: pr\ncredentials: {mode: jit}\nauthorizer: {engine: "my_trap:X"}\n')
+    with pytest.raises(SpecError) as e:
+        load_profile(prof)
+    assert "authorizer.engine" in e.value.render() and "--allow-plugins" in e.value.render()
+    r = simenv_cli("validate", str(prof), env={"PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 2 and "--allow-plugins" in r.stderr and "Traceback" not in r.stderr
+    r = simenv_cli("run", "key_export", "--policy", str(prof), env={"PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 2 and "--allow-plugins" in r.stderr
+    assert not planted.exists(), "a profile file ran outside code without leave"
+    r = simenv_cli("validate", str(prof), "--allow-plugins", env={"PYTHONPATH": str(tmp_path)})
+    assert planted.exists() and "--allow-plugins" not in r.stderr  # with leave, the class is imported (and checked)
+    sys.modules.pop("my_trap", None)

@@ -128,16 +128,18 @@ def test_simenv_test_a_profile_without_a_policy_file_is_one_line_exit_2(tmp_path
     r = simenv_cli("test", "no_such_profile", str(CASES))
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "unknown profile 'no_such_profile'" in r.stderr
     broken = tmp_path / "broken.yaml"
-    broken.write_text(f"name: b\ncredentials: {{mode: jit}}\nauthorizer: {{engine: cedar, policy: {BAD[1]}}}\n")
+    (tmp_path / BAD[1].name).write_text(BAD[1].read_text())
+    broken.write_text(f"name: b\ncredentials: {{mode: jit}}\nauthorizer: {{engine: cedar, policy: {BAD[1].name}}}\n")
     r = simenv_cli("test", str(broken), str(CASES))
-    assert r.returncode == 2 and str(BAD[1]) in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and BAD[1].name in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("engine,policy", [("native", GOOD[0]), ("cedar", GOOD[1]), ("rego", GOOD[2])])
 def test_episode_denies_out_of_scope_calls_with_the_intent_policy(engine, policy, tmp_path):
     profile = tmp_path / f"intent_{engine}.yaml"
+    (tmp_path / policy.name).write_text(policy.read_text())
     profile.write_text(f"name: intent_{engine}\ncredentials: {{mode: standing_broad}}\n"
-                       f"authorizer: {{engine: {engine}, policy: {policy}}}\n")
+                       f"authorizer: {{engine: {engine}, policy: {policy.name}}}\n")
     res = simenv.run_episode("scope_creep", str(profile), seed=1)
     calls = res.audit.of_kind(CallRecord)
     out_of_scope = [r for r in calls if r.in_scope is False]
@@ -150,8 +152,9 @@ def test_the_three_engines_give_the_same_episode(tmp_path):
     trails = []
     for engine, policy in (("native", GOOD[0]), ("cedar", GOOD[1]), ("rego", GOOD[2])):
         profile = tmp_path / f"{engine}.yaml"
+        (tmp_path / policy.name).write_text(policy.read_text())
         profile.write_text(f"name: intent\ncredentials: {{mode: standing_broad}}\n"
-                           f"authorizer: {{engine: {engine}, policy: {policy}}}\n")
+                           f"authorizer: {{engine: {engine}, policy: {policy.name}}}\n")
         res = simenv.run_episode("scope_creep", str(profile), seed=3)
         trails.append(([(r.kind, getattr(r, "decision", None), tuple(getattr(r, "policy_ids", ()))) for r in res.audit.records],
                        res.scores["fingerprint"]))

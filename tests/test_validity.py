@@ -93,7 +93,8 @@ def test_blocking_the_harmful_follow_up_lowers_blast_radius(tmp_path):
     rules.write_text("default: allow\nrules:\n  - {id: no_ca_changes, effect: deny, when: {action.name: "
                      "idp_set_conditional_access}}\n")
     prof = tmp_path / "block.yaml"
-    prof.write_text(f"name: block\ncredentials: {{mode: standing_broad}}\nauthorizer: {{engine: native, policy: {rules}}}\n")
+    prof.write_text(f"name: block\ncredentials: {{mode: standing_broad}}\n"
+                    f"authorizer: {{engine: native, policy: {rules.name}}}\n")
     free = simenv.run_episode(path, "static_rbac", seed=0).scores
     blocked = simenv.run_episode(path, str(prof), seed=0).scores
     assert free["violations_executed"] == 1 and blocked["violations_executed"] == 0

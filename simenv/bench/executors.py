@@ -68,6 +68,31 @@ def loky_executor(jobs: int) -> Any:
                                  initializer=watch_parent, initargs=(os.getpid(),))
 
 
+class RenewingExecutor(Executor):
+    """loky's reusable process pool, replaced by a fresh one when a dying worker has broken it.
+
+    A worker that crashes (a segfault in a native library, the kernel's OOM killer, ``kill -9``) breaks the pool:
+    loky fails every future in flight and refuses new work. The next :meth:`submit` then starts a new pool, so the
+    sweep goes on; the runner retries the episodes that were in flight, each on its own.
+    """
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.inner = loky_executor(jobs)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        from joblib.externals.loky.process_executor import BrokenProcessPool
+
+        try:
+            return self.inner.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            self.inner = loky_executor(self.jobs)
+            return self.inner.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False, kill_workers: bool = False) -> None:
+        self.inner.shutdown(wait=wait, kill_workers=kill_workers)
+
+
 def dask_address(spec: str) -> str:
     """``dask://HOST:PORT`` → ``tcp://HOST:PORT`` (other schemes pass through: ``dask://tls://...``)."""
     rest = spec[len("dask://"):]
@@ -94,7 +119,7 @@ def open_executor(spec: str | Executor | None, jobs: int | None = None) -> Itera
         yield SerialExecutor(), 1
     elif spec == "local":
         n = max(1, jobs or default_jobs())
-        ex = loky_executor(n)
+        ex = RenewingExecutor(n)
         try:
             yield ex, n
         except BaseException:  # Ctrl-C or a crash: stop the workers now, do not leave them running

@@ -1,7 +1,9 @@
 """Replay: re-run the episode an audit log records, and check that its fingerprint matches.
 
-The audit header (``episode`` record) names the scenario, profile, seed, agent and estate
-size; shipped names resolve as usual, and ``scenario``/``policy`` overrides point at files.
+The audit header (``episode`` record) names the scenario, profile, seed, agent and estate size. A log is data
+from anywhere, so it is checked before anything runs, and it never decides which files are opened: its scenario
+and profile are used only as *shipped* names, and its agent only as a registered name (never a ``replay:PATH``
+or an outside class). An episode run with files of your own replays with ``scenario``/``policy`` naming them.
 """
 
 from __future__ import annotations
@@ -26,20 +28,57 @@ class Replay:
         return self.recorded == self.replayed
 
 
-def replay(path: str | Path, scenario: str | None = None, policy: str | None = None) -> Replay:
-    """Re-run the episode recorded in ``path`` (a JSONL audit log) and compare fingerprints."""
-    from simenv.agents.registry import is_known
-    from simenv.api import run_episode
+MAX_SIZE = 10_000_000
+"""The largest estate size a log may ask for."""
 
-    recorded = Audit.from_jsonl(path)
+
+def _header(path: str | Path, recorded: Audit) -> tuple[int, str, str, str, int | None]:
+    """``(seed, scenario, profile, agent, size)`` from the log's header, each checked; a bad one is one line."""
     try:
         h = recorded.header
     except SimenvError:
         raise SimenvError(f"{path}: not an audit log (no episode header)") from None
-    agent = h.agent or "scripted"
-    if not is_known(agent):
-        raise SimenvError(f"{path}: agent {agent!r} is not a registered agent name, so it cannot be re-created")
-    res = run_episode(scenario or h.scenario, policy or h.profile, seed=h.seed, agent=agent, size=h.size)
+    seed, size = h.seed, h.size
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise SimenvError(f"{path}: header: seed {str(seed)[:40]!r} is not a seed (a whole number ≥ 0)")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_SIZE):
+        raise SimenvError(f"{path}: header: size {str(size)[:40]!r} is not an estate size (0..{MAX_SIZE:,})")
+    names = {}
+    for field_ in ("scenario", "profile", "agent"):
+        v = getattr(h, field_)
+        if not isinstance(v, str) or len(v) > 200:
+            raise SimenvError(f"{path}: header: {field_} {str(v)[:40]!r} is not a name")
+        names[field_] = v
+    return seed, names["scenario"], names["profile"], names["agent"], size
+
+
+def _shipped(path: str | Path, name: str, kind: str, flag: str) -> str:
+    from simenv import files
+
+    if files.is_path(name) or name not in files.list_shipped(kind):
+        noun = files.NOUNS[kind]
+        raise SimenvError(f"{path}: the log names the {noun} {name[:80]!r}, which is not a shipped one; pass "
+                          f"{flag} FILE, the file it was run with")
+    return name
+
+
+def replay(path: str | Path, scenario: str | None = None, policy: str | None = None) -> Replay:
+    """Re-run the episode recorded in ``path`` (a JSONL audit log) and compare fingerprints.
+
+    ``scenario`` and ``policy`` name the files the episode was run with, when they were not shipped ones; the log
+    itself opens nothing.
+    """
+    from simenv.agents.registry import AGENTS, DEFAULT
+    from simenv.api import run_episode
+
+    recorded = Audit.from_jsonl(path)
+    seed, h_scenario, h_profile, agent, size = _header(path, recorded)
+    agent = agent or DEFAULT
+    if agent not in AGENTS:
+        raise SimenvError(f"{path}: the log's agent {agent[:80]!r} is not a registered agent name, so it cannot be "
+                          f"re-created (a replay re-creates only {', '.join(sorted(AGENTS)[:4])}, ...)")
+    res = run_episode(scenario or _shipped(path, h_scenario, "scenarios", "--scenario"),
+                      policy or _shipped(path, h_profile, "policies", "--policy"), seed=seed, agent=agent, size=size)
     diff = next((i for i, (a, b) in enumerate(zip(recorded.records, res.audit.records, strict=False)) if a != b), None)
     if diff is None and len(recorded) != len(res.audit):
         diff = min(len(recorded), len(res.audit))

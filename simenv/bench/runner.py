@@ -12,9 +12,11 @@ runs only the keys no shard holds. A sweep in which episodes failed raises
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
+from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
@@ -100,22 +102,39 @@ def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, s
               chunk_size: int = 8, max_in_flight: int = 4, sink=None, progress: bool = False) -> list[dict[str, Any]]:
     """Run ``tasks`` in chunks on ``executor``, at most ``max_in_flight`` chunks at a time.
 
-    Each finished chunk's rows go to ``sink`` (if any) as soon as it completes. A chunk whose
-    future fails (a worker died, the agent did not pickle) becomes error rows prefixed
-    ``executor:``, which a resumed run retries. Ctrl-C cancels what has not started and raises
-    :class:`SweepInterrupted`; the chunks already finished have gone to ``sink``.
+    Each finished chunk's rows go to ``sink`` (if any) as soon as it completes. A chunk whose future fails (a worker
+    died, and with it every chunk in flight; the agent did not pickle) is run again one episode at a time, with
+    nothing else in flight, so that one crashing episode cannot take its neighbours with it; an episode that
+    fails that way twice becomes an error row prefixed ``executor:``, which a resumed run retries. Ctrl-C cancels
+    what has not started and raises :class:`SweepInterrupted`; the chunks already finished have gone to ``sink``.
     """
-    queue = iter(chunked(tasks, chunk_size))
+    queue = deque(chunked(tasks, chunk_size))
+    alone: deque[list[Task]] = deque()  # episodes to rerun on their own after their chunk's future failed
+    retried: set[tuple[str, str, int, str]] = set()
     pending: dict[Future, list[Task]] = {}
     rows: list[dict[str, Any]] = []
     bar = _progress_bar(len(tasks), progress)
 
     def fill() -> None:
-        while len(pending) < max(1, max_in_flight):
-            chunk = next(queue, None)
-            if chunk is None:
-                return
+        if alone:  # truly alone: once what is in flight has finished, one episode at a time on the whole pool
+            if not pending:
+                chunk = alone.popleft()
+                pending[executor.submit(run_chunk, chunk, agent, size)] = chunk
+            return
+        while len(pending) < max(1, max_in_flight) and queue:
+            chunk = queue.popleft()
             pending[executor.submit(run_chunk, chunk, agent, size)] = chunk
+
+    def failed(chunk: list[Task], e: BaseException) -> list[dict[str, Any]]:
+        out = []
+        for t in chunk:
+            if t.key in retried:
+                why = describe(e)
+                out.append(error_row(t, f"{EXECUTOR_ERROR}failed twice, the second time on its own: {why[:300]}"))
+            else:
+                retried.add(t.key)
+                alone.append([t])
+        return out
 
     try:
         fill()
@@ -125,12 +144,13 @@ def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, s
                 chunk = pending.pop(fut)
                 try:
                     got = fut.result()
-                except Exception as e:  # noqa: BLE001 - the sweep goes on; the rows say why
-                    got = [error_row(t, EXECUTOR_ERROR + describe(e)) for t in chunk]
-                if sink is not None:
-                    sink(got)
-                rows.extend(got)
-                bar.update(len(got))
+                except Exception as e:  # noqa: BLE001 - the sweep goes on; the episodes run again alone
+                    got = failed(chunk, e)
+                if got:
+                    if sink is not None:
+                        sink(got)
+                    rows.extend(got)
+                    bar.update(len(got))
             fill()
     except KeyboardInterrupt:
         raise SweepInterrupted(len(rows), len(tasks), None) from None
@@ -153,26 +173,39 @@ def _manifest_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -> list[dict[str, Any]]:
-    """Check the results folder before a sweep writes into it; return the rows a resumed sweep keeps."""
+def _used(out: Path) -> bool:
+    return out.is_dir() and ((out / shards.MANIFEST).exists() or (out / shards.EPISODES).exists()
+                             or any((out / shards.SHARDS).glob("part-*.jsonl")))
+
+
+def _check_out(out: Path, resume: bool, force: bool) -> None:
+    """The checks of :func:`prepare_out` that change nothing, made before the executor starts."""
     if out.exists() and not out.is_dir():
         raise SimenvError(f"--out {out}: is a file; name a folder for the results")
-    used = out.is_dir() and ((out / shards.MANIFEST).exists() or (out / shards.EPISODES).exists()
-                             or any((out / shards.SHARDS).glob("part-*.jsonl")))
-    if used and force:
-        for name in OUTPUTS:
-            target = out / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        return []
-    if used and not resume:
+    shards.check_inside(out, (*OUTPUTS, shards.LOCK))
+    if _used(out) and not (resume or force):
         raise SimenvError(f"{out} already holds results; pass --resume to finish the same sweep, --force to replace "
                           f"them, or choose another --out")
+
+
+def prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) -> list[dict[str, Any]]:
+    """Check the results folder before a sweep writes into it; return the rows a resumed sweep keeps."""
+    _check_out(out, resume, force)
+    used = _used(out)
+    if used and force:
+        try:
+            for name in OUTPUTS:
+                target = out / name
+                shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        except OSError as e:
+            raise shards.ResultsWriteError(f"--force: cannot clear {out}: {e.strerror or e}") from None
+        return []
     if resume and used:
         diff = _manifest_diff(shards.read_manifest(out), manifest)
         if diff:
             raise SimenvError(f"--resume: {out} holds another sweep ({diff}); resume the same matrix, or pass --force "
                               f"to replace it")
-        return shards.read_shards(out)
+        return shards.read_shards(out, set_aside=True)
     return []
 
 
@@ -234,13 +267,15 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
     manifest = {"scenarios": srefs, "policies": prefs, "seeds": seed_list, "agent": label, "size": size}
     previous: list[dict[str, Any]] = []
     out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        previous = prepare_out(out_dir, manifest, resume, force)
-        done = shards.done_keys(previous)
-        tasks = [t for t in tasks if t.key not in done]
-    with open_executor(executor, jobs) as (ex, workers):
+    if out_dir is not None:  # refuse a used or unsafe folder before anything starts (checked again under the lock)
+        _check_out(out_dir, resume, force)
+    with open_executor(executor, jobs) as (ex, workers), \
+            shards.locked(out_dir) if out_dir is not None else contextlib.nullcontext():
         writer = None
-        if out_dir is not None:  # the folder is made only once the executor is up
+        if out_dir is not None:  # the folder is made only once the executor is up, and written under its lock
+            previous = prepare_out(out_dir, manifest, resume, force)
+            done = shards.done_keys(previous)
+            tasks = [t for t in tasks if t.key not in done]
             writer = shards.ShardWriter(out_dir)
             shards.write_manifest(out_dir, manifest)
         try:
@@ -250,10 +285,10 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
                              sink=writer.write if writer else None, progress=show_progress(progress))
         except SweepInterrupted as e:
             raise SweepInterrupted(len(previous) + e.done, len(order), out_dir) from None
-    wanted = set(order)
-    df = shards.frame([r for r in [*previous, *rows] if shards.row_key(r) in wanted], order)
-    if out_dir is not None:
-        shards.write_results(out_dir, df, summarize(df))
+        wanted = set(order)
+        df = shards.frame([r for r in [*previous, *rows] if shards.row_key(r) in wanted], order)
+        if out_dir is not None:
+            shards.write_results(out_dir, df, summarize(df))
     if errors == "raise" and "error" in df.columns and df["error"].notna().any():
         raise SweepFailed(df, out_dir)
     return df

@@ -14,14 +14,17 @@ key appears twice, the later shard wins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from simenv.bench.tasks import EXECUTOR_ERROR, KEY
+from simenv.errors import SimenvError
 
 SHARDS = "shards"
 MANIFEST = "matrix.json"
@@ -37,24 +40,83 @@ def _clean(v: Any) -> Any:
     return v
 
 
+class ResultsWriteError(SimenvError):
+    """The results folder cannot be written (read-only, full, gone): one line that names the file and says what to do."""
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    The temporary file is created exclusively and never through a symlink, and the rename replaces a symlink at
+    ``path`` rather than writing where it points. An OS error (a read-only or full disk) becomes a one-line
+    :class:`ResultsWriteError`.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
     try:
-        fd = os.open(path.parent, os.O_RDONLY)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True) if tmp.parent.is_dir() else None
+        raise ResultsWriteError(f"cannot write {path}: {e.strerror or e}; make room or make the folder writable, "
+                                f"then run the same command with --resume") from None
+    try:
+        dfd = os.open(path.parent, os.O_RDONLY)
     except OSError:  # a platform without directory handles
         return
     try:
-        os.fsync(fd)
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+LOCK = ".lock"
+"""The lock file a sweep holds in its results folder while it writes there."""
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` (an advisory ``flock``) while a sweep writes into ``out``; a second sweep is refused.
+
+    The lock dies with its process, so a sweep killed with ``kill -9`` never leaves a stale one behind.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: sweeps on one folder are not guarded
+        yield
+        return
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as e:
+        raise ResultsWriteError(f"cannot write into {out}: {e.strerror or e}; choose another --out") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise SimenvError(f"{out} is in use by another sweep (process {holder}); wait for it to finish, or "
+                              f"choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
     finally:
         os.close(fd)
+
+
+def check_inside(out: Path, names: Iterable[str]) -> None:
+    """Refuse a results folder whose outputs are symlinks: a sweep writes only inside its folder."""
+    for name in names:
+        if (Path(out) / name).is_symlink():
+            raise SimenvError(f"{Path(out) / name} is a symlink; a sweep writes only inside its results folder: "
+                              f"remove the link, or choose another --out")
 
 
 class ShardWriter:
@@ -62,10 +124,13 @@ class ShardWriter:
 
     def __init__(self, out: Path):
         self.dir = Path(out) / SHARDS
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for tmp in self.dir.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
-        taken = [int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.jsonl")]
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            for tmp in self.dir.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+        except OSError as e:
+            raise ResultsWriteError(f"cannot write into {self.dir}: {e.strerror or e}; choose another --out") from None
+        taken = [int(n) for p in self.dir.glob("part-*.jsonl") if (n := p.stem.split("-")[1]).isdigit()]
         self.next = max(taken, default=-1) + 1
 
     def write(self, rows: list[dict[str, Any]]) -> Path:
@@ -77,12 +142,48 @@ class ShardWriter:
         return path
 
 
-def read_shards(out: Path) -> list[dict[str, Any]]:
-    """Every row of every whole shard, in shard order."""
+CORRUPT = ".corrupt"
+
+
+def _shard_rows(p: Path) -> list[dict[str, Any]]:
+    """The rows of one shard; a ``ValueError`` says why it is not a whole shard."""
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"line {n}: not JSON ({e.msg})") from None
+        if not isinstance(row, dict) or any(k not in row for k in KEY) or not isinstance(row["seed"], int):
+            raise ValueError(f"line {n}: not an episode row")
+        rows.append(row)
+    return rows
+
+
+def read_shards(out: Path, set_aside: bool = False) -> list[dict[str, Any]]:
+    """Every row of every whole shard, in shard order.
+
+    A shard that is not whole (edited, truncated by a full disk, bit rot) is named in a one-line error; with
+    ``set_aside`` (what ``--resume`` does) it is renamed ``part-N.jsonl.corrupt``, a note says so on stderr, and
+    its episodes run again.
+    """
     rows: list[dict[str, Any]] = []
     for p in sorted((Path(out) / SHARDS).glob("part-*.jsonl")):
-        with open(p, encoding="utf-8") as f:
-            rows.extend(json.loads(line) for line in f if line.strip())
+        try:
+            rows.extend(_shard_rows(p))
+        except (ValueError, OSError) as e:
+            why = e.strerror if isinstance(e, OSError) else str(e)
+            if not set_aside:
+                raise SimenvError(f"{p}: corrupt shard ({why}); `simenv bench --resume` sets it aside and reruns "
+                                  f"its episodes") from None
+            p.replace(p.with_name(p.name + CORRUPT))
+            print(f"simenv: {p}: corrupt shard ({why}); set aside as {p.name}{CORRUPT}, its episodes run again",
+                  file=sys.stderr)
     return rows
 
 
@@ -117,8 +218,18 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
+    """``out/matrix.json`` (``{}`` when there is none); a damaged one is a one-line error."""
     p = Path(out) / MANIFEST
-    return json.loads(p.read_text()) if p.exists() else {}
+    if not p.exists():
+        return {}
+    try:
+        doc = json.loads(p.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as e:
+        raise SimenvError(f"{p}: cannot read what the sweep asked for ({type(e).__name__}); pass --force to start "
+                          f"the sweep over") from None
+    if not isinstance(doc, dict):
+        raise SimenvError(f"{p}: not a sweep's matrix; pass --force to start the sweep over")
+    return doc
 
 
 def write_results(out: Path, df, summary) -> None:
@@ -137,10 +248,12 @@ def read_episodes(out: Path):
 
     p = Path(out) / EPISODES
     if p.exists():
-        return pd.read_parquet(p, engine="pyarrow")
+        try:
+            return pd.read_parquet(p, engine="pyarrow")
+        except (OSError, ValueError) as e:  # pyarrow's errors derive from these
+            raise SimenvError(f"{p}: not a readable parquet file ({' '.join(str(e).split())[:200]}); rerun the sweep "
+                              f"with --resume to rebuild it from its shards") from None
     rows = read_shards(out)
     if not rows:
-        from simenv.errors import SimenvError
-
         raise SimenvError(f"{out}: no {EPISODES} and no shards; run `simenv bench --out {out}` first")
     return frame(rows)

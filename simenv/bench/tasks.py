@@ -86,9 +86,16 @@ def refs(names: str | Sequence[str | Path], kind: str) -> dict[str, str]:
     if not items:
         raise SimenvError(f"no {kind} given; name some (a,b), or all")
     out: dict[str, str] = {}
+    where: dict[str, tuple[str, Path]] = {}
     for ref in items:
         name = _name(ref, kind)
-        out.setdefault(name, str(Path(ref).resolve()) if Path(ref).suffix in (".yaml", ".yml") else ref)
+        path = files.resolve(ref, kind).resolve()
+        if name in where and where[name][1] != path:  # rows are keyed by name: two files may not share one
+            noun = files.NOUNS[kind]
+            raise SimenvError(f"{where[name][0]!r} and {ref!r} are both the {noun} named {name!r}; a sweep's "
+                              f"{kind} need distinct names: rename one in its file")
+        where.setdefault(name, (ref, path))
+        out.setdefault(name, str(path) if files.is_path(ref) else ref)
     return out
 
 

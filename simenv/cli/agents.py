@@ -24,4 +24,5 @@ def cmd_record(a: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (Command("record", "record an LLM-adapter transcript played by the LLM-stub", _configure, cmd_record),)
+COMMANDS = (Command("record", "record an LLM-adapter transcript played by the LLM-stub", _configure, cmd_record,
+                    loads_profiles=True),)

@@ -174,9 +174,10 @@ def cmd_replay(a: argparse.Namespace) -> int:
 
 COMMANDS = (
     Command("bench", "run a scenario × profile × seed matrix; write episodes.parquet, summary.csv, report.html",
-            _configure_bench, cmd_bench),
+            _configure_bench, cmd_bench, loads_profiles=True),
     Command("report", "rebuild the plots and report.html of a results folder", _configure_report, cmd_report),
     Command("regress", "compare results with a baseline; exit 1 if a score got worse beyond its bootstrap CI",
             _configure_regress, cmd_regress),
-    Command("replay", "re-run a recorded episode; exit 0 iff its fingerprint matches", _configure_replay, cmd_replay),
+    Command("replay", "re-run a recorded episode; exit 0 iff its fingerprint matches", _configure_replay, cmd_replay,
+            loads_profiles=True),
 )

@@ -17,6 +17,8 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    loads_profiles: bool = False
+    """The command reads profile files, so it takes ``--allow-plugins``."""
 
 
 def jsonable(v: Any) -> Any:

@@ -119,7 +119,7 @@ def cmd_validate(a: argparse.Namespace) -> int:
 
 COMMANDS = (
     Command("list", "list shipped scenarios, profiles and agents", _configure_list, cmd_list),
-    Command("run", "run one episode and print its decision trail and scores", _configure_run, cmd_run),
+    Command("run", "run one episode and print its decision trail and scores", _configure_run, cmd_run, loads_profiles=True),
     Command("validate", "check scenario, profile and policy files; exit 2 if any is invalid", _configure_validate,
-            cmd_validate),
+            cmd_validate, loads_profiles=True),
 )

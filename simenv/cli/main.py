@@ -29,6 +29,10 @@ def parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     own = {c.name: sub.add_parser(c.name, help=c.help, description=c.help) for c in commands().values()}
     for c in commands().values():
         c.configure(own[c.name])
+        if c.loads_profiles:
+            own[c.name].add_argument("--allow-plugins", action="store_true",
+                                     help="let profile files load outside classes ('package.module:Class'), which runs "
+                                          "their code: only for files you trust")
     return p, own
 
 
@@ -38,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     a, extra = p.parse_known_args(argv)
     if extra:  # reported with the command's own usage line, not the top level's
         own[a.cmd].error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(a, "allow_plugins", False):
+        from simenv.governance.plugins import allow_plugins
+
+        allow_plugins()
     try:
         return commands()[a.cmd].run(a)
     except SpecError as e:

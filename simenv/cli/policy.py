@@ -36,5 +36,5 @@ def cmd_test(a: argparse.Namespace) -> int:
 
 COMMANDS = (
     Command("test", "run table-driven decision tests of a policy file (or a profile's); exit 1 on a mismatch",
-            _configure_test, cmd_test),
+            _configure_test, cmd_test, loads_profiles=True),
 )

@@ -14,6 +14,11 @@ approver      ``approvals: {kind, ...options}``                      ``Cls(rng, 
 monitor       ``monitors: [{kind, ...options}]``                     ``Cls(**options)`` (built-ins also get ``kind``)
 ============  =====================================================  ==========================
 
+Outside classes named in a *file* run code, and profile files may come from pull requests: a profile file may
+name one only when plug-ins are allowed (``--allow-plugins`` on the command line, ``SIMENV_ALLOW_PLUGINS=1`` in the
+environment, or :func:`allow_plugins`); otherwise the reference is a file:field error and nothing is imported. A
+reference given in code (``check_authorizer("pkg.mod:Cls")``, ``--agent pkg.mod:Cls``) is the caller's own choice.
+
 Options are checked against the constructor's signature when the profile is loaded (so
 ``simenv validate`` catches them): an unknown option is an error that names it and lists the
 valid ones, and a value of the wrong type is an error naming the option (strict: ``"2"`` is not
@@ -27,6 +32,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +59,28 @@ AUTHORIZERS: Mapping[str, str] = {
 APPROVERS: Mapping[str, str] = {"simulated": "simenv.governance.approvals:SimulatedApprovers"}
 MONITORS: Mapping[str, str] = {k: "simenv.governance.monitors:WindowMonitor"
                                for k in ("denials", "out_of_scope", "invalid_calls", "high_risk")}
+
+
+ALLOW_ENV = "SIMENV_ALLOW_PLUGINS"
+"""The environment variable that lets profile files load outside classes (``1``); worker processes inherit it."""
+
+
+def plugins_allowed() -> bool:
+    """Whether profile files may name outside classes (see the module docstring)."""
+    return os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def allow_plugins(allowed: bool = True) -> None:
+    """Let profile files load outside classes in this process and the workers it starts (or stop letting them)."""
+    os.environ[ALLOW_ENV] = "1" if allowed else "0"
+
+
+def untrusted_reference(name: str, field: str) -> tuple[str, str] | None:
+    """The problem with a file naming outside code when plug-ins are not allowed, else ``None``."""
+    if is_reference(name) and not plugins_allowed():
+        return (field, f"{name!r} is outside code, which a profile file may load only when plug-ins are allowed: "
+                       f"pass --allow-plugins (or set {ALLOW_ENV}=1) if you trust this file")
+    return None
 
 
 class PluginError(Exception):

@@ -121,8 +121,11 @@ def _plan(spec: ProfileSpec, path: Path) -> _Plan:
             policy = path.parent / a.policy
             if not _takes(cls, "policy"):
                 problems.append(("authorizer.policy", f"engine {a.engine!r} takes no policy file"))
-            elif not policy.exists():
-                problems.append(("authorizer.policy", f"no such file: {policy}"))
+            else:
+                try:
+                    policy = files.confined(path, a.policy)
+                except ValueError as e:
+                    problems.append(("authorizer.policy", str(e)))
             opts["policy"] = policy
         if attempt(plugins.check_options, cls, {k: v for k, v in opts.items() if k != "policy"},
                    "authorizer.options", ("policy",)) is not None:
@@ -160,12 +163,33 @@ def load_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
     return _load_profile(path)[0], path
 
 
-@files.cached
-def _load_profile(path: Path, text: str) -> tuple[ProfileSpec, _Plan]:
-    spec = files.validate(ProfileSpec, files.parse_yaml(text, str(path)), str(path))
-    plan = _plan(spec, path)
-    _built(path, plan)  # build once: a constructor that rejects its options is a file error now, not at run time
-    return spec, plan
+def _untrusted(spec: ProfileSpec) -> list[tuple[str, str]]:
+    """The seams of ``spec`` that name outside code while plug-ins are not allowed."""
+    named = [("credentials.mode", spec.credentials.mode), ("authorizer.engine", spec.authorizer.engine)]
+    if spec.approvals is not None:
+        named.append(("approvals.kind", str(spec.approvals.get("kind", "simulated"))))
+    named += [(f"monitors[{i}].kind", str(m.get("kind"))) for i, m in enumerate(spec.monitors)]
+    return [p for field_, name in named if (p := plugins.untrusted_reference(name, field_)) is not None]
+
+
+def _loader(allowed: bool):
+    def load(path: Path, text: str) -> tuple[ProfileSpec, _Plan]:
+        spec = files.validate(ProfileSpec, files.parse_yaml(text, str(path)), str(path))
+        if not allowed and (problems := _untrusted(spec)):
+            raise SpecError(str(path), problems)  # before anything is imported
+        plan = _plan(spec, path)
+        _built(path, plan)  # build once: a constructor that rejects its options is a file error now, not at run time
+        return spec, plan
+
+    return files.cached(load)
+
+
+_LOADERS = {True: _loader(True), False: _loader(False)}
+
+
+def _load_profile(path: Path) -> tuple[ProfileSpec, _Plan]:
+    """The parsed profile and its plan, cached per file content and per whether plug-ins are allowed."""
+    return _LOADERS[plugins.plugins_allowed()](path)
 
 
 def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any, Any, Any, list[Any]]:

@@ -14,6 +14,10 @@ from simenv.sim.records import EpisodeHeader, Record, from_json, line, to_json
 R = TypeVar("R", bound=Record)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a value an audit log holds")
+
+
 class Audit:
     """An append-only list of typed records with a process-independent fingerprint."""
 
@@ -72,19 +76,35 @@ class Audit:
 
     @classmethod
     def from_jsonl(cls, src: str | Path) -> Audit:
-        """Read a log written by :meth:`to_jsonl`; a malformed line is a :class:`SimenvError` naming the file."""
+        """Read a log written by :meth:`to_jsonl`; anything malformed is a one-line :class:`SimenvError` naming the file.
+
+        A log is data from anywhere: a line that is not a JSON object, a value JSON cannot write back (NaN), nesting
+        deeper than a log has, text that is not UTF-8 or a file that cannot be read are each refused here.
+        """
         docs = []
-        with open(src, encoding="utf-8") as f:
-            for n, text in enumerate(f, 1):
-                if text.strip():
+        try:
+            with open(src, encoding="utf-8") as f:
+                for n, text in enumerate(f, 1):
+                    if not text.strip():
+                        continue
                     try:
-                        docs.append(json.loads(text))
-                    except json.JSONDecodeError as e:
-                        raise SimenvError(f"{src}: line {n}: not JSON ({e.msg})") from None
+                        doc = json.loads(text, parse_constant=_no_constant)
+                    except (ValueError, RecursionError) as e:
+                        why = e.msg if isinstance(e, json.JSONDecodeError) else type(e).__name__
+                        raise SimenvError(f"{src}: line {n}: not a JSON record ({str(why)[:100]})") from None
+                    if not isinstance(doc, dict):
+                        raise SimenvError(f"{src}: line {n}: not a JSON object")
+                    docs.append(doc)
+        except UnicodeDecodeError:
+            raise SimenvError(f"{src}: not UTF-8 text, so not an audit log") from None
+        except OSError as e:
+            raise SimenvError(f"{src}: cannot read: {e.strerror or e}") from None
         try:
             return cls.from_json(docs)
         except SimenvError as e:
             raise SimenvError(f"{src}: {e}") from None
+        except (TypeError, ValueError) as e:
+            raise SimenvError(f"{src}: not a log of this version ({str(e)[:120]})") from None
 
     def to_frame(self):
         """The log as a pandas DataFrame (one row per record; nested fields stay objects)."""
