@@ -45,8 +45,9 @@ CALLS = [ToolCall("db_query", {"table": "payments"}), ToolCall("db_grant_access"
 
 def profile(folder: Path, engine: str) -> Path:
     p = folder / f"intent_{engine}.yaml"
+    (folder / POLICY[engine].name).write_text(POLICY[engine].read_text())  # a profile names files beside it
     p.write_text(f"name: intent_{engine}\ncredentials: {{mode: standing_broad}}\n"
-                 f"authorizer: {{engine: {engine}, policy: {POLICY[engine]}}}\n")
+                 f"authorizer: {{engine: {engine}, policy: {POLICY[engine].name}}}\n")
     return p
 
 

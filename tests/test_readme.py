@@ -75,7 +75,7 @@ def copy(tmp_path_factory) -> Path:
     shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns(".git", "results", "*.egg-info", "__pycache__",
                                                              ".venv", "venv", ".mypy_cache", ".ruff_cache"))
     for path, source in FIXTURES.items():
-        text = (dst / source).read_text()
+        text = (dst / source).read_text().replace(f"name: {Path(source).stem}\n", f"name: {Path(path).stem}\n", 1)
         (dst / path).write_text(text)
     return dst
 
@@ -93,7 +93,7 @@ def test_every_block_is_of_a_known_kind():
 
 def test_every_readme_example_runs(copy: Path):
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
-           "CI": "1", "PYTHONPATH": ""}
+           "CI": "1", "PYTHONPATH": str(copy)}  # the copy's own simenv, and its shipped files
     python: list[str] = []
     ran: list[str] = []
     failed: list[str] = []
@@ -101,8 +101,9 @@ def test_every_readme_example_runs(copy: Path):
     try:
         for lang, body, target in blocks():
             first = body.splitlines()[0] if body.strip() else ""
-            if target is None and lang == "yaml" and re.fullmatch(r"# [\w./-]+\.ya?ml", first):
-                target = first[2:]
+            named = re.match(r"# ([\w./-]+\.ya?ml)\b", first)
+            if target is None and lang == "yaml" and named:
+                target = named[1]
             if target is not None:
                 (copy / target).parent.mkdir(parents=True, exist_ok=True)
                 (copy / target).write_text(body)
