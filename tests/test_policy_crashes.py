@@ -21,6 +21,7 @@ from conftest import simenv_cli
 from simenv.errors import SpecError
 from simenv.governance import isolate, policy_text
 from simenv.governance.cedar import CedarAuthorizer
+from simenv.governance.native import NativeRules
 from simenv.governance.rego import RegoAuthorizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,8 @@ CRASHERS = {
     "rego unknown uuid built-in": ("rego", "package simenv\nx := uuid.zzz(1)\n", signal.SIGABRT, "'uuid' names a namespace"),
     "rego unknown io built-in": ("rego", 'package simenv\nx := io["zzz"](1)\n', signal.SIGABRT, "'io' names a namespace"),
     "rego a built-in called without arguments": ("rego", rego_eval("count()"), signal.SIGSEGV, "called with 0 argument(s)"),
-    "rego object.subset on arrays": ("rego", rego_eval("object.subset([], [])"), signal.SIGSEGV, "object.subset is not allowed"),
+    "rego object.subset on arrays": ("rego", rego_eval("object.subset([], [])"), signal.SIGSEGV,
+                                     "object.subset is not allowed"),
     "rego rand.intn of zero": ("rego", rego_eval('rand.intn("a", 0)'), signal.SIGFPE, "rand.intn is not allowed"),
     "rego json.unmarshal of deep text": ("rego", rego_eval('json.unmarshal("' + "[" * 5000 + "]" * 5000 + '")'),
                                          signal.SIGSEGV, "json.unmarshal is not allowed"),
@@ -183,6 +185,10 @@ def test_the_size_limit_counts_bytes_and_padding_below_it_loads(tmp_path):
         RegoAuthorizer.from_text(ok + " ", "big.rego")
     with pytest.raises(SpecError, match="the limit is 32,768"):
         CedarAuthorizer.from_text("// é\n" * 6000, "big.cedar")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules: []\n" + "#" * policy_text.MAX_POLICY_BYTES + "\n")
+    with pytest.raises(SpecError, match="the limit is 32,768"):
+        NativeRules(rules)
 
 
 @pytest.mark.parametrize("engine,text,where,depth", [
@@ -202,10 +208,11 @@ def test_nesting_past_the_limit_is_refused_where_it_goes_past(engine, text, wher
 
 
 def test_nesting_at_the_limit_and_brackets_in_strings_and_comments_are_fine():
+    decision = 'decision := {"effect": "deny", "policy_ids": ["d"]}\n'
     RegoAuthorizer.from_text(REGO_HEAD + "x := " + "[" * 64 + "1" + "]" * 64 + "\n# " + "(" * 500 + "\n"
-                             + 'y := "' + "{" * 500 + '"\n' + 'decision := {"effect": "deny", "policy_ids": ["d"]}\n', "ok.rego")
-    CedarAuthorizer.from_text(cedar("(" * 63 + "true" + ")" * 63) + "// " + "(" * 900 + "\n"
-                              + '@id("y")\npermit(principal, action, resource) when { "' + "(" * 900 + '" == "a" };\n', "ok.cedar")
+                             + 'y := "' + "{" * 500 + '"\n' + decision, "ok.rego")
+    in_string = '@id("y")\npermit(principal, action, resource) when { "' + "(" * 900 + '" == "a" };\n'
+    CedarAuthorizer.from_text(cedar("(" * 63 + "true" + ")" * 63) + "// " + "(" * 900 + "\n" + in_string, "ok.cedar")
 
 
 def test_a_long_cedar_operator_chain_is_an_error_not_a_recursion_traceback():

@@ -289,8 +289,9 @@ def test_rego_survives_what_the_engine_cannot_return():
     d = authz.authorize(request(action={"name": "db_query"}, context={"args": {"x": "/w=="}}))  # the byte 0xff
     assert d.effect is Effect.DENY and d.policy_ids == ("rego.error",)
     seventy = ", ".join(map(str, range(70)))
+    reasons = f"[k | some _ in [{seventy}]]"  # 70 kB of reasons
     big = RegoAuthorizer.from_text('package simenv\nimport rego.v1\nk := sprintf("%1000d", [1])\n'
-                                   f'decision := {{"effect": "allow", "policy_ids": ["p"], "reasons": [k | some _ in [{seventy}]]}}\n')
+                                   f'decision := {{"effect": "allow", "policy_ids": ["p"], "reasons": {reasons}}}\n')
     d = big.authorize(request(action={"name": "db_query"}))
     assert d.policy_ids == ("rego.malformed",) and "the limit is 65,536" in d.reasons[0]
 

@@ -149,16 +149,21 @@ def scan(text: str, engine: str) -> Scan:
 
 def problems(text: str, engine: str) -> list[tuple[str, str]]:
     """The ``(field, message)`` problems of a Cedar or Rego policy's text; empty if it may go to the engine."""
+    return list(_problems(text, engine))
+
+
+@functools.lru_cache(maxsize=64)
+def _problems(text: str, engine: str) -> tuple[tuple[str, str], ...]:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_POLICY_BYTES:
-        return [("", f"the policy file is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,}: split it or simplify it")]
+        return (("", f"the policy file is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,}: split it or simplify it"),)
     s = scan(text, engine)
     out = []
     if s.over is not None:
         out.append((where(*s.over), f"nesting goes {s.depth} deep, past the limit of {MAX_NESTING} "
                                     "(brackets, if-expressions, runs of - or !): flatten the expression"))
     if engine != "rego":
-        return out
+        return tuple(out)
     first = s.tokens[0] if s.tokens else None
     if first is None or first.text != "package":
         at = where(first.line, first.col) if first else ""
@@ -167,7 +172,7 @@ def problems(text: str, engine: str) -> list[tuple[str, str]]:
         if t.name and t.text in CRASH_ROOTS and not (k and s.tokens[k - 1].text == "."):
             out.append((where(t.line, t.col), f"Rego: {t.text!r} names a namespace of built-ins that simenv refuses "
                                               f"({t.text}.*) and that crashes rego-cpp: remove it, or rename the variable"))
-    return out
+    return tuple(out)
 
 
 def check_text(text: str, file: str, engine: str) -> None:
