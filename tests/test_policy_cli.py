@@ -159,3 +159,57 @@ def test_the_three_engines_give_the_same_episode(tmp_path):
         trails.append(([(r.kind, getattr(r, "decision", None), tuple(getattr(r, "policy_ids", ()))) for r in res.audit.records],
                        res.scores["fingerprint"]))
     assert trails[0] == trails[1] == trails[2]
+
+
+BAD_VALUES = [  # (YAML of one case's request, the field, words of the message)
+    ('{action: {name: db_query}, context: {justification: "ok \\ud800"}}', "cases[0].request.context.justification",
+     "lone surrogate (U+D800)"),
+    ('{action: {name: db_query}, context: {args: {table: "pay\\0ments"}}}', "cases[0].request.context.args.table",
+     "NUL character"),
+    ('{action: {name: db_query}, context: {args: {"\\udfff": x}}}', "cases[0].request.context.args.'\\udfff'",
+     "key: the text holds a lone surrogate"),
+    ('{action: {name: db_query}, resource: {name: "' + "r" * 10_001 + '"}}', "cases[0].request.resource.name",
+     "the text is 10,001 characters; the limit is 10,000"),
+    ("{action: {name: db_query}, context: {lifetime: 9223372036854775808}}", "cases[0].request.context.lifetime",
+     "less than or equal to 9223372036854775807"),
+    ("{action: {name: db_query}, context: {tick: -9223372036854775809}}", "cases[0].request.context.tick",
+     "greater than or equal to -9223372036854775808"),
+    ("{action: {name: db_query}, context: {credential: {ttl: 18446744073709551616}}}",
+     "cases[0].request.context.credential.ttl", "less than or equal to"),
+    ("{action: {name: db_query}, resource: {sensitivity: 7.99996}}", "cases[0].request.resource.sensitivity",
+     "more than 4 decimal places, which Cedar's decimal keeps: write 8.0"),
+    ("{action: {name: db_query}, resource: {sensitivity: 9.3e+14}}", "cases[0].request.resource.sensitivity",
+     "less than or equal to 1000000000"),
+    ("{action: {name: db_query}, resource: {sensitivity: .inf}}", "cases[0].request.resource.sensitivity", "finite"),
+]
+
+
+@pytest.mark.parametrize("req,where,words", BAD_VALUES, ids=[w + ":" + m[:12] for _, w, m in BAD_VALUES])
+def test_a_case_no_engine_could_be_handed_unchanged_is_one_line_exit_2(req, where, words, tmp_path):
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(f"cases:\n  - name: edge\n    request: {req}\n    expect: allow\n", encoding="utf-8")
+    for r in (simenv_cli("test", str(GOOD[2]), str(cases)), simenv_cli("validate", str(cases))):
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"{cases}: {where}: ") and words in lines[0], lines
+
+
+def test_the_same_edge_cases_written_canonically_pass_in_every_engine(tmp_path):
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        "cases:\n"
+        "  - name: 7.9999 is below the stale-credential threshold\n"
+        "    request: {action: {name: db_query}, resource: {sensitivity: 7.9999}, context: {credential: {kind: static}}}\n"
+        "    expect: allow\n"
+        "  - name: 8.0 is at it\n"
+        "    request: {action: {name: db_query}, resource: {sensitivity: 8.0}, context: {credential: {kind: static}}}\n"
+        "    expect: deny\n    policy_ids: [intent.stale_credential]\n"
+        "  - name: the largest lifetime\n"
+        "    request: {action: {name: vault_create_access_key}, context: {lifetime: 9223372036854775807, "
+        "justification: T-1, approval: granted}}\n"
+        "    expect: deny\n    policy_ids: [intent.long_lived_key]\n"
+        '  - name: any Unicode text\n    request: {action: {name: db_query}, context: {justification: "日本 \\U0001F600 é"}}\n'
+        "    expect: allow\n", encoding="utf-8")
+    for policy in GOOD:
+        r = simenv_cli("test", str(policy), str(cases))
+        assert r.returncode == 0 and "4/4 passed" in r.stdout, (policy, r.stdout, r.stderr)

@@ -271,3 +271,110 @@ def test_missing_engine_library_is_a_clear_error(engine, module):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.startswith("SimenvError") and "pip install simenv[all]" in r.stdout
     assert issubclass(SpecError, SimenvError)
+
+
+# --------------------------------------------------------------------------- boundary values and values no engine may split on
+LONG_MAX = 2**63 - 1
+EDGE_SENSITIVITIES = (0.0, 0.0001, 7.9999, 8.0, 8.0001, 999_999_999.9999, 1e9)
+
+
+def edge_requests() -> list[AccessRequest]:
+    """Every combination of the values at the edges of what the intent rules compare, and of what Cedar and Rego hold."""
+    out = []
+    for sens in EDGE_SENSITIVITIES:
+        for kind in ("static", "jit"):
+            for ttl in (None, 0, 1, LONG_MAX):
+                for tick in (0, LONG_MAX):
+                    out.append(request(action={"name": "db_query"}, resource={"sensitivity": sens},
+                                       context={"credential": {"kind": kind, "ttl": ttl}, "tick": tick, "session": tick}))
+    for lifetime in (1, 60, 61, 999_999_999, 1_000_000_000, LONG_MAX):
+        for depth in (0, 2, 3):
+            out.append(request(action={"name": "vault_create_access_key"}, principal={"trust_tier": 3},
+                               context={"lifetime": lifetime, "chain_depth": depth, "justification": "ticket T-1",
+                                        "approval": "granted"}))
+    text = ("é", "日本語", "\U0001f600", "a" * 10_000, "")  # valid Unicode of every width, long, empty
+    out += [request(action={"name": "db_query"}, context={"justification": t, "args": {"table": t}}) for t in text]
+    return out
+
+
+def test_engines_agree_on_boundary_values():
+    reqs = edge_requests()
+    e = engines()
+    native = [e["native"].authorize(r) for r in reqs]
+    for name in ("cedar", "rego"):
+        got = e[name].authorize_batch(reqs) if name == "cedar" else [e[name].authorize(r) for r in reqs]
+        bad = [(r.to_input(), n, g) for r, n, g in zip(reqs, native, got, strict=True)
+               if (n.effect, set(n.policy_ids)) != (g.effect, set(g.policy_ids))]
+        assert not bad, (name, bad[:2])
+    by_sens = {r.resource.sensitivity: d.policy_ids for r, d in zip(reqs, native, strict=True)
+               if r.credential_kind == "static" and r.action == "db_query" and r.tick == 0}
+    assert by_sens[7.9999] == ("intent.allow_in_scope",) and by_sens[8.0] == ("intent.stale_credential",)
+    long_lived = {d.policy_ids for r, d in zip(reqs, native, strict=True) if r.lifetime == LONG_MAX and r.chain_depth == 0}
+    assert long_lived == {("intent.long_lived_key",)}
+
+
+def _unrepresentable() -> dict[str, AccessRequest]:
+    import dataclasses
+
+    base = request(action={"name": "db_query"})
+    res = base.resource
+    return {
+        "a lone surrogate in the justification": dataclasses.replace(base, justification="ok \ud800"),
+        "a lone surrogate in an argument": dataclasses.replace(base, args={"table": "\udfff"}),
+        "a lone surrogate in a name": dataclasses.replace(base, resource=dataclasses.replace(res, name="r\ud800")),
+        "a NUL in an argument": dataclasses.replace(base, args={"table": "pay\x00ments"}),
+        "a lifetime of 2**63": dataclasses.replace(base, lifetime=2**63),
+        "a tick below -2**63": dataclasses.replace(base, tick=-(2**63) - 1),
+        "a TTL of 2**64": dataclasses.replace(base, credential_ttl=2**64),
+        "a sensitivity Cedar rounds": dataclasses.replace(base, resource=dataclasses.replace(res, sensitivity=7.99996)),
+        "a sensitivity past Cedar's decimal": dataclasses.replace(base, resource=dataclasses.replace(res, sensitivity=9.3e14)),
+        "an infinite sensitivity": dataclasses.replace(base, resource=dataclasses.replace(res, sensitivity=float("inf"))),
+        "a NaN sensitivity": dataclasses.replace(base, resource=dataclasses.replace(res, sensitivity=float("nan"))),
+    }
+
+
+@pytest.mark.parametrize("what", sorted(_unrepresentable()))
+def test_cedar_and_rego_refuse_a_request_they_cannot_represent_the_same_way_and_never_raise(what):
+    r = _unrepresentable()[what]
+    e = engines()
+    cedar, rego = e["cedar"].authorize(r), e["rego"].authorize(r)
+    assert cedar == rego, (cedar, rego)
+    assert cedar.effect is Effect.DENY and cedar.policy_ids == ("request.invalid",)
+    assert len(cedar.reasons) == 1 and "cannot represent this request" in cedar.reasons[0]
+    field = cedar.reasons[0].split(": ")[1]
+    assert field in {"context.justification", "context.args.table", "resource.name", "context.lifetime", "context.tick",
+                     "context.credential.ttl", "resource.sensitivity"}, cedar.reasons
+    assert e["cedar"].authorize_batch([r, request(action={"name": "db_query"})])[0] == cedar
+    e["native"].authorize(r)  # decides without raising (the loaders and the mediator refuse such values before it)
+
+
+def test_rego_survives_what_the_engine_cannot_return():
+    authz = RegoAuthorizer.from_text(
+        'package simenv\nimport rego.v1\n'
+        'decision := {"effect": "allow", "policy_ids": [base64.decode(input.context.args.x)], "reasons": []}\n')
+    d = authz.authorize(request(action={"name": "db_query"}, context={"args": {"x": "/w=="}}))  # the byte 0xff
+    assert d.effect is Effect.DENY and d.policy_ids == ("rego.error",)
+    seventy = ", ".join(map(str, range(70)))
+    reasons = f"[k | some _ in [{seventy}]]"  # 70 kB of reasons
+    big = RegoAuthorizer.from_text('package simenv\nimport rego.v1\nk := sprintf("%1000d", [1])\n'
+                                   f'decision := {{"effect": "allow", "policy_ids": ["p"], "reasons": {reasons}}}\n')
+    d = big.authorize(request(action={"name": "db_query"}))
+    assert d.policy_ids == ("rego.malformed",) and "the limit is 65,536" in d.reasons[0]
+
+
+def test_a_sensitivity_from_the_estate_reaches_every_engine_canonical():
+    import dataclasses
+
+    from simenv.governance.views import RequestBuilder
+    from simenv.scenario.builder import build
+    from simenv.scenario.loader import load_scenario
+
+    spec, path = load_scenario("scope_creep")
+    world = build(spec, seed=0, path=path).world
+    res = world.resources[0]
+    world.resources = (dataclasses.replace(res, sensitivity=7.99996), *world.resources[1:])
+    view = RequestBuilder(EstateView(world)).resource(world.resources[0])
+    assert view.sensitivity == 8.0  # what Cedar's 4-place decimal holds, so native and Rego compare it too
+    authz = CedarAuthorizer(INTENT["cedar"])
+    authz.prepare(EstateView(world), [])
+    assert authz._known[(True, res.name)] == view  # the resident store holds the same canonical view

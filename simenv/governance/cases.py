@@ -16,6 +16,13 @@ A cases file is a table of decision tests, in the manner of ``opa test``::
 
 ``simenv test`` (in :mod:`simenv.cli.policy`) exits 0 when every case passes, 1 when one does
 not (with a diff per failing case), 2 on bad input (a file:field error).
+
+A cases file is untrusted like a policy: its text must be valid Unicode without NUL characters
+and at most :data:`~simenv.governance.bounds.MAX_TEXT_CHARS` long per field, its integers fit
+64 bits and its sensitivities Cedar's decimal (:mod:`simenv.governance.bounds`), so that every
+engine is handed the same request. ``simenv validate`` and ``simenv test`` compile a Cedar or
+Rego policy in a child process first (:mod:`simenv.governance.isolate`), so an engine crash is
+an error, not a dead process.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simenv import files
 from simenv.errors import SpecError
+from simenv.governance import bounds, isolate
 from simenv.governance.fields import RequestDoc
 from simenv.governance.protocols import Authorizer
 from simenv.governance.request import AccessRequest, Decision
@@ -60,9 +68,34 @@ def _errors(e: ValidationError, prefix: str) -> list[tuple[str, str]]:
             for err in e.errors()]
 
 
+def text_problems(value: Any, where: str) -> list[tuple[str, str]]:
+    """``(field, message)`` for every text (key or value) in ``value`` that cannot reach every engine unchanged."""
+    out = []
+    stack = [(where, value)]
+    while stack:
+        at, v = stack.pop()
+        if isinstance(v, str):
+            why = bounds.text_problem(v)
+            if why:
+                out.append((at, why))
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                name = str(k)[:60]
+                if isinstance(k, str) and (why := bounds.text_problem(k, 200)):
+                    out.append((f"{at}.{name!r}" if at else repr(name), f"key: {why}"))
+                stack.append((f"{at}.{name}" if at else name, x))
+        elif isinstance(v, list):
+            stack.extend((f"{at}[{i}]", x) for i, x in enumerate(v))
+    return sorted(out)
+
+
 def load_cases(path: Path) -> list[tuple[CaseSpec, AccessRequest]]:
     """Load a cases file and build each request; raise :class:`SpecError` naming every bad field."""
-    spec = files.validate(CasesSpec, files.load_yaml(path), str(path))
+    data = files.load_yaml(path)
+    bad_text = text_problems(data, "") if isinstance(data, dict) else []
+    if bad_text:
+        raise SpecError(str(path), bad_text)
+    spec = files.validate(CasesSpec, data, str(path))
     problems: list[tuple[str, str]] = []
     out = []
     names: dict[str, int] = {}
@@ -167,8 +200,16 @@ def load_authorizer(path: Path) -> Authorizer:
     return NativeRules(path)
 
 
+def _in_child(path: Path) -> None:
+    """Compile a Cedar or Rego policy (and run it on a probe request) in a child process first."""
+    if path.exists() and path.suffix in (".cedar", ".rego"):
+        isolate.check_in_child("simenv.governance.cases:load_authorizer", path,
+                               what=f"the {ENGINES[path.suffix]} engine, compiling {path.name}")
+
+
 def validate_policy_file(path: Path) -> None:
-    """Validate a policy file; raise :class:`SpecError` (or SimenvError) if it is invalid."""
+    """Validate a policy file (a Cedar or Rego one in a child process); raise :class:`SpecError` if it is invalid."""
+    _in_child(path)
     load_authorizer(path)
 
 
@@ -203,5 +244,6 @@ def _show(effect: str, ids: Any) -> str:
 
 def run_cases(policy: Path, cases_file: Path) -> tuple[Authorizer, list[CaseResult]]:
     """Run every case of ``cases_file`` against the policy file ``policy``; raise SpecError on bad input."""
+    _in_child(policy)
     authz = load_authorizer(policy)
     return authz, [CaseResult(case, authz.authorize(req)) for case, req in load_cases(cases_file)]

@@ -16,6 +16,13 @@ Policy conventions:
 - forbid overrides permit, and no permit means deny (policy id ``default``);
 - a deny whose every satisfied forbid carries ``@approval("lift")`` is ``require_approval``;
   such a policy must stop applying when ``context.approval == "granted"``.
+
+Policies are untrusted: :mod:`simenv.governance.policy_text` refuses a file larger than its
+limit or nested deeper than Cedar survives (800 brackets segfault cedarpy) before cedarpy
+sees it. Requests are bounded: a request holding a value Cedar cannot represent (a
+sensitivity outside its ``decimal``, an integer outside ``Long``, text that is not valid
+Unicode; see :mod:`simenv.governance.bounds`) is a deny with policy id ``request.invalid``,
+and an error inside cedarpy a deny with ``cedar.error``: ``authorize`` never raises.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any
 
 from simenv import files
 from simenv.errors import SimenvError, SpecError
+from simenv.governance import bounds, policy_text
 from simenv.governance.cedar_schema import ACTION, IDENTITY, RESOURCE, schema_text
 from simenv.governance.request import AccessRequest, Decision, PrincipalView, ResourceView
 from simenv.governance.views import EstateView
@@ -163,12 +171,18 @@ def _by_position(policies: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _problems_of(text: str, file: str) -> tuple[Any, list[tuple[str, str]], dict[str, Any]]:
+    found = policy_text.problems(text, "cedar")  # before cedarpy sees it: what is known to crash it
+    if found:
+        return None, found, {}
     cedarpy = _cedarpy()
     try:
         ps = cedarpy.PolicySet.from_str(text)
         est = json.loads(cedarpy.policies_to_json_str(text))
     except ValueError as e:
         return None, [_parse_problem(text, e)], {}
+    except RecursionError:
+        return None, [("", "an expression chains too many operators (several hundred) for simenv to read: "
+                           "split it into several conditions or policies")], {}
     problems: list[tuple[str, str]] = []
     policies = est.get("staticPolicies", {})
     templates = est.get("templates", {})
@@ -176,7 +190,10 @@ def _problems_of(text: str, file: str) -> tuple[Any, list[tuple[str, str]], dict
     label = _Labels(text, ids)
     for pid, _ in _by_position(templates):
         problems.append((label(pid), "is a template (a ?principal / ?resource slot), which is not supported"))
-    result = cedarpy.validate_policies(text, _schema()[0])
+    try:
+        result = cedarpy.validate_policies(text, _schema()[0])
+    except (ValueError, RecursionError) as e:
+        return ps, [*problems, ("", f"Cedar validation error: {str(e)[:300]}")], policies
     seen: set[tuple[str, str]] = set()
     for err in result.errors:
         who = label(err.policy_id) if err.policy_id else ""
@@ -241,7 +258,7 @@ def identity_entity(v: PrincipalView) -> dict[str, Any]:
 
 
 def resource_entity(v: ResourceView) -> dict[str, Any]:
-    """A resource as a Cedar entity (sensitivity as a 4-place decimal)."""
+    """A resource as a Cedar entity (sensitivity as a 4-place decimal: exact for a canonical value, see ``bounds``)."""
     attrs: dict[str, Any] = {"type": v.type, "system": v.system,
                              "sensitivity": {"__extn": {"fn": "decimal", "arg": f"{v.sensitivity:.4f}"}},
                              "tenant": v.tenant, "marks": list(v.marks)}
@@ -325,7 +342,7 @@ class CedarAuthorizer:
         views: list[PrincipalView | ResourceView] = [
             PrincipalView(i.name, str(i.kind), ids[i.owner].name if i.owner is not None else None, i.trust_tier, i.shared,
                           i.spiffe_id, estate.tenant(i), estate.owner_active(i.idx), estate.enabled(i.idx)) for i in ids]
-        views += [ResourceView(r.name, str(r.type), str(r.system), r.sensitivity,
+        views += [ResourceView(r.name, str(r.type), str(r.system), bounds.canonical_sensitivity(r.sensitivity),
                                ids[r.owner].name if r.owner is not None else None, estate.tenant(r), tuple(sorted(r.marks)))
                   for r in estate.resources]
         self._known = {}
@@ -333,10 +350,11 @@ class CedarAuthorizer:
         self._add(views)
 
     def _add(self, views: Sequence[PrincipalView | ResourceView]) -> None:
+        """Add entities to the resident store; one Cedar cannot represent stays out (its requests are invalid)."""
         fresh = {}
         for v in views:
             key = (isinstance(v, ResourceView), v.name)
-            if key not in self._known and key not in fresh:
+            if key not in self._known and key not in fresh and _view_problem(v) is None:
                 fresh[key] = v
         if fresh:
             delta = json.dumps([_entity(v) for v in fresh.values()])
@@ -354,23 +372,40 @@ class CedarAuthorizer:
         return self._entities
 
     def authorize(self, request: AccessRequest) -> Decision:
-        """Decide one request against the resident handles."""
-        store = self._store_for(request)
-        return self._decision(self._cedarpy.is_authorized(cedar_request(request), self.policies.policy_set, store))
+        """Decide one request against the resident handles; never raises."""
+        problem = bounds.request_problem(request)
+        if problem is not None:
+            return bounds.invalid(problem)
+        try:
+            store = self._store_for(request)
+            return self._decision(self._cedarpy.is_authorized(cedar_request(request), self.policies.policy_set, store))
+        except Exception as e:  # noqa: BLE001 - whatever cedarpy does, the call gets a decision
+            return _error(e)
 
     def authorize_batch(self, requests: Sequence[AccessRequest]) -> list[Decision]:
         """Decide many requests in one call to Cedar (same decisions as :meth:`authorize`)."""
-        self._add([v for r in requests for v in _views(r) if (isinstance(v, ResourceView), v.name) not in self._known])
-        stores = [self._store_for(r) for r in requests]
         out: list[Decision | None] = [None] * len(requests)
-        batch = [i for i, s in enumerate(stores) if s is self._entities]
-        results = self._cedarpy.is_authorized_batch([cedar_request(requests[i]) for i in batch],
-                                                     self.policies.policy_set, self._entities)
-        for i, res in zip(batch, results, strict=True):
-            out[i] = self._decision(res)
-        for i, s in enumerate(stores):
+        good = []
+        for i, r in enumerate(requests):
+            problem = bounds.request_problem(r)
+            if problem is None:
+                good.append(i)
+            else:
+                out[i] = bounds.invalid(problem)
+        try:
+            self._add([v for i in good for v in _views(requests[i])
+                       if (isinstance(v, ResourceView), v.name) not in self._known])
+            stores = {i: self._store_for(requests[i]) for i in good}
+            batch = [i for i in good if stores[i] is self._entities]
+            results = self._cedarpy.is_authorized_batch([cedar_request(requests[i]) for i in batch],
+                                                         self.policies.policy_set, self._entities)
+            for i, res in zip(batch, results, strict=True):
+                out[i] = self._decision(res)
+        except Exception:  # noqa: BLE001 - decide one by one, each with its own error
+            pass
+        for i in good:
             if out[i] is None:
-                out[i] = self._decision(self._cedarpy.is_authorized(cedar_request(requests[i]), self.policies.policy_set, s))
+                out[i] = self.authorize(requests[i])
         return [d for d in out if d is not None]
 
     def _decision(self, res: Any) -> Decision:
@@ -404,6 +439,22 @@ class CedarAuthorizer:
         """An evaluation error naming policies by their ``@id`` rather than cedarpy's positional ids."""
         names = self.policies.names
         return _MENTION.sub(lambda m: f"`{names[m.group(1)][0]}`" if m.group(1) in names else m.group(0), error)
+
+
+def _view_problem(v: PrincipalView | ResourceView) -> str | None:
+    """Why Cedar cannot hold this entity as it is (see :mod:`simenv.governance.bounds`), or ``None``."""
+    if isinstance(v, ResourceView):
+        problem, texts = bounds.sensitivity_problem(v.sensitivity), (v.name, v.type, v.system, v.owner, v.tenant, *v.marks)
+    else:
+        problem, texts = bounds.long_problem(v.trust_tier), (v.name, v.kind, v.owner, v.spiffe_id, v.tenant)
+    for t in texts:
+        problem = problem or (bounds.text_problem(t, None) if t is not None else None)
+    return problem
+
+
+def _error(e: Exception) -> Decision:
+    return Decision(Effect.DENY, (f"Cedar could not evaluate the request: {str(e)[:200] or type(e).__name__}",),
+                    ("cedar.error",))
 
 
 def validate_schema_file(path: Path) -> None:

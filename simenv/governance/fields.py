@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from simenv.governance.bounds import LONG_MAX, LONG_MIN, SENSITIVITY_MAX, sensitivity_problem
 from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
 from simenv.types import IdentityKind
 from simenv.world.catalog import CATALOG
@@ -104,7 +105,7 @@ class PrincipalDoc(_Strict):
     name: str = "agent-1"
     kind: Literal["human", "service_account", "agent"] = "agent"
     owner: str | None = None
-    trust_tier: int = Field(default=0, ge=0)
+    trust_tier: int = Field(default=0, ge=0, le=LONG_MAX)
     shared: bool = False
     spiffe_id: str = ""
     tenant: str = DEFAULT_TENANT
@@ -126,7 +127,7 @@ class ResourceDoc(_Strict):
     name: str = "resource-1"
     type: str | None = None
     system: str | None = None
-    sensitivity: float = Field(default=1.0, ge=0.0)
+    sensitivity: float = Field(default=1.0, ge=0.0, le=SENSITIVITY_MAX, allow_inf_nan=False)
     owner: str | None = None
     tenant: str = DEFAULT_TENANT
     marks: list[str] = Field(default_factory=list)
@@ -137,7 +138,7 @@ class CredentialDoc(_Strict):
 
     id: str | None = "cred-1"
     kind: Literal["static", "session", "jit"] | None = "jit"
-    ttl: int | None = 60
+    ttl: int | None = Field(default=60, ge=LONG_MIN, le=LONG_MAX)
     covers: bool = True
 
 
@@ -151,13 +152,13 @@ class ContextDoc(_Strict):
     approval: Literal["none", "granted", "denied"] = "none"
     credential: CredentialDoc = CredentialDoc()
     chain: list[str] | None = None
-    chain_depth: int | None = Field(default=None, ge=0)
+    chain_depth: int | None = Field(default=None, ge=0, le=1000)
     self_target: bool | None = None
     cross_tenant: bool | None = None
     justification: str | None = None
-    lifetime: int | None = Field(default=None, ge=1)
-    tick: int = 0
-    session: int = 0
+    lifetime: int | None = Field(default=None, ge=1, le=LONG_MAX)
+    tick: int = Field(default=0, ge=LONG_MIN, le=LONG_MAX)
+    session: int = Field(default=0, ge=LONG_MIN, le=LONG_MAX)
     args: dict[str, str] = Field(default_factory=dict)
 
 
@@ -178,6 +179,8 @@ class RequestDoc(_Strict):
         if spec is None:
             return None, [("action.name", f"unknown tool {self.action.name!r}; known: {', '.join(sorted(CATALOG))}")]
         risk, system = str(spec.risk), str(spec.system)
+        if (why := sensitivity_problem(self.resource.sensitivity)) is not None:
+            problems.append(("resource.sensitivity", why))
         for key, given, want in (("action.risk", self.action.risk, risk), ("action.system", self.action.system, system)):
             if given is not None and given != want:
                 problems.append((key, f"{self.action.name} has {key.split('.')[1]} {want!r}, not {given!r}"))

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from simenv import files
 from simenv.errors import SimenvError, SpecError
 from simenv.governance.fields import FIELDS, field
+from simenv.governance.policy_text import MAX_POLICY_BYTES
 from simenv.governance.request import AccessRequest, Decision
 from simenv.governance.views import EstateView
 from simenv.types import Effect
@@ -181,6 +182,10 @@ def load_rules(path: Path) -> tuple[RuleSetSpec, dict[str, Compiled]]:
 
 @files.cached
 def _load_rules(path: Path, text: str) -> tuple[RuleSetSpec, dict[str, Compiled]]:
+    size = len(text.encode("utf-8"))
+    if size > MAX_POLICY_BYTES:  # the limit of every policy file (simenv.governance.policy_text)
+        raise SpecError(str(path), [("", f"the policy file is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,}: "
+                                         "split it or simplify it")])
     return compile_rules(files.parse_yaml(text, str(path)), str(path))
 
 

@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simenv import files
 from simenv.errors import SpecError
-from simenv.governance import plugins
+from simenv.governance import isolate, plugins
+from simenv.governance.bounds import LONG_MAX
 from simenv.governance.protocols import ApprovalGate, Authorizer, Broker, Monitor
 from simenv.rng import Streams
 
@@ -37,7 +38,7 @@ class CredentialsSpec(_Strict):
     """How credentials are issued: a broker mode (or 'package.module:Class'), its TTL and options."""
 
     mode: str
-    ttl: int = Field(default=60, ge=1, description="JIT time to live, in ticks")
+    ttl: int = Field(default=60, ge=1, le=LONG_MAX, description="JIT time to live, in ticks (at most 2**63 - 1: Cedar's Long)")
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -190,6 +191,21 @@ _LOADERS = {True: _loader(True), False: _loader(False)}
 def _load_profile(path: Path) -> tuple[ProfileSpec, _Plan]:
     """The parsed profile and its plan, cached per file content and per whether plug-ins are allowed."""
     return _LOADERS[plugins.plugins_allowed()](path)
+
+
+def validate_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
+    """Load a profile as ``simenv validate`` does: a Cedar or Rego policy it names is compiled in a child first.
+
+    The child (:mod:`simenv.governance.isolate`) may crash where this process must not: a crash
+    becomes an error on the profile's ``authorizer.policy``.
+    """
+    path = files.resolve(name_or_path, "policies")
+    spec = files.validate(ProfileSpec, files.load_yaml(path), str(path))
+    policy = spec.authorizer.policy
+    if policy is not None and Path(policy).suffix in (".cedar", ".rego"):
+        isolate.check_in_child("simenv.governance.profile:load_profile", path, field="authorizer.policy",
+                               what=f"the {spec.authorizer.engine} engine, compiling {policy}")
+    return load_profile(path)
 
 
 def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any, Any, Any, list[Any]]:

@@ -10,16 +10,25 @@ Contract of a simenv Rego policy:
        "policy_ids": [...],   # array or set of strings: the rules that decided
        "reasons": [...]}      # array or set of strings (optional)
 
-  simenv sorts both. An undefined decision, a malformed one or an evaluation error is a deny
-  (policy id ``rego.undefined`` / ``rego.malformed`` / ``rego.error``) whose reason says why.
+  simenv sorts both. An undefined decision, a malformed one (or one longer than
+  :data:`MAX_OUTPUT_CHARS`) or an evaluation error is a deny (policy id ``rego.undefined`` /
+  ``rego.malformed`` / ``rego.error``) whose reason says why; a request the engine cannot
+  represent is ``request.invalid`` (see :mod:`simenv.governance.bounds`). ``authorize`` never raises.
 
 The module is compiled once into a bundle with the entry point ``simenv/decision``; each call
 only sets the input and runs the compiled plan. A policy is validated by compiling it and
 evaluating it on a default request, which must yield a well-formed decision.
+
+Policies are untrusted. Before rego-cpp sees a file, :mod:`simenv.governance.policy_text`
+refuses what is known to crash it (no ``package`` line, deep nesting, a large file); after it
+compiles, :mod:`simenv.governance.rego_sandbox` refuses every built-in outside the allowlist
+(``opa.runtime``, ``time.*``, ``rand.*``, ``uuid.*``, ``http.send``, ``net.*``...) by reading
+the compiled plan. Both happen once per policy text, at load time; the hot path is unchanged.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
 from collections.abc import Sequence
@@ -28,6 +37,7 @@ from typing import Any
 
 from simenv import files
 from simenv.errors import SimenvError, SpecError
+from simenv.governance import bounds, policy_text, rego_sandbox
 from simenv.governance.request import AccessRequest, Decision
 from simenv.governance.views import EstateView
 from simenv.types import AUTHORIZER_EFFECTS, Effect
@@ -37,6 +47,11 @@ ENTRYPOINT = "simenv/decision"
 _INSTALL = "the rego engine needs regopy: pip install simenv[all] (or pip install regopy)"
 _ERROR = re.compile(r"\(error \d+:([^|]*)\|(\d+)\|\d+\s*\(errormsg \d+:([^)]*)\)")
 _EFFECTS = {str(e): e for e in AUTHORIZER_EFFECTS}
+_USER_FUNCTION = re.compile(r"^g\d+\.")  # a plan's name for a rule or function of the policy (not a built-in)
+MAX_OUTPUT_CHARS = 64 * 1024
+"""The longest decision a policy may return (its reasons go to the audit log)."""
+Call = tuple[str, int | None, int | None]
+_vetted: dict[str, tuple[tuple[str, str], ...]] = {}  # policy text -> sandbox problems (immutable, keyed by content)
 
 
 def _regopy() -> Any:
@@ -61,7 +76,17 @@ def _readable(err: str, source: str) -> list[tuple[str, str]]:
 
 
 def parse_output(text: str) -> Decision:
-    """A decision from the entry point's output text (rego-cpp's JSON, or an error tree)."""
+    """A decision from the entry point's output text (rego-cpp's JSON, or an error tree); never raises."""
+    if len(text) > MAX_OUTPUT_CHARS:
+        return Decision(Effect.DENY, (f"the Rego decision is {len(text):,} characters; the limit is {MAX_OUTPUT_CHARS:,}",),
+                        ("rego.malformed",))
+    try:
+        return _parse_output(text)
+    except (RecursionError, MemoryError):
+        return Decision(Effect.DENY, ("the Rego decision nests too deeply to read",), ("rego.malformed",))
+
+
+def _parse_output(text: str) -> Decision:
     if text == "undefined" or not text:
         return Decision(Effect.DENY, ("data.simenv.decision is undefined for this request",), ("rego.undefined",))
     if text.startswith("(error") or text.startswith("("):
@@ -107,6 +132,7 @@ class RegoAuthorizer:
         return authz
 
     def _setup(self, text: str, file: str) -> None:
+        policy_text.check_text(text, file, "rego")  # before rego-cpp sees it: what is known to crash it
         regopy, self._c = _regopy()
         self._regopy = regopy
         self.file = file
@@ -119,11 +145,20 @@ class RegoAuthorizer:
             raise SpecError(file, _readable(str(e), text)) from None
         if not self._bundle.ok():
             raise SpecError(file, [("", "Rego: the policy does not compile")])
+        problems = _vetted.get(text)
+        if problems is None:
+            calls = plan_calls(self._c, self._bundle)
+            problems = tuple(rego_sandbox.problems(calls, text)) if calls is not None else (
+                ("", "Rego: simenv cannot list the built-ins this policy calls (unknown regopy version), so it refuses it"),)
+            if len(_vetted) > 256:
+                _vetted.clear()
+            _vetted[text] = problems
+        if problems:
+            raise SpecError(file, list(problems))
 
     def check(self, probe: AccessRequest) -> None:
         """Raise :class:`SpecError` unless the policy yields a well-formed decision for ``probe``."""
-        text = self._query(probe)
-        dec = parse_output(text)
+        dec = self.authorize(probe)
         if dec.policy_ids and dec.policy_ids[0].startswith("rego."):
             where = "data.simenv.decision" if dec.policy_ids[0] != "rego.error" else ""
             raise SpecError(self.file, [(where, dec.reasons[0])])
@@ -141,5 +176,68 @@ class RegoAuthorizer:
             c.rego_free_output(out)
 
     def authorize(self, request: AccessRequest) -> Decision:
-        """Run the compiled plan on ``request.to_input()``."""
-        return parse_output(self._query(request))
+        """Run the compiled plan on ``request.to_input()``; never raises."""
+        problem = bounds.request_problem(request)
+        if problem is not None:
+            return bounds.invalid(problem)
+        try:
+            return parse_output(self._query(request))
+        except Exception as e:  # noqa: BLE001 - whatever the engine does, the call gets a decision
+            return Decision(Effect.DENY, (f"Rego could not evaluate the request ({type(e).__name__})",), ("rego.error",))
+
+
+# --------------------------------------------------------------------------- the compiled plan
+def _node_str(size_of: Any, read: Any, node: Any) -> str | None:
+    size = size_of(node) + 1  # rego-cpp's sizes leave out the terminating NUL
+    buf = ctypes.create_string_buffer(size)
+    return buf.value.decode("utf-8", "replace") if read(node, buf, size) == 0 else None
+
+
+def plan_calls(c: Any, bundle: Any) -> list[Call] | None:
+    """Every built-in call of a compiled bundle: ``(name, arguments given, arguments declared)``.
+
+    Read from the bundle's plan (rego-cpp's IR): the ``builtinfunction`` declarations and every
+    ``callstmt``. A declared built-in no call names appears with ``None`` arguments given; a
+    variadic one with ``None`` declared. ``None`` if the plan does not have the expected shape.
+    """
+    lib = c.rego
+
+    def kind(n: Any) -> str | None:
+        return _node_str(lib.regoNodeTypeNameSize, lib.regoNodeTypeName, n)
+
+    def value(n: Any) -> str | None:
+        return _node_str(lib.regoNodeValueSize, lib.regoNodeValue, n)
+
+    def kids(n: Any) -> list[Any]:
+        return [c.rego_node_get(n, i) for i in range(c.rego_node_size(n))]
+
+    declared: dict[str, int | None] = {}
+    called: list[tuple[str, int]] = []
+    stack, seen_policy = [c.rego_bundle_node(bundle._impl)], False
+    while stack:
+        node = stack.pop()
+        k = kind(node)
+        if k is None:
+            return None
+        seen_policy = seen_policy or k == "rego-policy"
+        if k == "rego-builtinfunction":
+            name, decl = kids(node)[:2]
+            args = kids(decl)[0] if c.rego_node_size(decl) else None
+            n = value(name)
+            if n is None:
+                return None
+            declared[n] = c.rego_node_size(args) if args is not None and kind(args) == "rego-builtin-argseq" else None
+            continue
+        if k == "rego-callstmt":
+            func, operands = kids(node)[:2]
+            n = value(func)
+            if n is None:
+                return None
+            if not _USER_FUNCTION.match(n):
+                called.append((n, c.rego_node_size(operands)))
+        stack.extend(kids(node))
+    if not seen_policy:
+        return None
+    out: list[Call] = [(n, given, declared.get(n)) for n, given in called]
+    out += [(n, None, d) for n, d in declared.items() if n not in {x for x, _ in called}]
+    return out

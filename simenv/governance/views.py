@@ -9,7 +9,9 @@ a broker wants is returned as data and applied by the engine.
 
 :class:`RequestBuilder` turns a resolved call into the published :class:`AccessRequest`; it
 keeps the views of identities and resources it has built (their attributes never change during
-an episode), so a call costs a few attribute reads.
+an episode), so a call costs a few attribute reads. A view's sensitivity is canonical (rounded to
+the four places of Cedar's decimal, :func:`simenv.governance.bounds.canonical_sensitivity`), so
+every engine compares the same number.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from simenv.governance.bounds import canonical_sensitivity
 from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
 from simenv.types import CredId, RiskClass, System, cred_label
 from simenv.world.catalog import ResolvedCall
@@ -123,8 +126,9 @@ class RequestBuilder:
         view = self._resources.get(res.idx)
         if view is None:
             owner = self.estate.identities[res.owner].name if res.owner is not None else None
-            view = self._resources[res.idx] = ResourceView(res.name, str(res.type), str(res.system), res.sensitivity,
-                                                           owner, self.estate.tenant(res), tuple(sorted(res.marks)))
+            view = self._resources[res.idx] = ResourceView(res.name, str(res.type), str(res.system),
+                                                           canonical_sensitivity(res.sensitivity), owner,
+                                                           self.estate.tenant(res), tuple(sorted(res.marks)))
         return view
 
     def declared(self, ticket: Ticket | None) -> tuple[tuple[str, ...], tuple[str, ...]]:

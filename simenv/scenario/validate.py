@@ -37,7 +37,7 @@ BY_SUFFIX: dict[str, Callable[[Path], None]] = {".cedar": _policy_file, ".rego":
 
 def validate_file(path: Path) -> None:
     """Validate one file by its kind (suffix, then content); raise SpecError if it is invalid."""
-    from simenv.governance.profile import load_profile
+    from simenv.governance.profile import validate_profile
     from simenv.scenario.loader import load_scenario
 
     if path.suffix in BY_SUFFIX:
@@ -47,7 +47,7 @@ def validate_file(path: Path) -> None:
         raise SpecError(str(path), [("", "no such file")])
     data = files.load_yaml(path)
     if isinstance(data, dict) and ("authorizer" in data or "credentials" in data):
-        load_profile(path)
+        validate_profile(path)  # a Cedar or Rego policy it names is compiled in a child process first
     elif isinstance(data, dict) and "rules" in data:
         _policy_file(path)
     elif isinstance(data, dict) and "cases" in data:
