@@ -37,7 +37,7 @@ class CredentialsSpec(_Strict):
     """How credentials are issued: a broker mode (or 'package.module:Class'), its TTL and options."""
 
     mode: str
-    ttl: int = Field(default=60, ge=1, description="JIT time to live, in ticks")
+    ttl: int = Field(default=60, ge=1, le=1_000_000, description="JIT time to live, in ticks (at most 10^6)")
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -92,6 +92,14 @@ def _takes(cls: type, name: str) -> bool:
         return False
 
 
+def _missing(policy: Path) -> str | None:
+    """Why ``policy`` cannot be a file to read (it does not exist, or the OS refuses the path), or ``None``."""
+    try:
+        return None if policy.exists() else f"no such file: {policy}"
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte
+        return f"cannot use this path: {getattr(e, 'strerror', None) or e}"
+
+
 def _plan(spec: ProfileSpec, path: Path) -> _Plan:
     """Resolve every seam's class and check its options; raise :class:`SpecError` naming each bad field."""
     problems: list[tuple[str, str]] = []
@@ -121,8 +129,8 @@ def _plan(spec: ProfileSpec, path: Path) -> _Plan:
             policy = path.parent / a.policy
             if not _takes(cls, "policy"):
                 problems.append(("authorizer.policy", f"engine {a.engine!r} takes no policy file"))
-            elif not policy.exists():
-                problems.append(("authorizer.policy", f"no such file: {policy}"))
+            elif (why := _missing(policy)) is not None:
+                problems.append(("authorizer.policy", why))
             opts["policy"] = policy
         if attempt(plugins.check_options, cls, {k: v for k, v in opts.items() if k != "policy"},
                    "authorizer.options", ("policy",)) is not None:
@@ -180,6 +188,11 @@ def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any
         monitors = [plugins.build(cls, (), opts, f"monitors[{i}]") for i, (cls, opts) in enumerate(plan.monitors)]
     except plugins.PluginError as e:
         raise SpecError(str(path), e.problems) from None
+    except SpecError as e:  # the policy file is bad: reported against the profile's field that names it
+        if e.file == str(path):
+            raise
+        raise SpecError(str(path), [("authorizer.policy", f"{e.file}: {field or '<root>'}: {msg}")
+                                    for field, msg in e.problems]) from None
     return broker, authorizer, approvals, monitors
 
 
