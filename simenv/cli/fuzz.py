@@ -456,8 +456,14 @@ def run(jobs: Iterable[Job], workers: int = 2, timeout: float = TIMEOUT, mem_mb:
 
 
 # --------------------------------------------------------------------------- reporting
+def _worst(outcomes: Sequence[Outcome], key: Callable[[Outcome], float]) -> list[Any] | None:
+    top = max(outcomes, key=key, default=None)
+    return [round(key(top), 2), top.name] if top is not None else None
+
+
 def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Counts by status and exit codes, the slowest and the hungriest case, and every failure."""
+    passing = [o for o in outcomes if not o.failed]
     timed = max(outcomes, key=lambda o: o.seconds, default=None)
     mem = max((o for o in outcomes if o.peak_mb is not None), key=lambda o: o.peak_mb or 0.0, default=None)
     return {
@@ -469,6 +475,8 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "worst_seconds": [timed.seconds, timed.name] if timed else None,
         "worst_mb": [mem.peak_mb, mem.name] if mem else None,
         "worker_rss_mb": max((o.rss_mb for o in outcomes if o.rss_mb is not None), default=None),
+        "worst_passing_seconds": _worst(passing, lambda o: o.seconds),
+        "worst_passing_mb": _worst(passing, lambda o: o.peak_mb or 0.0),
         "failures": [{"case": o.name, "job": o.job.label, "status": o.status, "phase": o.phase, "detail": o.detail[-600:]}
                      for o in outcomes if o.failed],
     }
