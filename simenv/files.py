@@ -1,48 +1,137 @@
-"""Reading user files: strict YAML, pydantic validation with file:field errors, shipped names.
+r"""Reading user files: strict YAML, pydantic validation with file:field errors, shipped names.
 
 YAML traps are errors here, not surprises later: a duplicate key is rejected, and where a
 string was expected but YAML produced a number or a boolean (``id: 012345``, ``NO``, ``1.10``)
 the message says so and suggests quoting.
+
+Files are untrusted input, so reading them is bounded: a user file must be a regular file of at
+most :data:`MAX_FILE_BYTES`; a YAML document may nest at most :data:`MAX_DEPTH` levels and hold at
+most :data:`MAX_NODES` nodes, counting every alias as a copy of what it names (so a "billion
+laughs" file is refused at the alias that crosses the budget, with its line); a key must be a
+scalar; a string must be Unicode text (no lone surrogate such as ``"\ud800"``); YAML's tags for
+binary data, sets, ordered maps and timestamps are refused, and a date stays a string. Each is a
+:class:`SpecError` naming the file and the line. Infinite and NaN numbers are refused by
+:func:`validate`, with their field.
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import difflib
-import functools
 import hashlib
+import math
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from simenv.errors import SpecError, UnknownNameError
+from simenv.errors import SpecError, UnknownNameError, quote
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
+MAX_FILE_BYTES = 512 * 2**10
+"""The largest user file simenv reads (512 KiB; the largest shipped file is a few KB)."""
+MAX_DEPTH = 100
+"""How deep a YAML document may nest (a plan's ``on_deny`` chain adds two levels per step)."""
+MAX_NODES = 200_000
+"""How many nodes a YAML document may hold, each alias counted as a copy of the node it names."""
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_REFUSED_TAGS = ("binary", "timestamp", "omap", "pairs", "set")
+
 
 class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that rejects duplicate mapping keys."""
+    """A SafeLoader that rejects duplicate and unhashable keys, deep nesting and alias bombs (see the module docstring)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+        self._sizes: dict[str, int] = {}  # anchor -> nodes it stands for, once it is composed
+
+    def _count(self, n: int, mark: Any) -> None:
+        self._nodes += n
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the document holds more than {MAX_NODES} nodes (each alias counts as a copy of what "
+                            "it names); simenv refuses documents that large", mark)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.anchors:
+                size = self._sizes.get(event.anchor)
+                if size is None:
+                    raise yaml.composer.ComposerError(None, None, f"alias *{event.anchor} refers to a node that "
+                                                                  "contains it", event.start_mark)
+                self._count(size, event.start_mark)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        start = self._nodes
+        self._count(1, event.start_mark)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if event.anchor is not None:
+            self._sizes[event.anchor] = self._nodes - start
+        return node
 
 
 def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable) or isinstance(key, tuple):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {type(key).__name__} used as a key; keys must be names or numbers", key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
-            )
+                None, None, f"duplicate key {quote(key)} (first at line {seen[key] + 1})", key_node.start_mark)
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=deep)
 
 
+def _int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    try:
+        return loader.construct_yaml_int(node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {len(str(node.value))} digits is too large", node.start_mark) from None
+
+
+def _str(loader: _StrictLoader, node: yaml.ScalarNode) -> str:
+    value = loader.construct_yaml_str(node)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a lone surrogate ({quote(value[e.start:e.end])}) is not Unicode text", node.start_mark) from None
+    return value
+
+
+def _refused(loader: _StrictLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not supported in simenv files",
+        node.start_mark)
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:str", _str)
+for _tag in _REFUSED_TAGS:
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refused)
+_StrictLoader.yaml_implicit_resolvers = {  # a date is a string, as JSON would have it
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -60,6 +149,12 @@ def parse_yaml(text: str, file: str) -> Any:
         raise SpecError(file, [(where, f"YAML: {e.problem or e.context}")]) from None
     except yaml.YAMLError as e:
         raise SpecError(file, [("", f"YAML: {e}")]) from None
+    except RecursionError:  # a guard: the composer's depth limit comes first
+        raise SpecError(file, [("", f"YAML: nested more than {MAX_DEPTH} levels deep")]) from None
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -77,15 +172,37 @@ def _hint(err: Any) -> str:
     value = err.get("input")
     if err.get("type") in ("string_type", "literal_error", "enum") and isinstance(value, (bool, int, float)):
         kind = "a boolean" if isinstance(value, bool) else "a number"
-        return f" (YAML read {value!r} as {kind}; quote it to keep it a string)"
+        return f" (YAML read {quote(value)} as {kind}; quote it to keep it a string)"
     return ""
+
+
+def non_finite(data: Any, loc: tuple[Any, ...] = ()) -> list[tuple[str, str]]:
+    """Every infinite or NaN number in a parsed document, as ``(field path, message)`` problems.
+
+    No simenv file has a use for them, and every consumer (JSON, Cedar, numpy) trips on them, so
+    they are refused wherever they are, typed field or free-form options alike.
+    """
+    out: list[tuple[str, str]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [(loc, data)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            out.append((field_path(where), f"{v} is not a finite number; simenv files take finite numbers"))
+        elif isinstance(v, dict):
+            stack.extend(((*where, k), x) for k, x in reversed(v.items()))
+        elif isinstance(v, list):
+            stack.extend(((*where, i), x) for i, x in reversed(list(enumerate(v))))
+    return out
 
 
 def validate(model: type[M], data: Any, file: str) -> M:
     """Validate ``data`` against ``model`` strictly; errors name ``file`` and each field path."""
     if not isinstance(data, dict):
-        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        got = "an empty file" if data is None else f"{_a(type(data).__name__)}"
         raise SpecError(file, [("", f"expected a mapping at the top level, got {got}")])
+    bad = non_finite(data)
+    if bad:
+        raise SpecError(file, bad)
     try:
         return model.model_validate(data, strict=True)
     except ValidationError as e:
@@ -98,37 +215,64 @@ def validate(model: type[M], data: Any, file: str) -> M:
         raise SpecError(file, problems) from None
 
 
-def read_text(path: str | Path) -> str:
-    """A user file's text; a problem reading it becomes a :class:`SpecError` naming the file."""
+def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A user file's text: a regular file of at most ``limit`` bytes, UTF-8; any other is a :class:`SpecError`.
+
+    The file is opened without blocking (a FIFO cannot hang the reader) and read at most
+    ``limit + 1`` bytes (a device such as ``/dev/zero`` cannot exhaust memory).
+    """
     p = Path(path)
     try:
-        return p.read_bytes().decode("utf-8")
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise SpecError(str(p), [("", f"cannot read: {e.strerror or e}")]) from None
-    except UnicodeDecodeError:
-        raise SpecError(str(p), [("", "not UTF-8 text")]) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise SpecError(str(p), [("", f"not a regular file ({what})")])
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise SpecError(str(p), [("", f"cannot read: {e.strerror or e}")]) from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        raise SpecError(str(p), [("", f"larger than {limit} bytes; simenv reads files up to {limit} bytes")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(str(p), [("", f"not UTF-8 text (byte {e.start})")]) from None
 
 
-def cached(loader: Callable[[Path, str], T], *, immutable: bool = False) -> Callable[[Path], T]:
+def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: int = 256) -> Callable[[Path], T]:
     """Memoize a ``(path, text) -> spec`` loader on the file's path and *content*.
 
     The file is read on every call (a few microseconds) and parsed only when its bytes are new
     to this process, so a file rewritten within one modification-time tick is never served
-    stale. Unless the loader returns an ``immutable`` value, the cached value is never handed
-    out: each caller gets its own deep copy, so no caller can change what another one loads.
+    stale. The cache holds the last ``size`` results, keyed by path and SHA-256 (not by the text,
+    which may be megabytes). Unless the loader returns an ``immutable`` value, the cached value
+    is never handed out: each caller gets its own deep copy, so no caller can change what another
+    one loads. A loader that raises caches nothing.
     """
-
-    @functools.lru_cache(maxsize=256)
-    def by_content(path: str, digest: str, text: str) -> T:
-        return loader(Path(path), text)
+    memo: collections.OrderedDict[tuple[str, str], T] = collections.OrderedDict()
 
     def load(path: Path) -> T:
         text = read_text(path)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        value = by_content(str(Path(path).resolve()), digest, text)
+        key = (str(Path(path).resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
+        if key in memo:
+            memo.move_to_end(key)
+            value = memo[key]
+        else:
+            value = loader(Path(key[0]), text)
+            memo[key] = value
+            if len(memo) > size:
+                memo.popitem(last=False)
         return value if immutable else copy.deepcopy(value)
 
-    load.cache_clear = by_content.cache_clear  # type: ignore[attr-defined]
+    load.cache_clear = memo.clear  # type: ignore[attr-defined]
     return load
 
 
@@ -183,11 +327,10 @@ def resolve(name_or_path: str | Path, kind: str) -> Path:
                            f"or give a file path)")
 
 
-MAX_POLICY_BYTES = 1 << 20
 """The largest policy file a profile may name (1 MiB; the shipped ones are a few KiB)."""
 
 
-def confined(profile: Path, ref: str, max_bytes: int = MAX_POLICY_BYTES) -> Path:
+def confined(profile: Path, ref: str, max_bytes: int = MAX_FILE_BYTES) -> Path:
     """The file ``ref`` names, relative to the folder of ``profile``, confined to that folder's tree.
 
     A profile may come from a pull request: it may name only a regular file of at most ``max_bytes`` inside its own
@@ -196,22 +339,26 @@ def confined(profile: Path, ref: str, max_bytes: int = MAX_POLICY_BYTES) -> Path
     Raises:
         ValueError: the one-line reason, for the caller to report against its field.
     """
-    rel = Path(ref)
+    rel, q = Path(ref), quote(ref, 80)
     if rel.is_absolute() or ref.startswith("~"):
-        raise ValueError(f"{ref!r} is an absolute path; name a file beside the profile, relative to its folder")
+        raise ValueError(f"{q} is an absolute path; name a file beside the profile, relative to its folder")
     if ".." in rel.parts:
-        raise ValueError(f"{ref!r} leaves the profile's folder ('..'); keep policy files in its folder tree")
+        raise ValueError(f"{q} leaves the profile's folder ('..'); keep policy files in its folder tree")
     root = profile.parent.resolve()
-    target = (profile.parent / rel)
-    real = target.resolve()
-    if not real.is_relative_to(root):
-        raise ValueError(f"{ref!r} is a symlink out of the profile's folder ({real}); copy the file into it")
+    target = profile.parent / rel
     try:
+        real = target.resolve()
+        if not real.is_relative_to(root):
+            raise ValueError(f"{q} is a symlink out of the profile's folder ({real}); copy the file into it")
         st = real.stat()
-    except OSError:
+    except FileNotFoundError:
         raise ValueError(f"no such file: {target}") from None
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte, a loop of symlinks
+        if isinstance(e, ValueError) and str(e).startswith(q):
+            raise
+        raise ValueError(f"{q}: cannot use this path: {getattr(e, 'strerror', None) or e}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"{ref!r} is not a regular file; name a policy file")
+        raise ValueError(f"{q} is not a regular file; name a policy file")
     if st.st_size > max_bytes:
-        raise ValueError(f"{ref!r} is {st.st_size:,} bytes, more than the {max_bytes:,} a policy file may hold")
+        raise ValueError(f"{q} is {st.st_size:,} bytes, more than the {max_bytes:,} a policy file may hold")
     return target

@@ -25,3 +25,13 @@ def scenario(request):
 @pytest.fixture(params=POLICIES)
 def policy(request):
     return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``fuzz_full`` run only when ``-m`` selects them (``pytest -m fuzz_full``)."""
+    if "fuzz_full" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="the whole fuzz corpus; run it with: pytest -m fuzz_full tests/test_fuzz.py")
+    for item in items:
+        if "fuzz_full" in item.keywords:
+            item.add_marker(skip)

@@ -123,7 +123,7 @@ def _profile_naming(tmp_path, policy: str):
     ("sub/../../outside.yaml", "leaves the profile's folder"),
     ("link.yaml", "symlink out of the profile's folder"),
     ("fifo.yaml", "not a regular file"),
-    ("big.yaml", "more than the 1,048,576"),
+    ("big.yaml", "more than the 524,288"),
     ("missing.yaml", "no such file"),
 ])
 def test_a_profile_names_only_small_regular_files_inside_its_own_folder(tmp_path, policy, words):
@@ -133,7 +133,7 @@ def test_a_profile_names_only_small_regular_files_inside_its_own_folder(tmp_path
     prof = _profile_naming(tmp_path, policy)
     os.symlink(tmp_path / "outside.yaml", prof.parent / "link.yaml")
     os.mkfifo(prof.parent / "fifo.yaml")
-    (prof.parent / "big.yaml").write_text("#" * (files.MAX_POLICY_BYTES + 1))
+    (prof.parent / "big.yaml").write_text("#" * (files.MAX_FILE_BYTES + 1))
     with pytest.raises(SpecError) as e:
         load_profile(prof)
     text = e.value.render()

@@ -7,13 +7,11 @@ Exit status: 0 success, 1 a check failed (a test mismatch, a regression), 2 bad 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from simenv.cli import agents, bench, episodes, policy, scenario, tools
-from simenv.cli.common import Command
-from simenv.errors import SimenvError, SpecError
+from simenv.cli import agents, bench, episodes, fuzz, policy, scenario, tools
+from simenv.cli.common import Command, build_parsers, invoke
 
-GROUPS = (episodes, policy, scenario, tools, agents, bench)
+GROUPS = (episodes, policy, scenario, tools, agents, bench, fuzz)
 """Every command group, in the order ``simenv --help`` lists them."""
 
 
@@ -24,11 +22,8 @@ def commands() -> dict[str, Command]:
 
 def parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The argument parser of ``simenv``, and each command's own by name."""
-    p = argparse.ArgumentParser(prog="simenv", description=(__doc__ or "").splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    own = {c.name: sub.add_parser(c.name, help=c.help, description=c.help) for c in commands().values()}
+    p, own = build_parsers(commands().values(), "simenv", (__doc__ or "").splitlines()[0])
     for c in commands().values():
-        c.configure(own[c.name])
         if c.loads_profiles:
             own[c.name].add_argument("--allow-plugins", action="store_true",
                                      help="let profile files load outside classes ('package.module:Class'), which runs "
@@ -46,16 +41,4 @@ def main(argv: list[str] | None = None) -> int:
         from simenv.governance.plugins import allow_plugins
 
         allow_plugins()
-    try:
-        return commands()[a.cmd].run(a)
-    except SpecError as e:
-        print(e.render(), file=sys.stderr)
-        return 2
-    except SimenvError as e:
-        print(f"simenv: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("simenv: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    return invoke(commands()[a.cmd], a)

@@ -46,7 +46,9 @@ from pydantic import Field
 from simenv.governance.protocols import ApprovalOutcome
 from simenv.governance.review import FLAGS, Review
 
-NonNegative = Annotated[float, Field(ge=0.0)]
+MAX_WAIT = 100_000.0
+"""The longest mean latency (ticks) and review time (minutes) a profile may set: the longest episode."""
+NonNegative = Annotated[float, Field(ge=0.0, le=MAX_WAIT)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[int, Field(ge=1)]
 Reviewers = Annotated[int, Field(ge=1, le=9)]

@@ -78,7 +78,7 @@ class JitBroker(NoBroker):
 
     session_bound = False
 
-    def __init__(self, ttl: Annotated[int, Field(ge=1)] = 30, intersect_chain: bool = False,
+    def __init__(self, ttl: Annotated[int, Field(ge=1, le=1_000_000)] = 30, intersect_chain: bool = False,
                  max_chain_depth: Annotated[int, Field(ge=0)] | None = None):
         self.ttl = ttl
         self.intersect_chain = intersect_chain

@@ -41,7 +41,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simenv import files
-from simenv.errors import SimenvError, SpecError
+from simenv.errors import SimenvError, SpecError, quote
 from simenv.governance.fields import FIELDS, field
 from simenv.governance.policy_text import MAX_POLICY_BYTES
 from simenv.governance.request import AccessRequest, Decision
@@ -99,16 +99,16 @@ def _operator(op: str, operand: Any, typ: str) -> Pred:
     item = "str" if is_list else typ
     if op in ("eq", "not"):
         if is_list or not _is(item, operand) and operand is not None:
-            raise ValueError(f"{op}: expected a {typ} value, got {operand!r}")
+            raise ValueError(f"{op}: expected a {typ} value, got {quote(operand)}")
         return (lambda v: v == operand) if op == "eq" else (lambda v: v != operand)
     if op in ("in", "not_in"):
         if is_list or not isinstance(operand, list) or not all(_is(item, x) or x is None for x in operand):
-            raise ValueError(f"{op}: expected a list of {typ} values, got {operand!r}")
+            raise ValueError(f"{op}: expected a list of {typ} values, got {quote(operand)}")
         allowed = frozenset(operand)
         return (lambda v: v in allowed) if op == "in" else (lambda v: v not in allowed)
     if op in ("gt", "gte", "lt", "lte"):
         if base not in _NUMBER or not _is("float", operand):
-            raise ValueError(f"{op}: needs a number field and a number operand (field is {typ}, operand {operand!r})")
+            raise ValueError(f"{op}: needs a number field and a number operand (field is {typ}, operand {quote(operand)})")
         cmp = {"gt": float.__gt__, "gte": float.__ge__, "lt": float.__lt__, "lte": float.__le__}[op]
         x = float(operand)
         return lambda v: v is not None and cmp(float(v), x)
@@ -118,9 +118,9 @@ def _operator(op: str, operand: Any, typ: str) -> Pred:
         return lambda v: operand in v
     if op == "exists":
         if not isinstance(operand, bool):
-            raise ValueError(f"exists: expected true or false, got {operand!r}")
+            raise ValueError(f"exists: expected true or false, got {quote(operand)}")
         return (lambda v: v is not None) if operand else (lambda v: v is None)
-    raise ValueError(f"unknown operator {op!r}; known: eq, not, in, not_in, gt, gte, lt, lte, contains, exists")
+    raise ValueError(f"unknown operator {quote(op)}; known: eq, not, in, not_in, gt, gte, lt, lte, contains, exists")
 
 
 def _condition(path: str, matcher: Any) -> tuple[Callable[[AccessRequest], Any], tuple[Pred, ...]]:
@@ -154,7 +154,7 @@ def compile_rules(data: Any, file: str) -> tuple[RuleSetSpec, dict[str, Compiled
                              "unknown field" if err["type"] == "extra_forbidden" else err["msg"]) for err in e.errors())
             continue
         if rule.id in seen:
-            problems.append((f"rules[{i}].id", f"duplicate id {rule.id!r} (first at rules[{seen[rule.id]}])"))
+            problems.append((f"rules[{i}].id", f"duplicate id {quote(rule.id)} (first at rules[{seen[rule.id]}])"))
         elif rule.id == DEFAULT_ID:
             problems.append((f"rules[{i}].id", f"{DEFAULT_ID!r} is reserved for the default decision"))
         seen.setdefault(rule.id, i)

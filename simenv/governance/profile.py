@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from simenv import files
 from simenv.errors import SpecError
 from simenv.governance import isolate, plugins
-from simenv.governance.bounds import LONG_MAX
 from simenv.governance.protocols import ApprovalGate, Authorizer, Broker, Monitor
 from simenv.rng import Streams
 
@@ -38,7 +37,7 @@ class CredentialsSpec(_Strict):
     """How credentials are issued: a broker mode (or 'package.module:Class'), its TTL and options."""
 
     mode: str
-    ttl: int = Field(default=60, ge=1, le=LONG_MAX, description="JIT time to live, in ticks (at most 2**63 - 1: Cedar's Long)")
+    ttl: int = Field(default=60, ge=1, le=1_000_000, description="JIT time to live, in ticks (at most 10^6)")
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -220,6 +219,11 @@ def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any
         monitors = [plugins.build(cls, (), opts, f"monitors[{i}]") for i, (cls, opts) in enumerate(plan.monitors)]
     except plugins.PluginError as e:
         raise SpecError(str(path), e.problems) from None
+    except SpecError as e:  # the policy file is bad: reported against the profile's field that names it
+        if e.file == str(path):
+            raise
+        raise SpecError(str(path), [("authorizer.policy", f"{e.file}: {field or '<root>'}: {msg}")
+                                    for field, msg in e.problems]) from None
     return broker, authorizer, approvals, monitors
 
 

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from simenv import files
-from simenv.errors import SpecError
+from simenv.errors import SpecError, quote
 from simenv.scenario.events import EVENTS
 from simenv.scenario.frameworks import check_tags
 from simenv.scenario.schema import EventSpec, IdentitySpec, ScenarioSpec, StepSpec
 from simenv.types import parse_cred_label
-from simenv.world.actions import SECRET_REF
+from simenv.world.actions import COUNTER_ATTRS, SECRET_REF, SIMULATION_ATTRS, TEXT_ATTRS
 from simenv.world.catalog import CATALOG, parse_lifetime
 from simenv.world.tools import IDENTITY, LIFETIME, TEXT, Param, ToolSpec
 
@@ -48,7 +48,7 @@ def _dupes(names: list[str], where: str) -> list[tuple[str, str]]:
     out = []
     for i, n in enumerate(names):
         if n in seen:
-            out.append((f"{where}[{i}].name" if where != "tickets" else f"{where}[{i}].id", f"duplicate {n!r}"))
+            out.append((f"{where}[{i}].name" if where != "tickets" else f"{where}[{i}].id", f"duplicate {quote(n)}"))
         seen.add(n)
     return out
 
@@ -58,16 +58,16 @@ def _event_problems(i: int, e: EventSpec, idents: dict[str, IdentitySpec], attac
     where = f"events[{i}]"
     kind = EVENTS.get(e.kind)
     if kind is None:
-        return [(f"{where}.kind", f"unknown event kind {e.kind!r}; known: {', '.join(sorted(EVENTS))}")]
+        return [(f"{where}.kind", f"unknown event kind {quote(e.kind)}; known: {', '.join(sorted(EVENTS))}")]
     p: list[tuple[str, str]] = []
     if e.agent is not None and e.agent not in idents:
-        p.append((f"{where}.agent", f"unknown identity {e.agent!r}"))
+        p.append((f"{where}.agent", f"unknown identity {quote(e.agent)}"))
     elif kind.agent == "required" and e.agent is None:
         p.append((f"{where}.agent", f"a {e.kind} event names the agent it happens to"))
     elif kind.agent == "none" and e.agent is not None:
         p.append((f"{where}.agent", f"a {e.kind} event takes no agent; name the identity in params"))
     elif e.agent is not None and idents[e.agent].kind != "agent":
-        p.append((f"{where}.agent", f"{e.agent!r} is a {idents[e.agent].kind}, not an agent"))
+        p.append((f"{where}.agent", f"{quote(e.agent)} is a {idents[e.agent].kind}, not an agent"))
     for name in sorted(set(e.params) - set(kind.params)):
         p.append((f"{where}.params.{name}", f"unknown parameter; {e.kind} takes: {', '.join(kind.params) or 'none'}"))
     for name, param in kind.params.items():
@@ -77,24 +77,37 @@ def _event_problems(i: int, e: EventSpec, idents: dict[str, IdentitySpec], attac
                 p.append((f"{where}.params.{name}", f"required by {e.kind}"))
             continue
         if not isinstance(v, param.type) or isinstance(v, bool) and param.type is not bool:
-            p.append((f"{where}.params.{name}", f"expected a {param.type.__name__}, got {v!r}"))
+            p.append((f"{where}.params.{name}", f"expected {_a(param.type.__name__)}, got {quote(v)}"))
         elif param.choices and v not in param.choices:
             hint = "; out_of_intent is ground truth no responder has: use suspicious" if v == "out_of_intent" else ""
-            p.append((f"{where}.params.{name}", f"one of {', '.join(param.choices)}, not {v!r}{hint}"))
+            p.append((f"{where}.params.{name}", f"one of {', '.join(param.choices)}, not {quote(v)}{hint}"))
         elif param.identity is not None:
             if v not in idents:
-                p.append((f"{where}.params.{name}", f"unknown identity {v!r}"))
+                p.append((f"{where}.params.{name}", f"unknown identity {quote(v)}"))
             elif param.identity != "any" and idents[str(v)].kind != param.identity:
-                p.append((f"{where}.params.{name}", f"{v!r} is a {idents[str(v)].kind}, not a {param.identity}"))
+                p.append((f"{where}.params.{name}", f"{quote(v)} is a {idents[str(v)].kind}, not a {param.identity}"))
     if e.kind == "steal_credential" and isinstance(e.params.get("attacker"), str) and e.params["attacker"] not in attackers:
-        p.append((f"{where}.params.attacker", f"{e.params['attacker']!r} is not an agents[] entry with role: attacker"))
+        p.append((f"{where}.params.attacker", f"{quote(e.params['attacker'])} is not an agents[] entry with role: attacker"))
+    return p
+
+
+def _attr_problems(where: str, attrs: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Attributes the tools read must have the type they read (see :mod:`simenv.world.actions`)."""
+    p: list[tuple[str, str]] = []
+    for key, v in attrs.items():
+        if key in COUNTER_ATTRS and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            p.append((f"{where}.{key}", f"a count the tools increment: a non-negative integer, not {quote(v)}"))
+        elif key in SIMULATION_ATTRS:
+            p.append((f"{where}.{key}", "set by the simulation (a secret pasted into a pipeline), not by a file"))
+        elif (key in TEXT_ATTRS or key.startswith("var:")) and not isinstance(v, str):
+            p.append((f"{where}.{key}", f"text the tools read: a string, not {quote(v)}"))
     return p
 
 
 def _hint(value: str, known: Iterable[str]) -> str:
     """``; did you mean 'x'?`` when a known name is close to ``value``, else ``""``."""
     close = difflib.get_close_matches(value, sorted(set(known)), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"; did you mean {quote(close[0])}?" if close else ""
 
 
 def _a(noun: str) -> str:
@@ -138,7 +151,7 @@ class _Args:
         params = {x.name: x for x in spec.params}
         for name in args:
             if name not in params:
-                p.append((f"{path}.args.{name}", f"{spec.name} has no argument {name!r}; "
+                p.append((f"{path}.args.{name}", f"{spec.name} has no argument {quote(name)}; "
                                                  f"its arguments: {', '.join(params)}{_hint(name, params)}"))
         for name, param in params.items():
             where = f"{path}.args.{name}"
@@ -149,7 +162,7 @@ class _Args:
             v = args[name]
             if v == ANY:
                 if not intent:
-                    p.append((where, f"{ANY!r} matches any value in ticket intent only; a plan step makes the call, "
+                    p.append((where, f"{quote(ANY)} matches any value in ticket intent only; a plan step makes the call, "
                                      f"so give {_what(spec, param)}"))
                 continue
             why = self._value(spec, param, v, intent_of)
@@ -162,35 +175,37 @@ class _Args:
             if v == SELF:
                 if intent_of is None:
                     return None
-                return (f"{SELF!r} is not resolved in intent: calls are matched on resolved names, where {SELF} is "
-                        f"already the acting agent's name; write the agent's name, e.g. {intent_of!r}")
+                return (f"{quote(SELF)} is not resolved in intent: calls are matched on resolved names, where {SELF} is "
+                        f"already the acting agent's name; write the agent's name, e.g. {quote(intent_of)}")
             if v in self.idents:
                 return None
-            alt = "" if intent_of is not None else f" or {SELF!r} for the acting agent"
-            return f"unknown identity {v!r}; name one of identities[]{alt}{_hint(v, self.idents)}"
+            alt = "" if intent_of is not None else f" or {quote(SELF)} for the acting agent"
+            return f"unknown identity {quote(v)}; name one of identities[]{alt}{_hint(v, self.idents)}"
         if param.kind == TEXT:
             if param.enum and v not in param.enum:
-                return f"{v!r} is not one of {', '.join(param.enum)}; write one of them{_hint(v, param.enum)}"
+                return f"{quote(v)} is not one of {', '.join(param.enum)}; write one of them{_hint(v, param.enum)}"
             if spec.name == "cicd_set_variable" and param.name == "value" and v.startswith(SECRET_REF):
                 ref = v[len(SECRET_REF):]
                 kinds = [n for n, (t, _) in self.targets.items() if t in SECRET_TYPES]
                 if ref not in self.targets:
-                    return (f"{v!r} names an unknown secret {ref!r}; {SECRET_REF}NAME must name a secret or key "
+                    return (f"{quote(v)} names an unknown secret {quote(ref)}; {SECRET_REF}NAME must name a secret or key "
                             f"of resources[]{_hint(ref, kinds)}")
                 rtype, rsys = self.targets[ref]
                 if rtype not in SECRET_TYPES:
-                    return (f"{v!r} names {_a(f'{rsys} {rtype}')}; {SECRET_REF}NAME must name a secret or key of "
+                    return (f"{quote(v)} names {_a(f'{rsys} {rtype}')}; {SECRET_REF}NAME must name a secret or key of "
                             f"resources[]" + (f" (e.g. {', '.join(sorted(kinds)[:5])})" if kinds else ""))
             return None
         if param.kind == LIFETIME:
-            return None if parse_lifetime(v) is not None else f"{v!r} is not {_what(spec, param)}"
+            return None if parse_lifetime(v) is not None else f"{quote(v)} is not {_what(spec, param)}"
         same = [n for n, ts in self.targets.items() if ts == (param.kind, str(spec.system))]
         eg = f" (e.g. {', '.join(sorted(same)[:5])})" if same else ""
         if v not in self.targets:
-            return f"unknown {param.kind} {v!r}; name {_what(spec, param)} of resources[]{eg}{_hint(v, same or self.targets)}"
+            hint = _hint(v, same or self.targets)
+            return f"unknown {param.kind} {quote(v)}; name {_what(spec, param)} of resources[]{eg}{hint}"
         rtype, rsys = self.targets[v]
         if (rtype, rsys) != (param.kind, str(spec.system)):
-            return f"{v!r} is {_a(f'{rsys} {rtype}')}, not {_what(spec, param)}; name {_what(spec, param)} of resources[]{eg}"
+            what = _what(spec, param)
+            return f"{quote(v)} is {_a(f'{rsys} {rtype}')}, not {what}; name {what} of resources[]{eg}"
         return None
 
 
@@ -201,7 +216,7 @@ def _check_step(path: str, s: StepSpec, args: _Args) -> list[tuple[str, str]]:
     p = args.check(path, CATALOG[s.tool], s.args) if s.tool in CATALOG else []
     c = s.credential
     if c is not None and c not in PLAN_CREDENTIALS and parse_cred_label(c) is None:
-        p.append((f"{path}.credential", f"unknown credential {c!r}; write $newest (the newest credential the agent "
+        p.append((f"{path}.credential", f"unknown credential {quote(c)}; write $newest (the newest credential the agent "
                                         f"obtained itself), $cached (the first it ever held), a credential id like "
                                         f"cred-3, or leave it out to use the broker's"))
     return p
@@ -223,17 +238,17 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
         if name is None:
             return
         if name not in idents:
-            p.append((path, f"unknown identity {name!r}"))
+            p.append((path, f"unknown identity {quote(name)}"))
         elif kind and idents[name].kind != kind:
-            p.append((path, f"{name!r} is a {idents[name].kind}, not a {kind}"))
+            p.append((path, f"{quote(name)} is a {idents[name].kind}, not a {kind}"))
 
     def resource(path: str, name: str | None, rtype: str | None = None) -> None:
         if name is None:
             return
         if name not in res:
-            p.append((path, f"unknown resource {name!r}"))
+            p.append((path, f"unknown resource {quote(name)}"))
         elif rtype and res[name].type != rtype:
-            p.append((path, f"{name!r} is a {res[name].type}, not a {rtype}"))
+            p.append((path, f"{quote(name)} is a {res[name].type}, not a {rtype}"))
 
     for i, idn in enumerate(spec.identities):
         if idn.kind == "agent":
@@ -243,6 +258,7 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
         else:
             ident(f"identities[{i}].owner", idn.owner)
     for i, r in enumerate(spec.resources):
+        p += _attr_problems(f"resources[{i}].attrs", r.attrs)
         ident(f"resources[{i}].owner", r.owner)
         ident(f"resources[{i}].yields", r.yields)
         for j, role in enumerate(r.roles):
@@ -258,7 +274,7 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
         ident(f"tickets[{i}].owner", t.owner)
         for j, a in enumerate(t.intent):
             if a.tool not in CATALOG:
-                p.append((f"tickets[{i}].intent[{j}].tool", f"unknown tool {a.tool!r}"))
+                p.append((f"tickets[{i}].intent[{j}].tool", f"unknown tool {quote(a.tool)}"))
             else:
                 p += args.check(f"tickets[{i}].intent[{j}]", CATALOG[a.tool], a.args, intent_of=t.assignee)
         for j, d in enumerate(t.done_when):
@@ -285,13 +301,13 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
             ident(f"agents[{i}].identity", ag.identity)
         for tid in ag.plans:
             if tid not in tickets:
-                p.append((f"agents[{i}].plans.{tid}", f"unknown ticket {tid!r}"))
+                p.append((f"agents[{i}].plans.{tid}", f"unknown ticket {quote(tid)}"))
         steps = [(f"agents[{i}].plan[{j}]", s) for j, s in enumerate(ag.plan)]
         steps += [(f"agents[{i}].plans.{t}[{j}]", s) for t, ps in ag.plans.items() for j, s in enumerate(ps)]
         while steps:  # depth first, in file order
             path, s = steps.pop(0)
             if s.tool not in CATALOG and s.tool not in CONTROL_STEPS:
-                p.append((f"{path}.tool", f"unknown tool {s.tool!r}"))
+                p.append((f"{path}.tool", f"unknown tool {quote(s.tool)}"))
             p += _check_step(path, s, args)
             steps[:0] = [(f"{path}.on_deny[{k}]", sub) for k, sub in enumerate(s.on_deny)]
     if sum(a.learner for a in spec.agents) > 1:
@@ -304,9 +320,18 @@ def cross_check(spec: ScenarioSpec) -> list[tuple[str, str]]:
             if idn.kind != "agent":
                 p.append((f"identities[{i}].acts_as", "only agents act as a service account"))
             ident(f"identities[{i}].acts_as", idn.acts_as, "service_account")
+    parents = {t.id: t.parent for t in spec.tickets}
     for i, t in enumerate(spec.tickets):
         if t.parent is not None and t.parent not in tickets:
-            p.append((f"tickets[{i}].parent", f"unknown ticket {t.parent!r}"))
+            p.append((f"tickets[{i}].parent", f"unknown ticket {quote(t.parent)}"))
+        seen, up = {t.id}, t.parent
+        while up is not None and up in parents:
+            if up in seen:
+                why = "is its own ancestor" if up == t.id else f"has ancestors that form a cycle (through {quote(up)})"
+                p.append((f"tickets[{i}].parent", f"ticket {quote(t.id)} {why}"))
+                break
+            seen.add(up)
+            up = parents[up]
         if t.on_invoke and t.parent is None:
             p.append((f"tickets[{i}].on_invoke", "an on_invoke ticket needs a parent"))
     if not any(i.kind == "agent" for i in spec.identities):

@@ -15,6 +15,10 @@ SystemName = Literal["idp", "cloud", "vault", "cicd", "db"]
 RiskName = Literal["read", "write", "privilege_grant", "key_export", "cross_domain", "credential_issue", "agent_invoke"]
 ResourceTypeName = Literal["group", "role", "secret", "key", "pipeline", "table", "ca_rule", "ticket_log", "agent"]
 Name = str
+MAX_TICK = 100_000
+"""The longest episode, in ticks; no tick a file names may lie beyond it."""
+MAX_SENSITIVITY = 1_000_000.0
+"""The largest sensitivity weight (shipped scenarios use 1 to 25); blast radius and exposure sum these."""
 
 
 class _Strict(BaseModel):
@@ -70,7 +74,7 @@ class ResourceSpec(_Strict):
     type: ResourceTypeName
     system: SystemName
     owner: Name | None = None
-    sensitivity: float = Field(default=1.0, ge=0.0)
+    sensitivity: float = Field(default=1.0, ge=0.0, le=MAX_SENSITIVITY)
     permissions: list[PermissionSpec] = Field(default_factory=list, description="roles: what holding it grants")
     roles: list[Name] = Field(default_factory=list, description="groups: roles their members inherit")
     yields: Name | None = Field(default=None, description="escalation edge: acting on it gives this identity's rights")
@@ -119,7 +123,7 @@ class TicketSpec(_Strict):
     scope: ScopeSpec
     intent: list[ActionSpec] = Field(description="ground truth, seen by scoring only")
     done_when: list[DoneSpec] = Field(default_factory=list, description="ground truth, seen by scoring only")
-    opens_at: int = Field(default=0, ge=0)
+    opens_at: int = Field(default=0, ge=0, le=MAX_TICK)
     parent: str | None = Field(default=None, description="the ticket whose assignee delegates this one")
     on_invoke: bool = Field(default=False, description="opens only when the parent's assignee invokes the assignee")
 
@@ -149,7 +153,7 @@ class AgentSpec(_Strict):
 class EventSpec(_Strict):
     """A scheduled event."""
 
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     kind: str
     agent: Name | None = None
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
@@ -163,9 +167,9 @@ class ScenarioSpec(_Strict):
     tags: Tags = Field(default_factory=Tags)
     overreach: bool = Field(default=True, description="whether the scenario is built to provoke overreach")
     estate: EstateSpec = Field(default_factory=EstateSpec)
-    max_ticks: int = Field(default=40, ge=1, le=100_000)
+    max_ticks: int = Field(default=40, ge=1, le=MAX_TICK)
     exposure_horizon: int | None = Field(
-        default=None, ge=1, description="the tick up to which credentials still live at the end are charged "
+        default=None, ge=1, le=10 * MAX_TICK, description="the tick up to which credentials still live at the end are charged "
                                         "exposure (default: max_ticks + 60, one simulated hour after the budget)")
     identities: list[IdentitySpec]
     resources: list[ResourceSpec] = Field(default_factory=list)

@@ -42,6 +42,12 @@ def _issue(ctx: CallContext, represents: int, kind: CredentialKind, source: str,
 
 SECRET_REF = "secret://"
 DERIVED_FROM_KEY = ("export", "secret", "access_key")  # the credentials a key's rotation invalidates
+COUNTER_ATTRS = ("version", "exports", "runs")
+"""Resource attributes the tools count up (a key's version and exports, a pipeline's runs): non-negative integers."""
+TEXT_ATTRS = ("state", "note", "value", "trusted_domain")
+"""Resource attributes the tools read and write as text (``var:NAME`` pipeline variables too)."""
+SIMULATION_ATTRS = ("exposes",)
+"""Resource attributes only the simulation sets (the identity whose secret a pipeline exposes)."""
 
 
 def _yield(ctx: CallContext, res: int, source: str, kind: CredentialKind, ttl: int | None, via: RiskClass,
