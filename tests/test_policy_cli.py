@@ -162,12 +162,13 @@ def test_the_three_engines_give_the_same_episode(tmp_path):
 
 
 BAD_VALUES = [  # (YAML of one case's request, the field, words of the message)
-    ('{action: {name: db_query}, context: {justification: "ok \\ud800"}}', "cases[0].request.context.justification",
-     "lone surrogate (U+D800)"),
+    # a lone surrogate is refused as the YAML is read, where it stands
+    ('{action: {name: db_query}, context: {justification: "ok \\ud800"}}', "line 3, column 66",
+     "a lone surrogate ('\\ud800') is not Unicode text"),
     ('{action: {name: db_query}, context: {args: {table: "pay\\0ments"}}}', "cases[0].request.context.args.table",
      "NUL character"),
-    ('{action: {name: db_query}, context: {args: {"\\udfff": x}}}', "cases[0].request.context.args.'\\udfff'",
-     "key: the text holds a lone surrogate"),
+    ('{action: {name: db_query}, context: {args: {"\\udfff": x}}}', "line 3, column 58",
+     "a lone surrogate ('\\udfff') is not Unicode text"),
     ('{action: {name: db_query}, resource: {name: "' + "r" * 10_001 + '"}}', "cases[0].request.resource.name",
      "the text is 10,001 characters; the limit is 10,000"),
     ("{action: {name: db_query}, context: {lifetime: 9223372036854775808}}", "cases[0].request.context.lifetime",

@@ -6,7 +6,8 @@ Each fenced block is one of:
 * a shell block (no language): every line is a command, run by bash in the copy with ``$`` prompts and trailing
   comments removed. ``pip install`` and the suite's own commands (ruff, mypy, lint-imports, pytest) are what runs
   this test, so they are skipped; a ``simenv bench`` over the default matrix is shrunk to a small one (the same small
-  one each time, so that ``--resume`` and ``--force`` find the same sweep); benchmark scripts run with ``--quick``;
+  one each time, so that ``--resume`` and ``--force`` find the same sweep); benchmark scripts run with ``--quick``,
+  ``simenv fuzz`` with 12 cases and the adversary with 2,000 calls;
   ``dask://HOST:PORT`` gets a scheduler on that port. Every command must exit 0;
 * ``python``: run in one interpreter session, in order, in the copy (``import simenv`` once serves the rest);
 * ``yaml``: parsed; a block whose first line is a comment naming a path (``# policies/x.yaml``), or that follows
@@ -66,6 +67,10 @@ def shrink(cmd: str) -> str | None:
         return f"{cmd} {shlex.join(SMALL)}"
     if words[0] == "python" and words[1].startswith("benchmarks/"):
         return f"{cmd} --quick"
+    if words[:2] == ["simenv", "fuzz"] and "--cases" not in words:
+        return f"{cmd} --cases 12"  # the full slice runs in tests/test_fuzz.py
+    if words[:3] == ["python", "-m", "simenv.testing.adversary"]:
+        return f"{shlex.join(words[:3])} --calls 2000"  # the long run is SIMENV_FUZZ_FULL=1 tests/test_adversary.py
     return cmd
 
 
