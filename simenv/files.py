@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import copy
 import difflib
+import functools
 import hashlib
 import math
 import os
@@ -276,8 +277,9 @@ def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: i
     return load
 
 
+@functools.cache
 def shipped_dir(kind: str) -> Path:
-    """The folder of shipped scenarios or policies (installed package data or source tree)."""
+    """The folder of shipped scenarios or policies (installed package data or source tree); found once per process."""
     here = Path(__file__).resolve().parent
     for cand in (here / "_shipped" / kind, here.parent / kind):
         if cand.is_dir():
@@ -325,9 +327,6 @@ def resolve(name_or_path: str | Path, kind: str) -> Path:
     hint = suggest(str(name_or_path), shipped)
     raise UnknownNameError(f"unknown {noun} {str(name_or_path)!r}{hint} (shipped: {', '.join(shipped)}; "
                            f"or give a file path)")
-
-
-"""The largest policy file a profile may name (1 MiB; the shipped ones are a few KiB)."""
 
 
 def confined(profile: Path, ref: str, max_bytes: int = MAX_FILE_BYTES) -> Path:

@@ -44,7 +44,8 @@ def _plant(engine, fault):
     def faulty(st, call):
         rec = real(st, call)
         if fault == "change behind apply":
-            ep.world.by_identity.setdefault(st.idx, set()).add(ep.world.res_index["payments"])
+            w = ep.world  # grants are frozensets, replaced on change: a change behind apply replaces one
+            w.by_identity[st.idx] = w.by_identity.get(st.idx, frozenset()) | {w.res_index["payments"]}
         elif fault == "change on a refusal" and rec.effect in ("denied", "invalid", "refused"):
             ep.apply([_grant(engine)], "call")
         elif fault == "second record":

@@ -3,7 +3,7 @@
 Fresh interpreters with different ``PYTHONHASHSEED`` values (string hashes, and so the iteration
 order of sets, differ between them; object addresses differ with ASLR), and one interpreter that
 runs the cases in a shuffled order with other episodes in between, must agree on every
-fingerprint of every shipped scenario under three profiles and two seeds.
+fingerprint of every shipped scenario under five profiles and two seeds.
 """
 
 import json
@@ -15,7 +15,8 @@ from pathlib import Path
 from conftest import SCENARIOS
 
 HERE = Path(__file__).resolve().parent
-PROFILES = ("allow_all", "static_rbac", "zero_standing")
+PROFILES = ("allow_all", "static_rbac", "zero_standing", "intent_cedar", "intent_rego")  # Cedar and Rego share
+# what they build per process (an entity store per estate template, a compiled policy per text)
 SEEDS = (3, 16)
 CASES = [[s, p, seed, "llm_stub"] for s in SCENARIOS for p in PROFILES for seed in SEEDS]
 

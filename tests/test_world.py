@@ -36,12 +36,37 @@ def test_generator_is_seeded_and_sized():
     assert any(r.yields is not None for r in a.resources), "keys must create escalation edges"
 
 
-def test_estate_size_knob_and_fingerprint_depends_on_seed():
+def with_estate_seed(value, name="scope_creep"):
+    spec, path = load_scenario(name)
+    return spec.model_copy(update={"estate": spec.estate.model_copy(update={"seed": value})}), path
+
+
+def test_estate_size_knob_and_fingerprint_depends_on_the_estate_seed():
     small = world_of(size=10).world
     big = world_of(size=5000).world
     assert len(big.identities) - len(small.identities) == 4990
     assert world_of(seed=1).world.fingerprint() == world_of(seed=1).world.fingerprint()
-    assert world_of(seed=1).world.fingerprint() != world_of(seed=2).world.fingerprint()
+    # by default every episode runs in the estate of estate.seed (0): the episode seed does not change it
+    assert world_of(seed=1).world.fingerprint() == world_of(seed=2).world.fingerprint()
+    spec, path = with_estate_seed(7)
+    assert build(spec, 1, path).world.fingerprint() != world_of(seed=1).world.fingerprint()
+    assert build(spec, 1, path).world.fingerprint() == build(spec, 2, path).world.fingerprint()
+    spec, path = with_estate_seed("episode")  # each episode seed draws its own estate
+    assert build(spec, 1, path).world.fingerprint() != build(spec, 2, path).world.fingerprint()
+    assert build(spec, 0, path).world.fingerprint() == world_of(seed=0).world.fingerprint()
+
+
+def test_a_fresh_world_shares_nothing_it_can_change_with_its_template():
+    a, b = world_of().world, world_of().world
+    assert a is not b and a.identities is b.identities  # the static estate is shared
+    i, r = a.ident_index["provisioner"], a.res_index["payments"]
+    before = b.fingerprint()
+    inv = a.apply(GrantChange(i, r, True))
+    a.apply(AttrChange(r, "mode", None, "x"))
+    assert a.has_grant(i, r) and not b.has_grant(i, r) and b.fingerprint() == before
+    assert world_of().world.fingerprint() == before  # the template is untouched
+    a.apply(inv)
+    assert not a.has_grant(i, r)
 
 
 def test_agent_identity_has_owner_and_spiffe_id():

@@ -337,7 +337,11 @@ class CedarAuthorizer:
         return self._entities
 
     def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
-        """Build the episode's entity store once: every identity and resource of the estate."""
+        """The episode's entity store: every identity and resource of the estate, built once per estate template."""
+        known, self._entities = estate.derived("cedar.entities", lambda: self._store_of(estate))
+        self._known = dict(known)  # this episode's own: entities added later go into it
+
+    def _store_of(self, estate: EstateView) -> tuple[dict[tuple[bool, str], PrincipalView | ResourceView], Any]:
         ids = estate.identities
         views: list[PrincipalView | ResourceView] = [
             PrincipalView(i.name, str(i.kind), ids[i.owner].name if i.owner is not None else None, i.trust_tier, i.shared,
@@ -348,6 +352,7 @@ class CedarAuthorizer:
         self._known = {}
         self._entities = self._actions
         self._add(views)
+        return self._known, self._entities
 
     def _add(self, views: Sequence[PrincipalView | ResourceView]) -> None:
         """Add entities to the resident store; one Cedar cannot represent stays out (its requests are invalid)."""

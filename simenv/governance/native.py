@@ -180,13 +180,15 @@ def load_rules(path: Path) -> tuple[RuleSetSpec, dict[str, Compiled]]:
         raise SpecError(str(path), e.problems) from None
 
 
-@files.cached
-def _load_rules(path: Path, text: str) -> tuple[RuleSetSpec, dict[str, Compiled]]:
+def _compile_file(path: Path, text: str) -> tuple[RuleSetSpec, dict[str, Compiled]]:
     size = len(text.encode("utf-8"))
     if size > MAX_POLICY_BYTES:  # the limit of every policy file (simenv.governance.policy_text)
         raise SpecError(str(path), [("", f"the policy file is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,}: "
                                          "split it or simplify it")])
     return compile_rules(files.parse_yaml(text, str(path)), str(path))
+
+
+_load_rules = files.cached(_compile_file, immutable=True)  # a frozen spec and compiled predicates: nothing to change
 
 
 def _matches(group: Compiled, r: AccessRequest) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ Each seam may also be an outside class, ``"package.module:Class"`` (see
 
 from __future__ import annotations
 
+import copy
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +161,7 @@ def _plan(spec: ProfileSpec, path: Path) -> _Plan:
 def load_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
     """Load and validate a profile file (a shipped name or a path); parsed once per file content."""
     path = files.resolve(name_or_path, "policies")
-    return _load_profile(path)[0], path
+    return copy.deepcopy(_load_profile(path)[0]), path
 
 
 def _untrusted(spec: ProfileSpec) -> list[tuple[str, str]]:
@@ -181,7 +182,7 @@ def _loader(allowed: bool):
         _built(path, plan)  # build once: a constructor that rejects its options is a file error now, not at run time
         return spec, plan
 
-    return files.cached(load)
+    return files.cached(load, immutable=True)  # a frozen spec and a plan whose options each build copies
 
 
 _LOADERS = {True: _loader(True), False: _loader(False)}
@@ -207,16 +208,24 @@ def validate_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
     return load_profile(path)
 
 
+def _own(options: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``options`` that a constructor may keep and change (flat values are shared: they cannot change)."""
+    if all(isinstance(v, (str, int, float, bool, type(None), Path)) for v in options.values()):
+        return dict(options)
+    return copy.deepcopy(options)
+
+
 def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any, Any, Any, list[Any]]:
     where = ("credentials", "authorizer", "approvals", "monitors")
     try:
-        broker = plugins.build(plan.broker[0], (), plan.broker[1], where[0])
-        authorizer = plugins.build(plan.authorizer[0], (), plan.authorizer[1], where[1])
+        # each seam gets its own copy of its options: the plan is shared by every episode of the process
+        broker = plugins.build(plan.broker[0], (), _own(plan.broker[1]), where[0])
+        authorizer = plugins.build(plan.authorizer[0], (), _own(plan.authorizer[1]), where[1])
         approvals = None
         if plan.approvals is not None:
             rng = (streams or Streams(0)).child("approvals")
-            approvals = plugins.build(plan.approvals[0], (rng,), plan.approvals[1], where[2])
-        monitors = [plugins.build(cls, (), opts, f"monitors[{i}]") for i, (cls, opts) in enumerate(plan.monitors)]
+            approvals = plugins.build(plan.approvals[0], (rng,), _own(plan.approvals[1]), where[2])
+        monitors = [plugins.build(cls, (), _own(opts), f"monitors[{i}]") for i, (cls, opts) in enumerate(plan.monitors)]
     except plugins.PluginError as e:
         raise SpecError(str(path), e.problems) from None
     except SpecError as e:  # the policy file is bad: reported against the profile's field that names it

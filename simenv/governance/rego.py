@@ -111,6 +111,12 @@ def decision_of(doc: Any) -> Decision:
     return Decision(_EFFECTS[doc["effect"]], tuple(sorted(reasons)), tuple(sorted(ids)))
 
 
+COMPILED = 32
+"""How many compiled policies a process keeps, by file name and text: each episode's authorizer shares one
+interpreter and bundle (a query sets its whole input, so nothing of one episode reaches the next)."""
+_compiled: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 class RegoAuthorizer:
     """A Rego policy compiled once into a bundle; each call runs the compiled plan."""
 
@@ -136,15 +142,20 @@ class RegoAuthorizer:
         regopy, self._c = _regopy()
         self._regopy = regopy
         self.file = file
-        self._rego = regopy.Interpreter()
-        self._rego.log_level = regopy.LogLevel.NONE
-        try:
-            self._rego.add_module(Path(file).name, text)
-            self._bundle = self._rego.build(None, [ENTRYPOINT])
-        except regopy.RegoError as e:
-            raise SpecError(file, _readable(str(e), text)) from None
-        if not self._bundle.ok():
-            raise SpecError(file, [("", "Rego: the policy does not compile")])
+        key = (Path(file).name, text)
+        hit = _compiled.get(key)
+        if hit is None:
+            rego = regopy.Interpreter()
+            rego.log_level = regopy.LogLevel.NONE
+            try:
+                rego.add_module(key[0], text)
+                bundle = rego.build(None, [ENTRYPOINT])
+            except regopy.RegoError as e:
+                raise SpecError(file, _readable(str(e), text)) from None
+            if not bundle.ok():
+                raise SpecError(file, [("", "Rego: the policy does not compile")])
+            hit = (rego, bundle)
+        self._rego, self._bundle = hit
         problems = _vetted.get(text)
         if problems is None:
             calls = plan_calls(self._c, self._bundle)
@@ -155,6 +166,10 @@ class RegoAuthorizer:
             _vetted[text] = problems
         if problems:
             raise SpecError(file, list(problems))
+        if key not in _compiled:  # only a policy that passed the sandbox is kept
+            if len(_compiled) >= COMPILED:
+                _compiled.pop(next(iter(_compiled)))
+            _compiled[key] = hit
 
     def check(self, probe: AccessRequest) -> None:
         """Raise :class:`SpecError` unless the policy yields a well-formed decision for ``probe``."""

@@ -16,8 +16,9 @@ every engine compares the same number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import TypeVar
 
 from simenv.governance.bounds import canonical_sensitivity
 from simenv.governance.request import AccessRequest, PrincipalView, ResourceView
@@ -26,6 +27,8 @@ from simenv.world.catalog import ResolvedCall
 from simenv.world.model import Credential, Identity, Permission, Resource, Ticket
 from simenv.world.state import World
 from simenv.world.tools import LIFETIME
+
+T = TypeVar("T")
 
 
 class EstateView:
@@ -62,6 +65,15 @@ class EstateView:
     def owner_name(self, identity: int) -> str | None:
         """The name of an identity's owner, if it has one."""
         return self._world.owner_name(identity)
+
+    def derived(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, computed once for every episode of this estate while it is as built.
+
+        For what an authorizer derives from the estate alone (an entity store), so that an
+        episode's ``prepare`` costs nothing after the first. ``compute`` must read only the estate
+        and return a value no one changes; once anything in the world has changed it runs each time.
+        """
+        return self._world.derived(name, compute)
 
     def owner_active(self, identity: int) -> bool:
         """Whether the identity's owner is still with the organisation (true when it has none)."""

@@ -1,7 +1,16 @@
-"""Build an episode's world, tickets and agent contexts from a spec and a seed."""
+"""Build an episode's world, tickets and agent contexts from a spec and a seed.
+
+Everything a scenario builds is a function of its spec, its estate size and its estate seed
+(``estate.seed``, by default fixed, so that every episode of a scenario runs in one estate). It
+is built once per process and kept as a template, keyed by the spec's content; each episode gets
+the template's immutable parts and a :meth:`~simenv.world.state.World.fresh` world.
+"""
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,9 +53,50 @@ def _step(s: StepSpec) -> PlanStep:
                     justification=s.justification)
 
 
+TEMPLATES = 64
+"""How many built scenarios a process keeps (the least recently used goes first)."""
+_templates: collections.OrderedDict[tuple[str, str, int, int], BuiltScenario] = collections.OrderedDict()
+_keys: collections.OrderedDict[int, tuple[ScenarioSpec, str]] = collections.OrderedDict()
+
+
+def estate_seed(spec: ScenarioSpec, seed: int) -> int:
+    """The seed of the generated estate: ``estate.seed``, or the episode seed if it is ``"episode"``."""
+    return seed if spec.estate.seed == "episode" else int(spec.estate.seed)
+
+
+def _content_key(spec: ScenarioSpec) -> str:
+    """The SHA-256 of the spec's canonical JSON, remembered per (frozen) spec object."""
+    hit = _keys.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        _keys.move_to_end(id(spec))
+        return hit[1]
+    key = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
+    _keys[id(spec)] = (spec, key)  # holding the spec keeps its id from being reused
+    if len(_keys) > TEMPLATES:
+        _keys.popitem(last=False)
+    return key
+
+
 def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | None = None) -> BuiltScenario:
-    """Build the scenario with ``seed``; ``size`` overrides the estate size."""
-    streams = Streams(seed)
+    """Build the scenario for the episode ``seed``; ``size`` overrides the estate size.
+
+    Served from the process's templates when this spec (by content), path, size and estate seed
+    were built before: the world is fresh, everything else is shared and never changed.
+    """
+    n = spec.estate.size if size is None else size
+    key = (_content_key(spec), str(path), n, estate_seed(spec, seed))
+    tpl = _templates.get(key)
+    if tpl is None:
+        tpl = _templates[key] = _build(spec, key[3], path, n)
+        if len(_templates) > TEMPLATES:
+            _templates.popitem(last=False)
+    else:
+        _templates.move_to_end(key)
+    return dataclasses.replace(tpl, world=tpl.world.fresh())
+
+
+def _build(spec: ScenarioSpec, estate: int, path: Path | None, n: int) -> BuiltScenario:
+    streams = Streams(estate)
     names = [i.name for i in spec.identities]
     ix = {n: k for k, n in enumerate(names)}
     td = spec.estate.trust_domain
@@ -88,7 +138,6 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
                                       1.0 + 2.0 * i.trust_tier, yields=i.idx,
                                       yields_via=frozenset({RiskClass.AGENT_INVOKE}), tenant=i.tenant))
     grants = [(ix[g.identity], rx[g.resource]) for g in spec.grants]
-    n = spec.estate.size if size is None else size
     filler = generate(n, streams.child("estate"), len(idents), len(resources))
     legacy = frozenset(System(s) for s in spec.estate.legacy_systems)
     world = World(td, idents + filler.identities, resources + filler.resources, grants + filler.grants, attrs, legacy)

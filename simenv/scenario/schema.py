@@ -7,7 +7,7 @@ the JSON Schema generated from these models.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,9 @@ class EstateSpec(_Strict):
 
     trust_domain: str = "corp.example"
     size: int = Field(default=200, ge=0, le=100_000, description="generated identities around the named ones")
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | Literal["episode"] = Field(
+        default=0, description="the seed of the generated estate: a number (every episode runs in the same estate) "
+                               "or 'episode' (each episode seed draws its own estate)")
     legacy_systems: list[SystemName] = Field(default_factory=list, description="systems with no ephemeral credentials")
     system_tenants: dict[SystemName, str] = Field(
         default_factory=dict, description="the tenant (trust domain) a system's resources belong to, if not trust_domain")

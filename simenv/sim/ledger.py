@@ -26,7 +26,7 @@ class CredentialLedger:
         self.audit = audit
         self.holders = holders
         self.reach: dict[CredId, float] = {}
-        self._keys: dict[CredId, tuple[int, bool]] = {}
+        self._keys: dict[CredId, tuple[int, int, bool]] = {}
         self._holder: dict[CredId, str] = {}
 
     def live(self) -> list[CredId]:
@@ -52,7 +52,7 @@ class CredentialLedger:
                     self._record(tick, CredOp.REVOKE if c.revoked else CredOp.EXPIRE, c, 0.0, cause)
                     del self.reach[cid]
                 continue
-            key = (w.grant_version, c.revoked)
+            key = (w.grant_version, w.attr_version, c.revoked)  # reach follows grants and pasted secrets
             if was is not None and self._keys.get(cid) == key:
                 continue
             cov, reach = potential_blast_radius(w, c)

@@ -122,8 +122,18 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
     """Every permission obtainable from ``perms`` by following exercisable escalation edges.
 
     The result is the least fixed point, whatever order the atoms are visited in; when every
-    risk class on every system is reached it is exactly the whole-estate atoms.
+    risk class on every system is reached it is exactly the whole-estate atoms. Remembered per
+    world state (:meth:`World.closures`).
     """
+    key = perms if isinstance(perms, frozenset) else frozenset(perms)
+    memo = world.closures()
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = _closure(world, key)
+    return hit
+
+
+def _closure(world: World, perms: frozenset[Permission]) -> frozenset[Permission]:
     seen: set[Permission] = set()
     stack = list(canonical(perms))
     yielded: set[int] = set()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from simenv.errors import SimenvError
 from simenv.types import CredId, IdentityKind, ResourceType, RiskClass, System
@@ -40,6 +40,8 @@ def digest(obj: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+T = TypeVar("T")
+
 _READ = frozenset({RiskClass.READ})
 _RW = frozenset({RiskClass.READ, RiskClass.WRITE})
 _DIRECT = (ResourceType.TABLE, ResourceType.PIPELINE, ResourceType.SECRET)
@@ -47,6 +49,12 @@ _DIRECT = (ResourceType.TABLE, ResourceType.PIPELINE, ResourceType.SECRET)
 
 class World:
     """The estate and its current state.
+
+    What never changes (identities, resources, their indexes, weights and escalation edges, the
+    digest of the initial estate) is computed once, in the constructor; :meth:`fresh` gives a new
+    world in the initial state that shares it, at the cost of copying a few dicts. Grants are held
+    copy-on-write (frozensets replaced on change), so a fresh world never shares a set it could
+    change with its template.
 
     Args:
         trust_domain: the SPIFFE trust domain.
@@ -72,11 +80,13 @@ class World:
         self.resources: tuple[Resource, ...] = tuple(resources)
         self.ident_index = {i.name: i.idx for i in self.identities}
         self.res_index = {r.name: r.idx for r in self.resources}
-        self.by_identity: dict[int, set[int]] = {}
-        self.by_resource: dict[int, set[int]] = {}
+        by_identity: dict[int, set[int]] = {}
+        by_resource: dict[int, set[int]] = {}
         for i, r in grants:
-            self.by_identity.setdefault(i, set()).add(r)
-            self.by_resource.setdefault(r, set()).add(i)
+            by_identity.setdefault(i, set()).add(r)
+            by_resource.setdefault(r, set()).add(i)
+        self.by_identity: dict[int, frozenset[int]] = {k: frozenset(v) for k, v in by_identity.items()}
+        self.by_resource: dict[int, frozenset[int]] = {k: frozenset(v) for k, v in by_resource.items()}
         self.attrs: dict[tuple[int, str], Any] = dict(attrs or {})
         self.creds: dict[CredId, Credential] = {}
         self._added: set[tuple[int, int]] = set()
@@ -85,6 +95,11 @@ class World:
         self.status: dict[str, set[int]] = {s: set() for s in STATUSES}  # identity lifecycle
         self.grant_version = 0
         self.status_version = 0
+        self.attr_version = 0
+        self._closures: dict[frozenset[Permission], frozenset[Permission]] = {}
+        self._closures_at = (0, 0)
+        self._edges_of: dict[System, list[tuple[int, frozenset[RiskClass], int, bool]]] = {}
+        self._edges_at = 0
         self._next_cred = 0
         self.system_weight: dict[System, float] = {s: 0.0 for s in System}
         self.type_weight: dict[tuple[System, ResourceType], float] = {}
@@ -113,6 +128,62 @@ class World:
             }
         )
 
+        self._derived: dict[str, Any] = {}  # shared by every fresh copy: values computed from the estate as built
+        self._initial: tuple[dict[int, frozenset[int]], dict[int, frozenset[int]], dict[tuple[int, str], Any]] = (
+            dict(self.by_identity), dict(self.by_resource), dict(self.attrs))
+
+    def fresh(self) -> World:
+        """A new world in this world's initial state, sharing everything that never changes.
+
+        The template may itself have changed since it was built: the copy starts from the grants
+        and attributes it was constructed with, with no credentials and no statuses.
+        """
+        w = object.__new__(World)
+        w.__dict__.update(self.__dict__)
+        by_identity, by_resource, attrs = self._initial
+        w.by_identity, w.by_resource, w.attrs = dict(by_identity), dict(by_resource), dict(attrs)
+        w.creds = {}
+        w._added, w._removed = set(), set()
+        w._perm_cache = {}
+        w.status = {s: set() for s in STATUSES}
+        w.grant_version = w.status_version = w.attr_version = w._next_cred = 0
+        w._closures, w._closures_at = {}, (0, 0)
+        w._edges_of, w._edges_at = {}, 0
+        return w
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_derived"] = {}  # what engines derived (native handles) is rebuilt, not pickled
+        return state
+
+    def derived(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``name`` for this world's template while the world is as built.
+
+        For values that depend only on the estate as it was built (an engine's entity store):
+        every fresh copy of the template shares them. Once a grant, a status or an attribute has
+        changed, ``compute()`` runs anew and nothing is remembered.
+        """
+        if self.grant_version or self.status_version or self.attr_version:
+            return compute()
+        if name not in self._derived:
+            self._derived[name] = compute()
+        return self._derived[name]
+
+    def closures(self) -> dict[frozenset[Permission], frozenset[Permission]]:
+        """The memo of escalation closures (:func:`simenv.world.reach.closure`) valid in the current state.
+
+        A closure depends on the grants and the attributes only: while the world is as built the
+        memo is its template's, shared by every episode; after a change it is this world's own,
+        emptied whenever a grant or an attribute changes again.
+        """
+        if not (self.grant_version or self.attr_version):
+            shared = self._derived.setdefault("closures", {})
+            return shared if len(shared) < 4096 else {}
+        at = (self.grant_version, self.attr_version)
+        if at != self._closures_at:
+            self._closures, self._closures_at = {}, at
+        return self._closures
+
     # ----------------------------------------------------------------- look-ups
     def identity(self, name: str) -> Identity:
         """The identity called ``name``."""
@@ -137,10 +208,15 @@ class World:
         The static ``yields`` of its resources, plus secrets pasted where readers see them
         (``leaked``: any reader of the resource obtains the identity).
         """
-        static = [(r, via, ident, False) for r, via, ident in self.edges[system]]
-        leaks = [(r, _READ, int(v), True) for (r, k), v in sorted(self.attrs.items())
-                 if k == "exposes" and self.resources[r].system is system]
-        return static + leaks if leaks else static
+        if self._edges_at != self.attr_version:  # leaks follow the attributes: recomputed once per change
+            self._edges_of, self._edges_at = {}, self.attr_version
+        hit = self._edges_of.get(system)
+        if hit is None:
+            static = [(r, via, ident, False) for r, via, ident in self.edges[system]]
+            leaks = [(r, _READ, int(v), True) for (r, k), v in sorted(self.attrs.items())
+                     if k == "exposes" and self.resources[r].system is system]
+            hit = self._edges_of[system] = static + leaks if leaks else static
+        return hit
 
     def members(self, resource: int) -> list[str]:
         """Names of the identities holding ``resource``, sorted."""
@@ -225,15 +301,15 @@ class World:
             if held == change.present:
                 raise SimenvError(f"grant {key} is already {'present' if held else 'absent'}")
             if change.present:
-                self.by_identity.setdefault(key[0], set()).add(key[1])
-                self.by_resource.setdefault(key[1], set()).add(key[0])
+                self.by_identity[key[0]] = self.by_identity.get(key[0], frozenset()) | {key[1]}
+                self.by_resource[key[1]] = self.by_resource.get(key[1], frozenset()) | {key[0]}
                 if key in self._removed:
                     self._removed.discard(key)
                 else:
                     self._added.add(key)
             else:
-                self.by_identity[key[0]].discard(key[1])
-                self.by_resource[key[1]].discard(key[0])
+                self.by_identity[key[0]] = self.by_identity[key[0]] - {key[1]}
+                self.by_resource[key[1]] = self.by_resource[key[1]] - {key[0]}
                 if key in self._added:
                     self._added.discard(key)
                 else:
@@ -248,6 +324,7 @@ class World:
                 self.attrs.pop(k, None)
             else:
                 self.attrs[k] = change.new
+            self.attr_version += 1
         elif isinstance(change, StatusChange):
             held = change.identity in self.status[change.status]
             if held == change.present:

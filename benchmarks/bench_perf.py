@@ -1,0 +1,310 @@
+"""Where users wait: the Gymnasium step, resets, a mediated call, the sweep, and large estates, beside the anchors.
+
+    pip install -e ".[bench]"                      # brings nasim, the anchor of the step figures
+    python benchmarks/bench_perf.py                # every figure (several minutes)
+    python benchmarks/bench_perf.py --quick        # fewer steps, a small matrix, no 100k estate
+    python benchmarks/bench_perf.py --out perf.json
+
+Every figure is a median of at least 5 repetitions, measured in this one process (the sweep in
+child processes), so that each ratio compares figures taken side by side. Prints each figure
+with its target, and writes them all to a JSON file (default ``results/perf.json``).
+
+* Gymnasium steps/s of ``simenv/IAM-v0`` on scope_creep with random masked actions, with and
+  without resets, under allow_all and zero_standing; NASim ``generate(32, 5)`` steps/s with
+  random valid actions (an action is valid when its target host is discovered: NASim's own
+  rule, computed per step from the discovered hosts) and CartPole-v1 steps/s, both with resets;
+* µs per reset under each shipped profile;
+* µs per mediated call with the intent policy as native rules, Cedar and Rego, and a raw
+  ``cedarpy.is_authorized`` call on the same requests with the same resident handles;
+* episodes/s of the default matrix (every shipped scenario × profile) at 100 seeds, serial and
+  with 2 workers, and the executor's efficiency;
+* call cost, estate build (cold, and from the template cache), Cedar's entity store and peak
+  memory at 1k, 10k and 100k identities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+REPS = 5
+TARGETS = {
+    "steps_with_resets_vs_nasim": 2.0,
+    "reset_us": 200.0,
+    "native_call_us": 15.0,
+    "rego_call_us": 100.0,
+    "matrix_jobs2_s": 20.0,
+    "executor_efficiency": 0.90,
+    "scale_call_ratio": 1.5,
+    "estate_cold_s": 1.0,
+    "estate_cached_s": 0.05,
+    "cedar_prepare_s": 1.0,
+    "peak_mib": 1024.0,
+}
+
+
+def median_of(fn, reps: int = REPS) -> float:
+    return statistics.median(fn() for _ in range(reps))
+
+
+# --------------------------------------------------------------------------- Gymnasium step
+def simenv_steps(policy: str, steps: int, resets: bool) -> float:
+    """Steps/s of random masked actions; with ``resets`` False the time spent in ``reset`` is left out."""
+    from simenv.envs.iam_env import IAMEnv
+
+    env = IAMEnv("scope_creep", policy)
+    rng = np.random.default_rng(0)
+    _, info = env.reset(seed=0)
+    paused, n, episode = 0.0, 0, 0
+    t0 = time.perf_counter()
+    while n < steps:
+        a = int(rng.choice(np.flatnonzero(info["action_mask"])))
+        _, _, term, trunc, info = env.step(a)
+        n += 1
+        if term or trunc:
+            episode += 1
+            t = time.perf_counter()
+            _, info = env.reset(seed=episode)
+            if not resets:
+                paused += time.perf_counter() - t
+    return steps / (time.perf_counter() - t0 - paused)
+
+
+def nasim_steps(steps: int) -> float:
+    import nasim
+
+    env = nasim.generate(32, 5, seed=0)
+    rng = np.random.default_rng(0)
+    actions = [env.action_space.get_action(i) for i in range(env.action_space.n)]
+    hosts = sorted({a.target for a in actions})
+    target = np.array([hosts.index(a.target) for a in actions])
+    env.reset(seed=0)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        found = np.fromiter((env.current_state.host_discovered(h) for h in hosts), dtype=bool, count=len(hosts))
+        _, _, term, trunc, _ = env.step(int(rng.choice(np.flatnonzero(found[target]))))
+        if term or trunc:
+            env.reset()
+    return steps / (time.perf_counter() - t0)
+
+
+def cartpole_steps(steps: int) -> float:
+    import gymnasium as gym
+
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        if term or trunc:
+            env.reset()
+    return steps / (time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- reset and call
+def reset_us(policy: str, n: int) -> float:
+    from simenv.envs.iam_env import IAMEnv
+
+    env = IAMEnv("scope_creep", policy)
+    env.reset(seed=0)
+
+    def once() -> float:
+        t0 = time.perf_counter()
+        for s in range(n):
+            env.reset(seed=s)
+        return (time.perf_counter() - t0) / n * 1e6
+
+    return median_of(once)
+
+
+def call_figures(n: int) -> dict[str, float]:
+    """µs per mediated call (native, Cedar, Rego) and per raw cedarpy call, interleaved round by round."""
+    import cedarpy
+    from bench_cedar import CALLS, engine_with, recorded_requests
+
+    from simenv.governance.cedar import cedar_request
+
+    out: dict[str, list[float]] = {"native_call_us": [], "cedar_call_us": [], "rego_call_us": [], "raw_cedarpy_us": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        authz, reqs = recorded_requests(folder, n)
+        ps, store = authz.policies.policy_set, authz.entities
+        raw = [cedar_request(r) for r in reqs]
+        for _ in range(REPS):
+            for engine in ("native", "cedar", "rego"):
+                eng, st = engine_with(folder, engine)
+                t0 = time.perf_counter()
+                for i in range(n):
+                    eng.handle(st, CALLS[i % 4])
+                out[f"{engine}_call_us"].append((time.perf_counter() - t0) / n * 1e6)
+            t0 = time.perf_counter()
+            for q in raw:
+                cedarpy.is_authorized(q, ps, store)
+            out["raw_cedarpy_us"].append((time.perf_counter() - t0) / len(raw) * 1e6)
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- the sweep
+def sweep_s(seeds: int, executor: str, jobs: int) -> float:
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "simenv", "bench", "--seeds", str(seeds), "--executor", executor,
+                        "--jobs", str(jobs), "--no-report", "--out", f"{d}/results"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "CI": "1"})
+        return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- large estates
+_SCALE = """
+import json, resource, sys, time
+from simenv.scenario import builder
+from simenv.scenario.loader import load_scenario
+from simenv.sim.factory import make_episode
+from simenv.types import ToolCall
+size = int(sys.argv[1])
+spec, path = load_scenario("scope_creep")
+t0 = time.perf_counter(); builder.build(spec, 0, path, size=size); cold = time.perf_counter() - t0
+t0 = time.perf_counter(); builder.build(spec, 0, path, size=size); cached = time.perf_counter() - t0
+eng, _ = make_episode((spec, path), "intent_cedar", 0, size=size)  # builds Cedar's store (from the template)
+from simenv.governance.views import EstateView
+w = builder.build(spec, 0, path, size=size).world
+w.grant_version += 1  # as if changed: the store is built anew, not served from the template
+t0 = time.perf_counter(); eng.gov.authorizer.prepare(EstateView(w), eng.built.tickets); prep = time.perf_counter() - t0
+eng, _ = make_episode((spec, path), "static_rbac", 0, size=size)
+st = eng.states[0]; eng.open_ticket(st)
+bob = {"table": "payments", "identity": "bob"}
+calls = [ToolCall("db_query", {"table": "payments"}), ToolCall("db_grant_access", bob),
+         ToolCall("db_query", {"table": "audit-log"}), ToolCall("db_revoke_access", bob)]
+rounds = []
+for _ in range(5):
+    t0 = time.perf_counter()
+    for i in range(2000):
+        eng.handle(st, calls[i % 4])
+    rounds.append((time.perf_counter() - t0) / 2000 * 1e6)
+rounds.sort()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"estate_cold_s": cold, "estate_cached_s": cached, "cedar_prepare_s": prep,
+                  "call_us": rounds[2], "peak_mib": peak}))
+"""
+
+
+def scale(size: int) -> dict[str, float]:
+    """Figures at ``size`` identities, each from a fresh process (so that peak memory is this size's own)."""
+    runs = []
+    for _ in range(REPS if size <= 10_000 else 1):
+        r = subprocess.run([sys.executable, "-c", _SCALE, str(size)], check=True, capture_output=True, text=True)
+        runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+# --------------------------------------------------------------------------- report
+def row(name: str, value: float, unit: str, target: str = "", ok: bool | None = None) -> str:
+    verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
+    return f"  {name:<44} {value:>12,.1f} {unit:<10} {target:<24}{verdict}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer steps, 5 seeds in the matrix, no 100k estate")
+    ap.add_argument("--out", default="results/perf.json", help="the JSON file of every figure")
+    a = ap.parse_args()
+    steps = 2_000 if a.quick else 20_000
+    fig: dict[str, object] = {"cpus": os.cpu_count(), "quick": a.quick, "reps": REPS}
+    lines = []
+
+    print("Gymnasium step, random masked actions (steps/s, median of 5) ...", file=sys.stderr)
+    gym: dict[str, float] = {}
+    for policy in ("allow_all", "zero_standing"):
+        gym[f"{policy}_with_resets"] = median_of(lambda p=policy: simenv_steps(p, steps, True))
+        gym[f"{policy}_without_resets"] = median_of(lambda p=policy: simenv_steps(p, steps, False))
+    try:
+        gym["nasim_32_5"] = median_of(lambda: nasim_steps(steps))
+    except ImportError:
+        gym["nasim_32_5"] = float("nan")
+        print("  nasim is not installed: pip install -e '.[bench]'", file=sys.stderr)
+    gym["cartpole"] = median_of(lambda: cartpole_steps(steps))
+    fig["gym_steps_per_s"] = gym
+    lines.append("Gymnasium steps/s (scope_creep, random masked actions)")
+    for policy in ("allow_all", "zero_standing"):
+        for kind in ("with_resets", "without_resets"):
+            v = gym[f"{policy}_{kind}"]
+            ratio = v / gym["nasim_32_5"]
+            fig[f"{policy}_{kind}_vs_nasim"] = ratio
+            target = f">= 2.0x NASim ({ratio:.2f}x)" if kind == "with_resets" else f"({ratio:.2f}x NASim)"
+            lines.append(row(f"{policy}, {kind.replace('_', ' ')}", v, "steps/s", target,
+                             ratio >= TARGETS["steps_with_resets_vs_nasim"] if kind == "with_resets" else None))
+    lines.append(row("NASim generate(32, 5), valid actions", gym["nasim_32_5"], "steps/s"))
+    lines.append(row("CartPole-v1", gym["cartpole"], "steps/s"))
+
+    print("resets ...", file=sys.stderr)
+    from simenv import files
+
+    resets = {p: reset_us(p, 100 if a.quick else 400) for p in files.list_shipped("policies")}
+    fig["reset_us"] = resets
+    lines.append("Reset at the default estate size (µs, median of 5)")
+    for p, v in resets.items():
+        lines.append(row(p, v, "µs", "<= 200", v <= TARGETS["reset_us"]))
+
+    print("mediated calls ...", file=sys.stderr)
+    calls = call_figures(600 if a.quick else 3000)
+    fig["call_us"] = calls
+    cedar_target = 1.3 * calls["raw_cedarpy_us"] + 15
+    lines.append("One mediated call, the intent policy (µs, median of 5)")
+    lines.append(row("native rules", calls["native_call_us"], "µs", "<= 15", calls["native_call_us"] <= 15))
+    lines.append(row("Cedar", calls["cedar_call_us"], "µs", f"<= 1.3x raw + 15 = {cedar_target:.0f}",
+                     calls["cedar_call_us"] <= cedar_target))
+    lines.append(row("raw cedarpy.is_authorized, same handles", calls["raw_cedarpy_us"], "µs"))
+    lines.append(row("Rego", calls["rego_call_us"], "µs", "<= 100", calls["rego_call_us"] <= 100))
+
+    seeds = 5 if a.quick else 100
+    n = len(files.list_shipped("scenarios")) * len(files.list_shipped("policies")) * seeds
+    print(f"the default matrix at {seeds} seeds ({n} episodes), serial and 2 workers ...", file=sys.stderr)
+    serial = median_of(lambda: sweep_s(seeds, "serial", 1), 1 if not a.quick else REPS)
+    two = median_of(lambda: sweep_s(seeds, "local", 2), 1 if not a.quick else REPS)
+    eff = serial / (2 * two)
+    fig["matrix"] = {"episodes": n, "serial_s": serial, "jobs2_s": two, "efficiency": eff}
+    lines.append(f"The default matrix, {n} episodes (wall seconds, whole command)")
+    lines.append(row("serial", serial, "s", f"({n / serial:,.0f} episodes/s)"))
+    lines.append(row("--jobs 2", two, "s", "<= 20" + (f" ({n / two:,.0f} episodes/s)"),
+                     two <= TARGETS["matrix_jobs2_s"] if not a.quick else None))
+    lines.append(row("executor efficiency", eff * 100, "%", ">= 90", eff >= TARGETS["executor_efficiency"]))
+
+    sizes = (1_000, 10_000) if a.quick else (1_000, 10_000, 100_000)
+    print(f"estates of {', '.join(map(str, sizes))} identities ...", file=sys.stderr)
+    big = {s: scale(s) for s in sizes}
+    fig["scale"] = {str(s): v for s, v in big.items()}
+    lines.append("Large estates (static_rbac call; estate and Cedar store; peak RSS of the process)")
+    for s, v in big.items():
+        ratio = v["call_us"] / big[1_000]["call_us"]
+        lines.append(row(f"{s:,} identities: call", v["call_us"], "µs", f"<= 1.5x 1k ({ratio:.2f}x)",
+                         ratio <= TARGETS["scale_call_ratio"]))
+        lines.append(row(f"{s:,}: estate built cold", v["estate_cold_s"] * 1e3, "ms", "<= 1000",
+                         v["estate_cold_s"] <= TARGETS["estate_cold_s"]))
+        lines.append(row(f"{s:,}: estate from the template cache", v["estate_cached_s"] * 1e3, "ms", "<= 50",
+                         v["estate_cached_s"] <= TARGETS["estate_cached_s"]))
+        lines.append(row(f"{s:,}: Cedar entity store", v["cedar_prepare_s"] * 1e3, "ms", "<= 1000",
+                         v["cedar_prepare_s"] <= TARGETS["cedar_prepare_s"]))
+        lines.append(row(f"{s:,}: peak memory", v["peak_mib"], "MiB", "<= 1024", v["peak_mib"] <= TARGETS["peak_mib"]))
+
+    print("\n".join(lines))
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(fig, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
