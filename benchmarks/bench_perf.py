@@ -2,10 +2,10 @@
 
     pip install -e ".[bench]"                      # brings nasim, the anchor of the step figures
     python benchmarks/bench_perf.py                # every figure (several minutes)
-    python benchmarks/bench_perf.py --quick        # fewer steps, a small matrix, no 100k estate
+    python benchmarks/bench_perf.py --quick        # a smoke run: one repetition, small sizes (not figures to quote)
     python benchmarks/bench_perf.py --out perf.json
 
-Every figure is a median of at least 5 repetitions, measured in this one process (the sweep in
+Every figure is a median of 5 repetitions (``--quick``: one), measured in this one process (the sweep in
 child processes), so that each ratio compares figures taken side by side. Prints each figure
 with its target, and writes them all to a JSON file (default ``results/perf.json``).
 
@@ -55,8 +55,8 @@ TARGETS = {
 }
 
 
-def median_of(fn, reps: int = REPS) -> float:
-    return statistics.median(fn() for _ in range(reps))
+def median_of(fn) -> float:
+    return statistics.median(fn() for _ in range(REPS))
 
 
 # --------------------------------------------------------------------------- Gymnasium step
@@ -204,7 +204,7 @@ print(json.dumps({"estate_cold_s": cold, "estate_cached_s": cached, "cedar_prepa
 def scale(size: int) -> dict[str, float]:
     """Figures at ``size`` identities, each from a fresh process (so that peak memory is this size's own)."""
     runs = []
-    for _ in range(REPS if size <= 10_000 else 1):
+    for _ in range(REPS):
         r = subprocess.run([sys.executable, "-c", _SCALE, str(size)], check=True, capture_output=True, text=True)
         runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
@@ -218,10 +218,12 @@ def row(name: str, value: float, unit: str, target: str = "", ok: bool | None = 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer steps, 5 seeds in the matrix, no 100k estate")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 1 repetition, 5 seeds, 1k identities only")
     ap.add_argument("--out", default="results/perf.json", help="the JSON file of every figure")
     a = ap.parse_args()
-    steps = 2_000 if a.quick else 20_000
+    global REPS
+    REPS = 1 if a.quick else REPS
+    steps = 1_000 if a.quick else 20_000
     fig: dict[str, object] = {"cpus": os.cpu_count(), "quick": a.quick, "reps": REPS}
     lines = []
 
@@ -252,14 +254,14 @@ def main() -> None:
     print("resets ...", file=sys.stderr)
     from simenv import files
 
-    resets = {p: reset_us(p, 100 if a.quick else 400) for p in files.list_shipped("policies")}
+    resets = {p: reset_us(p, 50 if a.quick else 400) for p in files.list_shipped("policies")}
     fig["reset_us"] = resets
     lines.append("Reset at the default estate size (µs, median of 5)")
     for p, v in resets.items():
         lines.append(row(p, v, "µs", "<= 200", v <= TARGETS["reset_us"]))
 
     print("mediated calls ...", file=sys.stderr)
-    calls = call_figures(600 if a.quick else 3000)
+    calls = call_figures(200 if a.quick else 3000)
     fig["call_us"] = calls
     cedar_target = 1.3 * calls["raw_cedarpy_us"] + 15
     lines.append("One mediated call, the intent policy (µs, median of 5)")
@@ -272,8 +274,8 @@ def main() -> None:
     seeds = 5 if a.quick else 100
     n = len(files.list_shipped("scenarios")) * len(files.list_shipped("policies")) * seeds
     print(f"the default matrix at {seeds} seeds ({n} episodes), serial and 2 workers ...", file=sys.stderr)
-    serial = median_of(lambda: sweep_s(seeds, "serial", 1), 1 if not a.quick else REPS)
-    two = median_of(lambda: sweep_s(seeds, "local", 2), 1 if not a.quick else REPS)
+    serial = median_of(lambda: sweep_s(seeds, "serial", 1))
+    two = median_of(lambda: sweep_s(seeds, "local", 2))
     eff = serial / (2 * two)
     fig["matrix"] = {"episodes": n, "serial_s": serial, "jobs2_s": two, "efficiency": eff}
     lines.append(f"The default matrix, {n} episodes (wall seconds, whole command)")
@@ -282,7 +284,7 @@ def main() -> None:
                      two <= TARGETS["matrix_jobs2_s"] if not a.quick else None))
     lines.append(row("executor efficiency", eff * 100, "%", ">= 90", eff >= TARGETS["executor_efficiency"]))
 
-    sizes = (1_000, 10_000) if a.quick else (1_000, 10_000, 100_000)
+    sizes = (1_000,) if a.quick else (1_000, 10_000, 100_000)
     print(f"estates of {', '.join(map(str, sizes))} identities ...", file=sys.stderr)
     big = {s: scale(s) for s in sizes}
     fig["scale"] = {str(s): v for s, v in big.items()}
