@@ -72,3 +72,16 @@ def test_a_log_of_own_files_replays_with_the_files_named(log, tmp_path):
     assert r.returncode == 2 and "pass --policy FILE" in r.stderr
     r = simenv_cli("replay", str(path), "--policy", str(mine))
     assert r.returncode == 0 and "match" in r.stdout
+
+
+def test_a_transcript_or_a_foreign_log_says_what_to_pass_instead(tmp_path):
+    transcript = tmp_path / "t.jsonl"
+    r = simenv_cli("record", "scope_creep", "--policy", "static_rbac", "--seed", "2", "--out", str(transcript))
+    assert r.returncode == 0, r.stderr
+    r = simenv_cli("replay", str(transcript))
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "a transcript written by simenv record" in r.stderr and f"--agent replay:{transcript}" in r.stderr
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"event": "login"}\n')
+    r = simenv_cli("replay", str(other))
+    assert r.returncode == 2 and "no record kind, so this is not an audit log" in r.stderr, r.stderr

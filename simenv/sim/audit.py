@@ -99,6 +99,12 @@ class Audit:
             raise SimenvError(f"{src}: not UTF-8 text, so not an audit log") from None
         except OSError as e:
             raise SimenvError(f"{src}: cannot read: {e.strerror or e}") from None
+        if docs and docs[0].get("type") == "header" and "kind" not in docs[0]:
+            raise SimenvError(f"{src}: a transcript written by simenv record, not an audit log: replay it with "
+                              f"simenv run SCENARIO --agent replay:{src}, or pass a log written by simenv run --audit")
+        if docs and "kind" not in docs[0]:
+            raise SimenvError(f"{src}: line 1 has no record kind, so this is not an audit log: "
+                              "pass a log written by simenv run --audit")
         try:
             return cls.from_json(docs)
         except SimenvError as e:
