@@ -260,7 +260,8 @@ def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: i
     """
     memo: collections.OrderedDict[tuple[str, str], T] = collections.OrderedDict()
 
-    def load(path: Path) -> T:
+    def shared(path: Path) -> T:
+        """The cached value itself, not a copy: for callers inside simenv that never change what they get."""
         text = read_text(path)
         key = (str(Path(path).resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
         if key in memo:
@@ -271,9 +272,14 @@ def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: i
             memo[key] = value
             if len(memo) > size:
                 memo.popitem(last=False)
+        return value
+
+    def load(path: Path) -> T:
+        value = shared(path)
         return value if immutable else copy.deepcopy(value)
 
     load.cache_clear = memo.clear  # type: ignore[attr-defined]
+    load.shared = shared  # type: ignore[attr-defined]
     return load
 
 

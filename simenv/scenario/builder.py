@@ -30,7 +30,8 @@ class BuiltScenario:
     """Everything an engine needs for one episode.
 
     ``tickets`` are what governance and agents may see; ``truth`` holds each ticket's exact intent
-    and completion predicate, for scoring only.
+    and completion predicate, for scoring only. Everything but ``world`` is shared by the episodes
+    built from one template: read it, never change it.
     """
 
     spec: ScenarioSpec

@@ -34,6 +34,15 @@ def load_scenario(name_or_path: str | Path) -> tuple[ScenarioSpec, Path]:
     return _load(path), path
 
 
+def shared_scenario(name_or_path: str | Path) -> tuple[ScenarioSpec, Path]:
+    """Like :func:`load_scenario`, but the process's cached spec itself, not a copy.
+
+    For the episode factory, which only reads it (the builder keys its templates on the spec's content).
+    """
+    path = files.resolve(name_or_path, "scenarios")
+    return _load.shared(path), path  # type: ignore[attr-defined]
+
+
 @files.cached
 def _load(path: Path, text: str) -> ScenarioSpec:
     spec = files.validate(ScenarioSpec, files.parse_yaml(text, str(path)), str(path))

@@ -14,7 +14,7 @@ from simenv.agents.registry import make_agent
 from simenv.governance.profile import build_governance
 from simenv.rng import Streams
 from simenv.scenario.builder import BuiltScenario, build
-from simenv.scenario.loader import load_scenario
+from simenv.scenario.loader import shared_scenario
 from simenv.scenario.schema import ScenarioSpec
 from simenv.sim.engine import Engine
 
@@ -52,7 +52,7 @@ def make_episode(scenario: str | Path | tuple[ScenarioSpec, Path], policy: str |
         size: overrides the scenario's estate size.
         label: the agent label for the header (default: the agent's own name).
     """
-    spec, path = scenario if isinstance(scenario, tuple) else load_scenario(scenario)
+    spec, path = scenario if isinstance(scenario, tuple) else shared_scenario(scenario)  # read, never changed
     built = build(spec, seed, path, size=size)
     gov = build_governance(policy, Streams(seed))
     agents, default_label = agents_for(built, agent)
