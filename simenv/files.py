@@ -351,17 +351,22 @@ def confined(profile: Path, ref: str, max_bytes: int = MAX_FILE_BYTES) -> Path:
         raise ValueError(f"{q} leaves the profile's folder ('..'); keep policy files in its folder tree")
     root = profile.parent.resolve()
     target = profile.parent / rel
+
+    def refused(e: OSError | ValueError) -> ValueError:  # a name too long, a NUL byte, a loop of symlinks
+        if isinstance(e, FileNotFoundError):
+            return ValueError(f"no such file: {target}")
+        return ValueError(f"{q}: cannot use this path: {getattr(e, 'strerror', None) or e}")
+
     try:
         real = target.resolve()
-        if not real.is_relative_to(root):
-            raise ValueError(f"{q} is a symlink out of the profile's folder ({real}); copy the file into it")
+    except (OSError, ValueError) as e:
+        raise refused(e) from None
+    if not real.is_relative_to(root):
+        raise ValueError(f"{q} is a symlink out of the profile's folder ({real}); copy the file into it")
+    try:
         st = real.stat()
-    except FileNotFoundError:
-        raise ValueError(f"no such file: {target}") from None
-    except (OSError, ValueError) as e:  # a name too long, a NUL byte, a loop of symlinks
-        if isinstance(e, ValueError) and str(e).startswith(q):
-            raise
-        raise ValueError(f"{q}: cannot use this path: {getattr(e, 'strerror', None) or e}") from None
+    except OSError as e:
+        raise refused(e) from None
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{q} is not a regular file; name a policy file")
     if st.st_size > max_bytes:
