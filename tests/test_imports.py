@@ -8,7 +8,8 @@ import sys
 import simenv
 
 HEAVY = {"cedarpy": "simenv.governance.cedar", "regopy": "simenv.governance.rego", "pettingzoo": "simenv.envs.parallel",
-         "matplotlib": "simenv.bench.plots", "distributed": "simenv.bench.executors"}
+         "matplotlib": "simenv.bench.plots", "distributed": "simenv.bench.executors", "starlette": "simenv.view.server",
+         "uvicorn": "simenv.view.server"}
 
 
 def modules() -> list[str]:

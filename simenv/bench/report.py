@@ -69,7 +69,7 @@ def _esc(s: Any) -> str:
     return html.escape(str(s))
 
 
-def _read_summary(out: Path, episodes):
+def read_summary(out: Path, episodes):
     """``summary.csv`` when it is at least as new as the episodes it summarizes, else a fresh summary."""
     import pandas as pd
 
@@ -452,7 +452,7 @@ def build_report(out: str | Path, *, episodes=None, summary=None) -> Path:
     if episodes is None:
         episodes = shards.read_episodes(out)
     if summary is None:
-        summary = _read_summary(out, episodes)
+        summary = read_summary(out, episodes)
     manifest = shards.read_manifest(out)
     comparisons = compare(episodes, COMPARED)
     shards.atomic_write(out / COMPARISONS, comparisons.to_csv(index=False).encode())

@@ -37,7 +37,8 @@ from simenv.bench.tasks import (
 )
 from simenv.errors import SimenvError
 
-OUTPUTS = (shards.SHARDS, shards.MANIFEST, shards.EPISODES, shards.SUMMARY, "comparisons.csv", "report.html", "plots")
+OUTPUTS = (shards.SHARDS, shards.MANIFEST, shards.EPISODES, shards.SUMMARY, "comparisons.csv", "report.html", "plots",
+           shards.AUDIT)
 """What a sweep writes into its results folder (and ``force`` removes)."""
 
 
@@ -99,7 +100,8 @@ def chunk_size_for(n_tasks: int, workers: int) -> int:
 
 
 def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, size: int | None = None,
-              chunk_size: int = 8, max_in_flight: int = 4, sink=None, progress: bool = False) -> list[dict[str, Any]]:
+              chunk_size: int = 8, max_in_flight: int = 4, sink=None, progress: bool = False,
+              audit_dir: str | None = None) -> list[dict[str, Any]]:
     """Run ``tasks`` in chunks on ``executor``, at most ``max_in_flight`` chunks at a time.
 
     Each finished chunk's rows go to ``sink`` (if any) as soon as it completes. A chunk whose future fails (a worker
@@ -107,6 +109,7 @@ def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, s
     nothing else in flight, so that one crashing episode cannot take its neighbours with it; an episode that
     fails that way twice becomes an error row prefixed ``executor:``, which a resumed run retries. Ctrl-C cancels
     what has not started and raises :class:`SweepInterrupted`; the chunks already finished have gone to ``sink``.
+    With ``audit_dir``, workers write each episode's audit log into that results folder.
     """
     queue = deque(chunked(tasks, chunk_size))
     alone: deque[list[Task]] = deque()  # episodes to rerun on their own after their chunk's future failed
@@ -119,11 +122,11 @@ def run_tasks(tasks: Sequence[Task], executor: Executor, *, agent: Any = None, s
         if alone:  # truly alone: once what is in flight has finished, one episode at a time on the whole pool
             if not pending:
                 chunk = alone.popleft()
-                pending[executor.submit(run_chunk, chunk, agent, size)] = chunk
+                pending[executor.submit(run_chunk, chunk, agent, size, audit_dir)] = chunk
             return
         while len(pending) < max(1, max_in_flight) and queue:
             chunk = queue.popleft()
-            pending[executor.submit(run_chunk, chunk, agent, size)] = chunk
+            pending[executor.submit(run_chunk, chunk, agent, size, audit_dir)] = chunk
 
     def failed(chunk: list[Task], e: BaseException) -> list[dict[str, Any]]:
         out = []
@@ -213,7 +216,7 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
                seeds: int | Iterable[int] = 20, agent: Any = None, size: int | None = None, *,
                executor: str | Executor | None = "local", jobs: int | None = None, out: str | Path | None = None,
                resume: bool = False, force: bool = False, errors: str = "raise", chunk_size: int | None = None,
-               max_in_flight: int | None = None, progress: bool | None = None):
+               max_in_flight: int | None = None, progress: bool | None = None, audit: bool = False):
     """Run every scenario × profile × seed and return one row per episode.
 
     Args:
@@ -235,6 +238,8 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
         chunk_size: episodes per chunk (default: about eight chunks per worker).
         max_in_flight: chunks submitted at once (default: twice the workers).
         progress: draw a progress bar (default: on a terminal, not in CI).
+        audit: with ``out``, also keep every episode's audit log as ``out/audit/SCENARIO/PROFILE/AGENT/SEED.jsonl``
+            (what ``simenv view`` opens); workers write them, so a Dask cluster needs ``out`` on a shared disk.
 
     Returns:
         A pandas DataFrame: scenario, policy, seed, agent, every score, error (``None`` when
@@ -254,6 +259,8 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
 
     if errors not in ("raise", "row"):
         raise SimenvError(f"errors must be 'raise' or 'row', not {errors!r}")
+    if audit and out is None:
+        raise SimenvError("audit=True needs out: the audit logs are written into the results folder")
     if jobs is not None and jobs < 1:
         raise SimenvError(f"jobs must be at least 1, not {jobs}")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
@@ -282,7 +289,8 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
             rows = run_tasks(tasks, ex, agent=agent, size=size,
                              chunk_size=chunk_size or chunk_size_for(len(tasks), workers),
                              max_in_flight=max_in_flight or 2 * workers,
-                             sink=writer.write if writer else None, progress=show_progress(progress))
+                             sink=writer.write if writer else None, progress=show_progress(progress),
+                             audit_dir=str(out_dir) if audit and out_dir is not None else None)
         except SweepInterrupted as e:
             raise SweepInterrupted(len(previous) + e.done, len(order), out_dir) from None
         wanted = set(order)

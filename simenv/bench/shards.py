@@ -6,6 +6,7 @@ Layout of a results folder::
     shards/part-*.jsonl one finished chunk each, written atomically (temp file, fsync, rename)
     episodes.parquet   one row per episode (pyarrow)
     summary.csv        per scenario × profile × agent × score: n, mean, IQM, 95% CIs
+    audit/S/P/A/N.jsonl with ``simenv bench --audit``: the audit log of episode (S, P, A, seed N)
 
 A shard is either absent or whole: a sweep killed mid-write leaves at most a ``*.tmp`` file,
 which is ignored and removed. Rows are keyed by (scenario, policy, seed, agent); when a
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from simenv.bench.store import AUDIT, ResultsWriteError, atomic_write, audit_path
 from simenv.bench.tasks import EXECUTOR_ERROR, KEY
 from simenv.errors import SimenvError
 
@@ -30,50 +32,13 @@ SHARDS = "shards"
 MANIFEST = "matrix.json"
 EPISODES = "episodes.parquet"
 SUMMARY = "summary.csv"
-
-
+__all__ = ["AUDIT", "ResultsWriteError", "atomic_write", "audit_path"]  # kept here too: the folder's layout in one place
 def _clean(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # numpy scalars
         return _clean(v.item())
     return v
-
-
-class ResultsWriteError(SimenvError):
-    """The results folder cannot be written (read-only, full, gone): one line that names the file and says what to do."""
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
-
-    The temporary file is created exclusively and never through a symlink, and the rename replaces a symlink at
-    ``path`` rather than writing where it points. An OS error (a read-only or full disk) becomes a one-line
-    :class:`ResultsWriteError`.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True) if tmp.parent.is_dir() else None
-        raise ResultsWriteError(f"cannot write {path}: {e.strerror or e}; make room or make the folder writable, "
-                                f"then run the same command with --resume") from None
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # a platform without directory handles
-        return
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 LOCK = ".lock"

@@ -134,14 +134,24 @@ def describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}".strip()
 
 
-def run_task(task: Task, agent: Any = None, size: int | None = None) -> dict[str, Any]:
-    """Run one episode; any exception becomes an error row."""
+def run_task(task: Task, agent: Any = None, size: int | None = None, audit_dir: str | None = None) -> dict[str, Any]:
+    """Run one episode; any exception becomes an error row.
+
+    With ``audit_dir`` (a results folder), the episode's audit log is written there too, at
+    :func:`simenv.bench.shards.audit_path`.
+    """
     from simenv.api import run_episode
 
     t0 = time.perf_counter()
     try:
         fresh = agent if agent is None or isinstance(agent, str) else copy.deepcopy(agent)
         res = run_episode(task.scenario_ref, task.policy_ref, seed=task.seed, agent=fresh, size=size)
+        if audit_dir is not None:
+            from simenv.bench.store import atomic_write, audit_path
+            from simenv.sim.records import line
+
+            text = "".join(line(r) + "\n" for r in res.audit)
+            atomic_write(audit_path(Path(audit_dir), *task.key[:2], task.agent, task.seed), text.encode())
     except Exception as e:  # noqa: BLE001 - a failing episode is a row, not a failed sweep
         return error_row(task, describe(e))
     row = {**dict(zip(KEY, task.key, strict=True)), **res.scores, "error": None}
@@ -149,6 +159,7 @@ def run_task(task: Task, agent: Any = None, size: int | None = None) -> dict[str
     return row
 
 
-def run_chunk(tasks: list[Task], agent: Any = None, size: int | None = None) -> list[dict[str, Any]]:
-    """Run a chunk of episodes in order (what an executor runs)."""
-    return [run_task(t, agent, size) for t in tasks]
+def run_chunk(tasks: list[Task], agent: Any = None, size: int | None = None,
+              audit_dir: str | None = None) -> list[dict[str, Any]]:
+    """Run a chunk of episodes in order (what an executor runs); ``audit_dir`` as in :func:`run_task`."""
+    return [run_task(t, agent, size, audit_dir) for t in tasks]

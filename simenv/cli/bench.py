@@ -46,6 +46,8 @@ def _configure_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="finish the same sweep: run only the episodes the folder lacks")
     p.add_argument("--force", action="store_true", help="replace the results a folder already holds")
     p.add_argument("--no-report", action="store_true", help="skip plots and report.html")
+    p.add_argument("--audit", action="store_true",
+                   help="also keep every episode's audit log (OUT/audit/SCENARIO/PROFILE/AGENT/SEED.jsonl) for simenv view")
 
 
 def summary_table(summary) -> str:
@@ -82,7 +84,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
     failed = None
     try:
         df = run_matrix(a.scenarios, a.policies, a.seeds, a.agent, a.size, executor=a.executor, jobs=a.jobs,
-                        out=a.out, resume=a.resume, force=a.force, chunk_size=a.chunk_size)
+                        out=a.out, resume=a.resume, force=a.force, chunk_size=a.chunk_size, audit=a.audit)
     except SweepInterrupted as e:
         print(f"simenv bench: {e}; resume with: {resume_command(sys.argv[1:])}", file=sys.stderr)
         return 130
@@ -90,7 +92,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
         df, failed = e.frame, e
     summary = pd.read_csv(a.out / SUMMARY)
     print(summary_table(summary))
-    written = ["episodes.parquet", "summary.csv"]
+    written = ["episodes.parquet", "summary.csv", *(["audit/"] if a.audit else [])]
     if not a.no_report:
         build_report(a.out, episodes=df, summary=summary)
         written += ["comparisons.csv", "report.html", "plots/"]

@@ -1,0 +1,1 @@
+"""simenv view: a local web viewer."""

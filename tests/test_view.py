@@ -1,0 +1,123 @@
+"""simenv view without a browser: bench --audit, the trail index, re-running an unrecorded episode, bad arguments."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simenv.bench.runner import run_matrix
+from simenv.bench.shards import audit_path
+from simenv.sim.audit import Audit
+from simenv.view.diff import align
+from simenv.view.trail import PAGE, Trail
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("viewdata") / "results"
+    df = run_matrix(["scope_creep", "delegated_admin"], ["static_rbac", "zero_standing"], 2, executor="serial", out=out,
+                    audit=True)
+    return out, df.reset_index(drop=True)
+
+
+def test_bench_audit_keeps_each_episodes_log_and_its_fingerprint_is_the_rows(sweep):
+    out, df = sweep
+    for r in df.itertuples():
+        log = Audit.from_jsonl(audit_path(out, r.scenario, r.policy, r.agent, r.seed))
+        assert log.fingerprint() == r.fingerprint
+        assert (log.header.scenario, log.header.profile, log.header.seed) == (r.scenario, r.policy, r.seed)
+
+
+def test_the_trail_index_pages_a_long_log_and_reads_records_back(tmp_path, sweep):
+    out, _ = sweep
+    one = audit_path(out, "scope_creep", "zero_standing", "scripted", 0).read_text().splitlines()
+    body = [json.loads(x) for x in one[1:-1]]
+    lines = [one[0]]
+    while len(lines) < 3 * PAGE + 7:  # a log longer than three pages, renumbered
+        for d in body:
+            lines.append(json.dumps({**d, "seq": len(lines)}))
+    lines.append(json.dumps({**json.loads(one[-1]), "seq": len(lines)}))
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines) + "\n\n")
+    t = Trail(path=path)
+    assert len(t) == len(lines)
+    page = t.page(PAGE, PAGE)
+    assert [r["seq"] for r in page] == list(range(PAGE, 2 * PAGE))
+    assert len(t.page(0, 10 * PAGE)) == PAGE  # never more than a page
+    last = t.page(len(t) - 3, PAGE)
+    assert [r["kind"] for r in last][-1] == "end"
+    seq = next(i for i, x in enumerate(lines) if json.loads(x)["kind"] == "call")
+    assert t.record(seq) == json.loads(lines[seq])
+
+
+def test_an_unrecorded_episode_is_re_run_to_the_same_log(sweep, tmp_path):
+    from simenv.view.server import Viewer
+
+    out, df = sweep
+    i = int(df[(df["scenario"] == "scope_creep") & (df["policy"] == "zero_standing") & (df["seed"] == 1)].index[0])
+    recorded = audit_path(out, "scope_creep", "zero_standing", "scripted", 1)
+    text = recorded.read_text()
+    recorded.unlink()
+    try:
+        v = Viewer(out)
+        ep = v.episode(i)
+        assert ep["source"] == "re-run (fingerprint matches)"
+        rows = v.trail(i).page(0, PAGE)
+        assert [r["seq"] for r in rows] == list(range(len(text.splitlines())))
+    finally:
+        recorded.write_text(text)
+
+
+def test_diff_aligns_two_profiles_calls_and_finds_the_first_differing_decision(sweep):
+    out, _ = sweep
+    a = Trail(path=audit_path(out, "scope_creep", "zero_standing", "scripted", 0)).calls()
+    b = Trail(path=audit_path(out, "scope_creep", "static_rbac", "scripted", 0)).calls()
+    d = align(a, b)
+    first = d["rows"][d["first"]]
+    assert (first["a"] is None or first["b"] is None
+            or (first["a"]["text"].split(" · ")[1] != first["b"]["text"].split(" · ")[1]))
+    assert all(r["same"] for r in d["rows"][: d["first"]])
+    same = align(a, a)
+    assert same["first"] is None and same["differing"] == 0
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simenv", "view", *args, "--no-browser"], capture_output=True, text=True,
+                          cwd=cwd, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.parametrize("case", ["missing", "empty_dir", "not_jsonl", "bad_line", "transcript"])
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path, case, sweep):
+    out, _ = sweep
+    target = tmp_path / case
+    if case == "empty_dir":
+        target.mkdir()
+    elif case == "not_jsonl":
+        target.write_text("hello, not a log\n")
+    elif case == "bad_line":
+        good = audit_path(out, "scope_creep", "static_rbac", "scripted", 0).read_text().splitlines()
+        target.write_text("\n".join([*good[:3], "{broken", *good[3:]]) + "\n")
+    elif case == "transcript":
+        target.write_text(json.dumps({"type": "header", "scenario": "x"}) + "\n")
+    r = run(str(target), cwd=tmp_path)
+    assert r.returncode == 2, r
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simenv: ") and str(target) in lines[0], r.stderr
+    assert "Traceback" not in r.stderr and not r.stdout
+    if case == "bad_line":
+        assert "line 4" in lines[0]
+
+
+def test_a_port_that_is_taken_is_one_line_and_exit_2(tmp_path, sweep):
+    import socket
+
+    out, _ = sweep
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        r = run(str(out), "--port", str(s.getsockname()[1]), cwd=tmp_path)
+    assert r.returncode == 2 and "--port" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
