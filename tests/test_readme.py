@@ -121,6 +121,11 @@ def test_every_readme_example_runs(copy: Path):
                     failed.append(f"the {lang} block {first!r}\n  {type(e).__name__}: {e}")
             elif lang == "":
                 for cmd in filter(None, map(shrink, commands(body))):
+                    if cmd.startswith("simenv view "):  # a server: started, asked for its page and data, stopped
+                        why = check_view(cmd, copy, env)
+                        failed.extend([f"{cmd}\n  {why}"] if why else [])
+                        ran.append(cmd)
+                        continue
                     port = re.search(r"dask://[\w.]+:(\d+)", cmd)
                     if port and cluster is None:
                         cluster = start_dask(int(port[1]))
@@ -141,6 +146,29 @@ def test_every_readme_example_runs(copy: Path):
     assert not failed, "README examples failed:\n" + "\n".join(failed)
     assert any(c.startswith("simenv bench") for c in ran) and any(c.startswith("simenv regress") for c in ran)
     assert (copy / "results" / "report.html").exists()
+
+
+def check_view(cmd: str, copy: Path, env: dict[str, str]) -> str | None:
+    """Run a ``simenv view`` example (never opening a browser): it must print its URL and serve the page and its data."""
+    import urllib.request
+
+    words = shlex.split(cmd.split("#")[0])
+    proc = subprocess.Popen([*words, *([] if "--no-browser" in words else ["--no-browser"])], cwd=copy, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        if not url:
+            return f"printed no URL: {line!r} {proc.stderr.read()[-800:] if proc.poll() is not None else ''}"
+        with urllib.request.urlopen(url[0], timeout=30) as page:
+            html = page.read().decode()
+        with urllib.request.urlopen(url[0] + "api/sweep", timeout=30) as data:
+            doc = json.loads(data.read())
+        ok = "simenv view" in html and doc.get("kind") in ("sweep", "trail")
+        return None if ok else "the page or its data did not come back"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def start_dask(port: int):

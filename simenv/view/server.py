@@ -191,6 +191,7 @@ def serve(target: str | Path, *, port: int = 0, browser: bool = True, announce: 
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen(128)  # connections made as soon as the URL is printed wait in the backlog for uvicorn
     except OSError as e:
         sock.close()
         raise SimenvError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({e.strerror or e}); pass --port 0 for a "

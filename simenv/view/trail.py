@@ -4,17 +4,18 @@ A :class:`Trail` is opened from a JSONL file (``simenv run --audit``, ``simenv b
 or from an :class:`~simenv.sim.audit.Audit` in memory (an episode re-run by name). Opening a
 file reads it once as bytes and keeps only where each line starts (a numpy array), so that
 :meth:`Trail.page` reads just the lines a page shows: a 100,000-record log is paged, never sent
-whole. :meth:`Trail.summary` parses the log once (:meth:`Audit.from_jsonl`, which checks every
-line and names the file and line of a bad one) and derives the credential lifetimes, exposure
-over time (:func:`simenv.bench.timeline.exposure_series`), the touched part of the estate as a
-graph, and an index from each pending call to the approval record that settled it.
+whole. :meth:`Trail.summary` reads the log once, a page of lines at a time (a line that is not a
+record is an error naming the file and line), and derives the credential lifetimes, exposure
+over time (:func:`simenv.bench.timeline.exposure_series` over the typed header, credential and
+end records), the touched part of the estate as a graph, and an index from each pending call to
+the approval record that settled it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ import numpy as np
 
 from simenv.errors import SimenvError
 from simenv.sim.audit import Audit
-from simenv.sim.records import line
+from simenv.sim.records import CLASSES, line
+
+KINDS = {str(k) for k in CLASSES}
 
 SYSTEM = "·system"
 """The timeline column of records that belong to no agent (the header, events, the end)."""
@@ -30,6 +33,10 @@ PAGE = 500
 """The most records one :meth:`Trail.page` returns."""
 GRAPH_NODES = 300
 """The graph keeps at most this many identities and resources (the most touched)."""
+EXPOSURE_POINTS = 2000
+"""Exposure over time is sent as at most this many points (the maximum over each run of ticks)."""
+CREDENTIAL_BARS = 200
+"""The credential lifetimes sent to the page (the first issued)."""
 
 
 def _cls(rec: dict[str, Any]) -> str:
@@ -113,16 +120,13 @@ class Trail:
         self.path, self._lines, self.source = path, lines, source
         self._offsets: np.ndarray | None = None
         self._summary: dict[str, Any] | None = None
-        self._audit: Audit | None = None
         self._lock = threading.Lock()
         if path is not None:
             self._index(path)
 
     @classmethod
     def from_audit(cls, audit: Audit, source: str = "re-run") -> Trail:
-        t = cls(lines=[line(r) for r in audit], source=source)
-        t._audit = audit
-        return t
+        return cls(lines=[line(r) for r in audit], source=source)
 
     def _index(self, path: Path) -> None:
         try:
@@ -199,31 +203,41 @@ class Trail:
             doc = {**doc, "settled_by": self._doc(later, self._raw(later))}
         return doc
 
-    def audit(self) -> Audit:
-        """The whole log as an :class:`Audit` (parsed once; a bad line is a one-line :class:`SimenvError`)."""
-        if self._audit is None:
-            assert self.path is not None
-            self._audit = Audit.from_jsonl(self.path)
-        return self._audit
+    def docs(self) -> Iterator[dict[str, Any]]:
+        """Every record as JSON, read a page at a time; a line that is not a record is a one-line :class:`SimenvError`."""
+        where = self.path or "the log"
+        for start in range(0, len(self), 4 * PAGE):
+            for j, text in enumerate(self._raws(start, min(len(self), start + 4 * PAGE))):
+                try:
+                    doc = json.loads(text, parse_constant=_no_constant)
+                except (ValueError, RecursionError):
+                    raise SimenvError(f"{where}: line {start + j + 1}: not a JSON record, so not an audit log of "
+                                      f"simenv run --audit") from None
+                if not isinstance(doc, dict) or doc.get("kind") not in KINDS:
+                    raise SimenvError(f"{where}: line {start + j + 1}: not an audit record (no known kind); pass a log "
+                                      f"written by simenv run --audit")
+                yield doc
 
     def calls(self) -> list[dict[str, Any]]:
         """Every call record as JSON (for :func:`simenv.view.diff.align`); a pending call's outcome under ``settled``."""
-        from simenv.sim.records import to_json
-
         out: dict[int, dict[str, Any]] = {}
-        for r in self.audit():
-            if r.kind == "call":
-                out[r.seq] = to_json(r)
-            elif r.kind == "approval" and getattr(r, "call_seq", -1) in out:
-                out[r.call_seq]["settled"] = str(r.effect)  # type: ignore[attr-defined]
+        for d in self.docs():
+            if d["kind"] == "call":
+                out[int(d.get("seq", -1))] = d
+            elif d["kind"] == "approval" and d.get("call_seq") in out:
+                out[d["call_seq"]]["settled"] = d.get("effect")
         return list(out.values())
 
     def summary(self) -> dict[str, Any]:
         """Header, end, columns, counts, credential lifetimes, exposure per tick, the estate graph (computed once)."""
         with self._lock:
             if self._summary is None:
-                self._summary = summarize(self.audit(), len(self))
+                self._summary = summarize(self.docs(), len(self), self.path or "the log")
         return self._summary
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a value an audit log holds")
 
 
 def _credentials(recs: Sequence[dict[str, Any]], uses: dict[str, list[int]], horizon: int) -> list[dict[str, Any]]:
@@ -243,7 +257,7 @@ def _credentials(recs: Sequence[dict[str, Any]], uses: dict[str, list[int]], hor
     for b in bars.values():
         if b["end"] is None:
             b["end"] = min(b["expires_at"], horizon) if b["expires_at"] is not None else horizon
-        b["uses"] = uses.get(b["id"], [])[:200]
+        b["uses"] = uses.get(b["id"], [])[:100]
     return list(bars.values())
 
 
@@ -305,52 +319,81 @@ def _graph(calls: Sequence[dict[str, Any]], creds: Sequence[dict[str, Any]], age
     return {"nodes": keep, "edges": kept_edges, "dropped": len(nodes) - len(keep)}
 
 
-def summarize(audit: Audit, n: int) -> dict[str, Any]:
-    """What the episode view draws besides the trail itself (see the module docstring)."""
-    from simenv.bench.timeline import exposure_series
-    from simenv.sim.records import to_json
+def _lean(d: dict[str, Any]) -> dict[str, Any]:
+    """What the graph and the counts read of a call (a 100,000-call log is kept as these)."""
+    keep = ("seq", "kind", "tick", "agent", "actor", "effect", "in_intent", "resource", "system", "tool", "changes", "chain",
+            "represents", "credential", "affected_weight")
+    return {k: d[k] for k in keep if k in d}
 
-    head = to_json(audit.header)
-    end = next((to_json(r) for r in reversed(audit.records) if r.kind == "end"), None)
+
+def summarize(docs: Iterable[dict[str, Any]], n: int, where: Any = "the log") -> dict[str, Any]:
+    """What the episode view draws besides the trail itself (see the module docstring), in one pass over the records.
+
+    Exposure over time is :func:`simenv.bench.timeline.exposure_series` over the typed header, credential and end
+    records (all that it reads), so the other records are never built as objects.
+    """
+    from simenv.bench.timeline import exposure_series
+    from simenv.sim.records import from_json
+
+    head: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
+    typed: list[Any] = []
     calls: list[dict[str, Any]] = []
     creds: list[dict[str, Any]] = []
     approval_of: dict[str, int] = {}
     uses: dict[str, list[int]] = {}
-    columns: dict[str, None] = {str(a.get("name")): None for a in head.get("agents", [])}
     counts = {"calls": 0, "refused": 0, "out_of_intent": 0, "pending": 0}
     by_seq: dict[int, dict[str, Any]] = {}
-    for r in audit.records:
-        k = r.kind
+    last_tick = 0
+    for d in docs:
+        k = d["kind"]
+        last_tick = max(last_tick, int(d.get("tick") or 0))
         if k == "call":
-            d = to_json(r)
+            d = _lean(d)
             calls.append(d)
-            by_seq[r.seq] = d
+            by_seq[int(d.get("seq", -1))] = d
             counts["calls"] += 1
             counts["refused"] += _cls(d) == "deny"
             counts["pending"] += d.get("effect") == "pending"
             counts["out_of_intent"] += not d.get("in_intent", False)
             if d.get("credential") and d.get("effect") != "pending":
-                uses.setdefault(str(d["credential"]), []).append(r.tick)
+                uses.setdefault(str(d["credential"]), []).append(int(d.get("tick") or 0))
         elif k == "approval":
-            a = to_json(r)
-            approval_of[str(a.get("call_seq", -1))] = r.seq
-            call = by_seq.get(int(a.get("call_seq", -1)))
+            approval_of[str(d.get("call_seq", -1))] = int(d.get("seq", -1))
+            call = by_seq.get(int(d.get("call_seq", -1)))
             if call is not None:  # the graph shows what the call finally did
-                call.update(effect=a.get("effect"), changes=a.get("changes") or [], affected_weight=a.get("affected_weight"))
-                if a.get("granted") and call.get("credential"):
-                    uses.setdefault(str(call["credential"]), []).append(r.tick)
-        elif k == "credential":
-            creds.append(to_json(r))
-    for col in (row(c)["col"] for c in calls):
+                call.update(effect=d.get("effect"), changes=d.get("changes") or [], affected_weight=d.get("affected_weight"))
+                if d.get("granted") and call.get("credential"):
+                    uses.setdefault(str(call["credential"]), []).append(int(d.get("tick") or 0))
+        elif k in ("credential", "episode", "end"):
+            try:
+                typed.append(from_json(d))
+            except (SimenvError, TypeError, ValueError) as e:
+                raise SimenvError(f"{where}: record {d.get('seq')}: {str(e)[:160]}") from None
+            if k == "credential":
+                creds.append(d)
+            elif k == "episode":
+                head = head or d
+            else:
+                end = d
+    if head is None:
+        raise SimenvError(f"{where}: no episode header, so not an audit log; pass a log written by simenv run --audit")
+    columns: dict[str, None] = {str(a.get("name")): None for a in head.get("agents", [])}
+    for col in {_column(c): None for c in calls}:
         columns.setdefault(col, None)
     for c in creds:
         columns.setdefault(str(c.get("holder") or SYSTEM), None)
     horizon = int(head.get("exposure_horizon") or 0)
     bars = _credentials(creds, uses, horizon)
-    series = exposure_series(audit)
+    series = exposure_series(Audit(typed))
+    step = max(1, -(-len(series) // EXPOSURE_POINTS))
+    if step > 1:  # the most held in each run of `step` ticks: the page draws at most EXPOSURE_POINTS points
+        pad = np.pad(series, (0, -len(series) % step))
+        series = pad.reshape(-1, step).max(axis=1)
     agents = [str(a.get("name")) for a in head.get("agents", [])]
     head_small = {k: v for k, v in head.items() if k != "weights"}
     return {"records": n, "header": head_small, "end": end, "columns": [*columns, SYSTEM], "counts": counts,
-            "credentials": bars, "exposure": [round(float(x), 4) for x in series.tolist()],
+            "credentials": bars[:CREDENTIAL_BARS], "credential_count": len(bars),
+            "exposure": [round(float(x), 4) for x in series.tolist()], "exposure_step": step,
             "graph": _graph(calls, bars, agents), "approval_of": approval_of,
-            "last_tick": int(end["tick"]) if end else max((r.tick for r in audit.records), default=0)}
+            "last_tick": int(end["tick"]) if end else last_tick}

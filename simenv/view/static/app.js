@@ -121,7 +121,7 @@ function renderPareto(rows) {
   const chart = new Chart($("#pareto"), {
     type: "scatter",
     data: {datasets: [
-      {label: "profiles", data, pointRadius: 7, pointHoverRadius: 10,
+      {label: "profiles", data, pointRadius: 7, pointHoverRadius: 10, clip: false,
        pointBackgroundColor: data.map((d) => sw.colours[d.r.policy] || "#0173B2"), pointBorderColor: "#222",
        pointStyle: data.map((d) => d.r.baseline ? "rectRot" : "circle")},
       {label: "Pareto frontier", data: frontPts.map((d) => ({x: d.x, y: d.y})), type: "line", stepped: "after",
@@ -137,7 +137,7 @@ function renderPareto(rows) {
             `completion under policy ${num(r["completion_under_policy.mean"])} [${num(r["completion_under_policy.mean_lo"])}, ` +
             `${num(r["completion_under_policy.mean_hi"])}]`, "click: list its episodes"];
         }}}},
-      layout: {padding: {right: 16, top: 8}},
+      layout: {padding: {right: 16, top: 20, left: 8}},
       scales: {x: {min: 0, suggestedMax: Math.max(1, ...data.map((d) => d.x)) * 1.08,
         title: {display: true, text: "blast radius: mean per episode   ← lower is better"}},
         y: {title: {display: true, text: "completion under policy   higher is better →"}, suggestedMin: 0, suggestedMax: 1}}},
@@ -393,7 +393,7 @@ function credChart(ep) {
           `used at ticks ${b.uses.join(", ") || "never"}`, `reach ${num(b.reach)}`];
       }}}},
       scales: {x: {type: "linear", min: 0, title: {display: true, text: "tick"}}, y: {type: "category", ticks: {font: {size: 11}}}}}}));
-  const more = ep.credentials.length > bars.length ? ` The first ${bars.length} of ${ep.credentials.length} credentials are shown.` : "";
+  const more = ep.credential_count > bars.length ? ` The first ${bars.length} of ${ep.credential_count} credentials are shown.` : "";
   $("#creds-note").textContent = `A bar runs from issue to revocation, expiry or drop (or, for one still live, to its expiry or the exposure horizon); ` +
     `ticks marks are uses; outlined bars are derived (obtained by the agent, not the broker).${more}`;
 }
@@ -401,7 +401,7 @@ function credChart(ep) {
 function exposureChart(ep) {
   const end = ep.last_tick;
   S.charts.push(new Chart($("#exposure"), {type: "line",
-    data: {labels: ep.exposure.map((_, i) => i), datasets: [{label: "exposure per tick", data: ep.exposure, borderColor: "#0173B2",
+    data: {labels: ep.exposure.map((_, i) => i * ep.exposure_step), datasets: [{label: "exposure per tick", data: ep.exposure, borderColor: "#0173B2",
       backgroundColor: "#0173B233", fill: true, pointRadius: 0, stepped: true}]},
     options: {animation: false, maintainAspectRatio: false, plugins: {legend: {display: false}},
       scales: {x: {title: {display: true, text: `tick (the episode ended at ${end}; credentials still live are charged to the horizon)`}},
@@ -433,7 +433,9 @@ async function graphView(ep, trail) {
       {selector: "edge.delegates", style: {"line-color": "#6a3d9a", "target-arrow-color": "#6a3d9a", "line-style": "dashed", width: 2}},
       {selector: "edge.represents", style: {"line-color": "#0173B2", "target-arrow-color": "#0173B2", "line-style": "dotted"}},
       {selector: "edge.acts", style: {"line-color": "#000", "target-arrow-color": "#000", width: 2.5}}],
-    layout: {name: g.nodes.length > 120 ? "grid" : "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90, padding: 20}});
+    layout: g.nodes.length > 150 ? {name: "grid", padding: 20, avoidOverlap: true}
+      : {name: "breadthfirst", directed: true, roots: g.nodes.filter((n) => n.kind === "agent" || n.kind === "attacker").map((n) => n.id),
+         spacingFactor: 1.3, avoidOverlap: true, padding: 30, animate: false}});
   cy.on("tap", "edge", (ev) => { const s = ev.target.data("seqs"); if (s && s.length) trail.goto(s[0]); });
   $("#graph-note").textContent = `${g.nodes.length} identities and resources, ${g.edges.length} links` +
     (g.dropped ? ` (${g.dropped} less-touched nodes left out)` : "") + ". Click a link to jump to its first call in the trail.";
@@ -462,7 +464,8 @@ async function renderEpisode(id) {
     `<div id="trail"></div><div id="detail" class="detail"><p class="note">Click a row of the trail.</p></div>` +
     `<div class="grid2"><div><h2>Credential lifetimes</h2><p class="note" id="creds-note"></p><div class="chart" id="creds-box"><canvas id="creds"></canvas></div></div>` +
     `<div><h2>Exposure over time</h2><p class="note">Σ over agents of the sensitivity-weighted union of what their live credentials reach; ` +
-    `the area is the exposure score (${num(row.exposure ?? ep.exposure.reduce((a, b) => a + b, 0))}).</p><div class="chart"><canvas id="exposure"></canvas></div></div></div>` +
+    `the area is the exposure score${row.exposure !== undefined ? ` (${num(row.exposure)})` : ""}.` +
+    `${ep.exposure_step > 1 ? ` Each point is the most held over ${ep.exposure_step} ticks.` : ""}</p><div class="chart"><canvas id="exposure"></canvas></div></div></div>` +
     `<h2>The estate the episode touched</h2><div class="legend"><span><i style="background:#0173B2"></i>agent</span><span><i style="background:#CC78BC"></i>identity</span>` +
     `<span><i style="background:#c8c8c8"></i>resource</span><span><i style="background:#DE8F05"></i>reached out of intent</span><span><i style="background:#b3261e"></i>damaged</span>` +
     `<span><i style="border:3px solid #D55E00"></i>changed</span><span>links: <b style="color:#D55E00">changed</b>, <b style="color:#DE8F05">executed, no change</b>, ` +
