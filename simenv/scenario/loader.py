@@ -46,6 +46,10 @@ def shared_scenario(name_or_path: str | Path) -> tuple[ScenarioSpec, Path]:
 @files.cached
 def _load(path: Path, text: str) -> ScenarioSpec:
     spec = files.validate(ScenarioSpec, files.parse_yaml(text, str(path)), str(path))
+    if spec.estate.file is not None:
+        from simenv.scenario.estate import with_estate
+
+        spec = with_estate(spec, path)
     problems = cross_check(spec)
     if problems:
         raise SpecError(str(path), problems)
