@@ -478,12 +478,36 @@ def _trusts(role: Principal, p: Principal, account: str) -> str:
     return how
 
 
+EVERY = {"user": "user/*", "role": "role/*"}
+"""The target of an edge that applies to every user (or role) but its source: one edge, not thousands."""
+
+
+class _TrustIndex:
+    """Which roles' trust policies may let a principal assume them, without scanning every role."""
+
+    def __init__(self, roles: list[Principal], account: str):
+        self.named: dict[str, list[Principal]] = {}
+        self.other: list[Principal] = []  # trust the account, everyone, or an ARN pattern
+        for r in roles:
+            arns = {v for st in r.trust if st.allow for kind, v in st.principals if kind == "AWS"}
+            wide = any(kind == "*" or kind == "AWS" and ("*" in v or v in (account, f"arn:aws:iam::{account}:root"))
+                       for st in r.trust if st.allow for kind, v in st.principals)
+            if wide:
+                self.other.append(r)
+            for a in sorted(arns):
+                if "*" not in a:
+                    self.named.setdefault(a, []).append(r)
+
+    def candidates(self, p: Principal, may_assume: bool) -> list[Principal]:
+        """Roles that name ``p``, and (if its own policies allow sts:AssumeRole) those that trust more widely."""
+        return self.named.get(p.arn, []) + (self.other if may_assume else [])
+
+
 def escalations(an: Analysis) -> tuple[list[Edge], set[str]]:
     """Every escalation edge of the account, and the names of its admin principals."""
     acct = an.account
-    by_arn = {p.arn: p for p in acct.principals}
+    trust_index = _TrustIndex(roles := [p for p in acct.principals if p.kind == "role"], acct.account)
     users = [p for p in acct.principals if p.kind == "user"]
-    roles = [p for p in acct.principals if p.kind == "role"]
     admins = {p.name for p in acct.principals if an.is_admin(p)}
     admin_groups = {g.arn for g in acct.groups.values()
                     if an.is_admin_statements(tuple(s for a in g.attached for s in acct.policies[a].default) + g.inline)}
@@ -496,7 +520,7 @@ def escalations(an: Analysis) -> tuple[list[Edge], set[str]]:
     for p in acct.principals:
         if p.name in admins:
             continue
-        out = _edges_of(an, p, users, roles, by_service, by_arn, admin_groups)
+        out = _edges_of(an, p, users, roles, by_service, trust_index, admin_groups)
         edges.extend(out)
     return edges, admins
 
@@ -509,7 +533,7 @@ def _attached_customer(an: Analysis, p: Principal) -> list[str]:
 
 
 def _edges_of(an: Analysis, p: Principal, users: list[Principal], roles: list[Principal],
-              by_service: dict[str, list[Principal]], by_arn: dict[str, Principal], admin_groups: set[str]) -> list[Edge]:
+              by_service: dict[str, list[Principal]], trust_index: _TrustIndex, admin_groups: set[str]) -> list[Edge]:
     out: list[Edge] = []
     acct = an.account
     t = an.targets
@@ -547,7 +571,9 @@ def _edges_of(an: Analysis, p: Principal, users: list[Principal], roles: list[Pr
                         break
         elif m.shape == "user":
             ts = t(p, m.actions[0].lower(), "user")
-            if ts:
+            if ts.all:
+                add(EVERY["user"], m, ts.conditional)
+            elif ts:
                 for u in users:
                     if u.name != p.name and u.arn in ts:
                         add(u.name, m, ts.conditional)
@@ -571,7 +597,7 @@ def _edges_of(an: Analysis, p: Principal, users: list[Principal], roles: list[Pr
         elif m.shape == "trust":
             if m.id == "sts:AssumeRole":
                 ts = t(p, "sts:assumerole", "role")
-                for r in roles:
+                for r in trust_index.candidates(p, bool(ts)):
                     if r.name == p.name:
                         continue
                     how = _trusts(r, p, acct.account)
@@ -580,6 +606,9 @@ def _edges_of(an: Analysis, p: Principal, users: list[Principal], roles: list[Pr
                         add(r.name, m, how == "account" and ts.conditional)
             else:
                 ts = t(p, "iam:updateassumerolepolicy", "role")
+                if ts.all:
+                    add(EVERY["role"], m, ts.conditional)
+                    continue
                 for r in roles:
                     if r.name != p.name and r.arn in ts:
                         assumable.setdefault(r.name, (ts.conditional, r))

@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from simenv.errors import SpecError
-from simenv.estates.aws import NOT_MODELLED, Account, Analysis, escalations
+from simenv.estates.aws import EVERY, NOT_MODELLED, Account, Analysis, escalations
 from simenv.estates.methods import BY_ID
 
 FORMAT = "simenv-estate/1"
@@ -100,7 +100,7 @@ def from_account(account: Account, text_sha256: str, overrides: dict[str, float]
     """The estate of an account: its principals, edges, admins and sensitivities."""
     an = Analysis(account)
     edges, admins = escalations(an)
-    reach = _reaches_admin(edges, admins)
+    reach = _reaches_admin(edges, admins, {p.name: p.kind for p in account.principals})
     lateral = {e.src for e in edges}
     overrides = dict(overrides or {})
     principals = []
@@ -125,8 +125,11 @@ def from_account(account: Account, text_sha256: str, overrides: dict[str, float]
                       not_modelled=list(NOT_MODELLED), principals=principals, escalations=esc)
 
 
-def _reaches_admin(edges: Iterable, admins: set[str]) -> set[str]:
-    """Principals from which some chain of edges reaches admin (reverse breadth-first search)."""
+def _reaches_admin(edges: Iterable, admins: set[str], types: dict[str, str]) -> set[str]:
+    """Principals from which some chain of edges reaches admin (reverse search; ``types``: name -> user or role).
+
+    An edge to every user (``user/*``) reaches admin when some other user does.
+    """
     into: dict[str, list[str]] = {}
     for e in edges:
         into.setdefault(e.dst, []).append(e.src)
@@ -134,8 +137,14 @@ def _reaches_admin(edges: Iterable, admins: set[str]) -> set[str]:
     frontier = [ADMIN, *sorted(admins)]
     while frontier:
         n = frontier.pop()
-        for s in into.get(n, ()):
-            if s not in seen:
+        srcs = list(into.get(n, ()))
+        every = EVERY.get(types.get(n, ""))
+        if every is not None:
+            waiting = into.get(every, [])
+            srcs += [s for s in waiting if s not in seen]
+            into[every] = [s for s in waiting if s == n and s not in seen]  # the rest now reach admin through n
+        for s in srcs:
+            if s not in seen and s != n:
                 seen.add(s)
                 frontier.append(s)
     return seen - admins
@@ -174,7 +183,7 @@ def load(path: str | Path) -> EstateFile:
     problems = []
     for k, e in enumerate(est.escalations):
         for fld, v in (("from", e.src), ("to", e.to)):
-            if v not in names and not (fld == "to" and v == ADMIN):
+            if v not in names and not (fld == "to" and (v == ADMIN or v in EVERY.values())):
                 problems.append((f"escalations[{k}].{fld}", f"unknown principal {v!r}"))
         if e.method not in BY_ID:
             problems.append((f"escalations[{k}].method", f"unknown method {e.method!r}"))
@@ -203,14 +212,16 @@ def paths(est: EstateFile, max_depth: int = 6, limit: int = 1000
     out_edges: dict[str, list[EscalationSpec]] = {}
     for e in est.escalations:
         out_edges.setdefault(e.src, []).append(e)
-    useful = _reaches_admin([_E(e.src, e.to) for e in est.escalations], admins) | admins | {ADMIN}
+    types = {n: p.type for n, p in names.items()}
+    useful = _reaches_admin([_E(e.src, e.to) for e in est.escalations], admins, types) | admins | {ADMIN}
+    every = {w: sorted(n for n in useful if types.get(n) == k) for k, w in EVERY.items()}
     result: dict[str, tuple[list[list[EscalationSpec]], bool]] = {}
     for start in sorted(names):
         if start in admins or start not in useful:
             continue
         found: list[list[EscalationSpec]] = []
         cut = False
-        for path in _walk(start, out_edges, useful, admins, max_depth):
+        for path in _walk(start, out_edges, useful, admins, max_depth, every):
             if len(found) == limit:
                 cut = True
                 break
@@ -227,12 +238,21 @@ class _E:
 
 
 def _walk(start: str, out_edges: dict[str, list[EscalationSpec]], useful: set[str], admins: set[str],
-          max_depth: int) -> Iterator[list[EscalationSpec]]:
+          max_depth: int, every: dict[str, list[str]]) -> Iterator[list[EscalationSpec]]:
     stack: list[EscalationSpec] = []
     on_path = {start}
 
-    def dfs(node: str) -> Iterator[list[EscalationSpec]]:
+    def expand(node: str) -> Iterator[EscalationSpec]:
         for e in out_edges.get(node, ()):
+            if e.to in every:  # an edge to every user (or role): one step to each that leads somewhere
+                for n in every[e.to]:
+                    if n != node:
+                        yield e.model_copy(update={"to": n})
+            else:
+                yield e
+
+    def dfs(node: str) -> Iterator[list[EscalationSpec]]:
+        for e in expand(node):
             if e.to not in useful or e.to in on_path:
                 continue
             stack.append(e)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from simenv import files
 from simenv.errors import SpecError
+from simenv.estates.aws import EVERY
 from simenv.estates.estate import ADMIN, RULES, EstateFile, load
 from simenv.scenario.schema import GrantSpec, IdentitySpec, PermissionSpec, ResourceSpec, RiskName, ScenarioSpec
 
@@ -44,6 +45,12 @@ def parts(est: EstateFile) -> tuple[list[IdentitySpec], list[ResourceSpec], list
             to_admin.add(e.src)
         else:
             to_principals.setdefault(e.src, set()).add(e.to)
+    of_type = {w: [p.name for p in est.principals if p.type == k] for k, w in EVERY.items()}
+    for src in list(to_principals):
+        for w, members in of_type.items():
+            if w in to_principals[src]:
+                to_principals[src].discard(w)
+                to_principals[src].update(m for m in members if m != src)
     idents, res, grants = [], [ResourceSpec(name=ADMIN_ROLE, type="role", system="cloud",
                                             sensitivity=RULES["admin"][0],
                                             permissions=[PermissionSpec(system="cloud", risks=list(ALL_RISKS))])], []
