@@ -212,7 +212,7 @@ def paths(est: EstateFile, max_depth: int = 6, limit: int = 1000
     out_edges: dict[str, list[EscalationSpec]] = {}
     for e in est.escalations:
         out_edges.setdefault(e.src, []).append(e)
-    types = {n: p.type for n, p in names.items()}
+    types: dict[str, str] = {n: p.type for n, p in names.items()}
     useful = _reaches_admin([_E(e.src, e.to) for e in est.escalations], admins, types) | admins | {ADMIN}
     every = {w: sorted(n for n in useful if types.get(n) == k) for k, w in EVERY.items()}
     result: dict[str, tuple[list[list[EscalationSpec]], bool]] = {}
