@@ -248,30 +248,35 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
         raise SpecError(str(p), [("", f"not UTF-8 text (byte {e.start})")]) from None
 
 
-def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: int = 256) -> Callable[[Path], T]:
+def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: int = 256,
+           deps: Callable[[Path, T], Iterable[Path]] | None = None) -> Callable[[Path], T]:
     """Memoize a ``(path, text) -> spec`` loader on the file's path and *content*.
 
     The file is read on every call (a few microseconds) and parsed only when its bytes are new
     to this process, so a file rewritten within one modification-time tick is never served
     stale. The cache holds the last ``size`` results, keyed by path and SHA-256 (not by the text,
-    which may be megabytes). Unless the loader returns an ``immutable`` value, the cached value
+    which may be megabytes). ``deps`` names the other files a loaded value was built from (a
+    scenario's estate file): their SHA-256 is checked on every call too, and a change (or a
+    missing file) loads again. Unless the loader returns an ``immutable`` value, the cached value
     is never handed out: each caller gets its own deep copy, so no caller can change what another
     one loads. A loader that raises caches nothing.
     """
-    memo: collections.OrderedDict[tuple[str, str], T] = collections.OrderedDict()
+    memo: collections.OrderedDict[tuple[str, str], tuple[T, tuple[tuple[Path, str | None], ...]]] = \
+        collections.OrderedDict()
 
     def shared(path: Path) -> T:
         """The cached value itself, not a copy: for callers inside simenv that never change what they get."""
         text = read_text(path)
         key = (str(Path(path).resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
-        if key in memo:
+        hit = memo.get(key)
+        if hit is not None and all(file_sha256(dep) == sha for dep, sha in hit[1]):
             memo.move_to_end(key)
-            value = memo[key]
-        else:
-            value = loader(Path(key[0]), text)
-            memo[key] = value
-            if len(memo) > size:
-                memo.popitem(last=False)
+            return hit[0]
+        value = loader(Path(key[0]), text)
+        memo[key] = (value, tuple((dep, file_sha256(dep)) for dep in deps(Path(key[0]), value)) if deps else ())
+        memo.move_to_end(key)
+        if len(memo) > size:
+            memo.popitem(last=False)
         return value
 
     def load(path: Path) -> T:
@@ -281,6 +286,25 @@ def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: i
     load.cache_clear = memo.clear  # type: ignore[attr-defined]
     load.shared = shared  # type: ignore[attr-defined]
     return load
+
+
+def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a regular file's bytes, or ``None`` if it is not one or cannot be read (never blocks on a FIFO)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 @functools.cache

@@ -178,3 +178,33 @@ def test_a_scenario_naming_a_missing_estate_file_is_one_line_exit_2(tmp_path):
     r = simenv_cli("validate", str(f))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"{f}: estate.file: no such file" in r.stderr
+
+
+def test_editing_the_estate_file_loads_the_scenario_again(tmp_path):
+    """The scenario cache is keyed on the estate file's content too, not only the scenario's."""
+    from simenv.scenario.loader import load_scenario, shared_scenario
+
+    (tmp_path / "estates").mkdir()
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text((ROOT / "scenarios" / "imported_privesc.yaml").read_text())
+    est_file = tmp_path / "estates" / "iamvulnerable.yaml"
+    est_file.write_text(ESTATE_TEXT := (ROOT / "scenarios" / "estates" / "iamvulnerable.yaml").read_text())
+
+    def weight(spec, name="creds:role/privesc9-AttachRolePolicy-role"):
+        return next(r.sensitivity for r in spec.resources if r.name == name)
+
+    first = shared_scenario(scenario)[0]
+    assert shared_scenario(scenario)[0] is first  # unchanged files: the cached spec
+    assert weight(first) == 15.0
+    edited = ESTATE_TEXT.replace("arn: arn:aws:iam::111111111111:role/privesc9-AttachRolePolicy-role\n  kind: "
+                                 "service_account\n  services: []\n  admin: false\n  sensitivity: 15.0",
+                                 "arn: arn:aws:iam::111111111111:role/privesc9-AttachRolePolicy-role\n  kind: "
+                                 "service_account\n  services: []\n  admin: false\n  sensitivity: 40.0")
+    assert edited != ESTATE_TEXT
+    est_file.write_text(edited)
+    second = shared_scenario(scenario)[0]
+    assert second is not first and weight(second) == 40.0
+    assert weight(load_scenario(scenario)[0]) == 40.0
+    est_file.unlink()
+    with pytest.raises(SpecError, match="estate.file: no such file"):
+        load_scenario(scenario)

@@ -31,6 +31,8 @@ from simenv.estates.methods import BY_ID
 FORMAT = "simenv-estate/1"
 ADMIN = "admin"
 """The node every self-escalation leads to: the account's administrator."""
+ADMIN_ROLE = "aws-admin"
+"""The cloud role that stands for ``admin`` (AdministratorAccess) in a scenario and in an OpenGraph export."""
 RULES = {
     "admin": (25.0, "allowed * (or iam:*) on every resource, as AdministratorAccess"),
     "escalates": (15.0, "not admin, but an escalation path reaches admin"),

@@ -23,10 +23,9 @@ from pathlib import Path
 from simenv import files
 from simenv.errors import SpecError
 from simenv.estates.aws import EVERY
-from simenv.estates.estate import ADMIN, RULES, EstateFile, load
+from simenv.estates.estate import ADMIN, ADMIN_ROLE, MAX_ESTATE_BYTES, RULES, EstateFile, load
 from simenv.scenario.schema import GrantSpec, IdentitySpec, PermissionSpec, ResourceSpec, RiskName, ScenarioSpec
 
-ADMIN_ROLE = "aws-admin"
 ALL_RISKS: list[RiskName] = ["read", "write", "privilege_grant", "key_export", "cross_domain", "credential_issue",
                              "agent_invoke"]
 
@@ -71,13 +70,27 @@ def parts(est: EstateFile) -> tuple[list[IdentitySpec], list[ResourceSpec], list
     return idents, res, grants
 
 
-def with_estate(spec: ScenarioSpec, path: Path) -> ScenarioSpec:
-    """``spec`` with the parts of the estate file it names after its own (whose field paths stay as written)."""
-    ref = spec.estate.file or ""
+def estate_path(spec: ScenarioSpec, path: Path) -> Path | None:
+    """The estate file the scenario at ``path`` names, confined to its folder tree; ``None`` if it names none."""
+    if spec.estate.file is None:
+        return None
     try:
-        target = files.confined(path, ref, max_bytes=256 * 2**20)
+        return files.confined(path, spec.estate.file, max_bytes=MAX_ESTATE_BYTES)
     except ValueError as e:
         raise SpecError(str(path), [("estate.file", str(e))]) from None
-    idents, res, grants = parts(load(target))
+
+
+def estate_of(spec: ScenarioSpec, path: Path) -> EstateFile | None:
+    """The estate file the scenario at ``path`` names, loaded; ``None`` if it names none."""
+    target = estate_path(spec, path)
+    return None if target is None else load(target)
+
+
+def with_estate(spec: ScenarioSpec, path: Path) -> ScenarioSpec:
+    """``spec`` with the parts of the estate file it names after its own (whose field paths stay as written)."""
+    est = estate_of(spec, path)
+    if est is None:
+        return spec
+    idents, res, grants = parts(est)
     return spec.model_copy(update={"identities": list(spec.identities) + idents,
                                    "resources": list(spec.resources) + res, "grants": list(spec.grants) + grants})
