@@ -1,4 +1,4 @@
-"""Commands ``import`` and ``paths``: estates imported from AWS IAM, and their escalation paths."""
+"""Commands ``import``, ``paths`` and ``export``: estates imported from AWS IAM, their escalation paths, OpenGraph."""
 
 from __future__ import annotations
 
@@ -76,8 +76,38 @@ def cmd_paths(a: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("format", choices=("opengraph",), help="what to write: opengraph, BloodHound CE's OpenGraph JSON")
+    p.add_argument("source", help="an estate file (simenv import aws-iam), a scenario (a shipped name or a file), "
+                                  "or an audit log (simenv run --audit)")
+    p.add_argument("-o", "--out", required=True, help="the JSON file to write")
+    p.add_argument("--scenario", default=None, help="for an audit log: the scenario file it ran with, if not a "
+                                                    "shipped name")
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from simenv.bench.opengraph import export
+
+    payload = export(a.source, a.scenario)
+    out = Path(a.out)
+    try:
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(payload, f, indent=1)
+            f.write("\n")
+    except OSError as e:
+        raise SimenvError(f"{out}: cannot write: {e.strerror or e}; give -o a file in a writable folder") from None
+    g = payload["graph"]
+    esc = sum(bool((e.get("properties") or {}).get("escalation")) for e in g["edges"])
+    calls = sum(n["kinds"][0] == "SimenvCall" for n in g["nodes"])
+    print(f"{out}: {len(g['nodes'])} nodes, {len(g['edges'])} edges ({esc} escalation edges"
+          f"{f', {calls} calls' if calls else ''})")
+    return 0
+
+
 COMMANDS = (
     Command("import", "turn an AWS IAM authorization-details export into a simenv estate file", _configure_import,
             cmd_import),
     Command("paths", "list every escalation path to admin of each principal of an estate", _configure_paths, cmd_paths),
+    Command("export", "write an estate, a scenario's world or an episode as BloodHound OpenGraph JSON",
+            _configure_export, cmd_export),
 )
