@@ -72,6 +72,12 @@ def test_every_escalation_path_of_iamvulnerable_is_edges_of_the_estate_export(va
                 assert p.get("rhino") == s.rhino and p.get("pathfinding") == s.pathfinding
                 steps += 1
     assert steps > 100
+    into_admin = {f"{DOMAIN}:resource:aws-admin"}  # what reaches admin in the graph: what simenv paths lists
+    for _ in range(6):
+        into_admin |= {k[1] for k in edges if k[2] in into_admin}
+    admins = {p.name for p in est.principals if p.admin}
+    assert {n for n in est.by_name() if f"{DOMAIN}:identity:{n}" in into_admin} - admins == \
+        {n for n, (ps, _) in found.items() if ps}
     e = edges[("SimenvAWS_iam_AttachUserPolicy", f"{DOMAIN}:identity:user/privesc7-AttachUserPolicy-user",
                f"{DOMAIN}:resource:aws-admin")]
     assert e["properties"]["rhino"] == 7 and e["properties"]["pathfinding"] == "iam-008"
