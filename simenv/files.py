@@ -24,6 +24,7 @@ import hashlib
 import math
 import os
 import stat
+import time
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -251,36 +252,69 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
 def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: int = 256) -> Callable[[Path], T]:
     """Memoize a ``(path, text) -> spec`` loader on the file's path and *content*.
 
-    The file is read on every call (a few microseconds) and parsed only when its bytes are new
-    to this process, so a file rewritten within one modification-time tick is never served
-    stale. The cache holds the last ``size`` results, keyed by path and SHA-256 (not by the text,
-    which may be megabytes). Unless the loader returns an ``immutable`` value, the cached value
-    is never handed out: each caller gets its own deep copy, so no caller can change what another
-    one loads. A loader that raises caches nothing.
+    A file is parsed only when its bytes are new to this process. Its content key (resolved
+    path and SHA-256) is found by reading the file, or, once the file has been read and had not
+    changed for :data:`SETTLED_NS` before that read, by its ``stat`` signature alone (device,
+    inode, size, and modification and change times to the nanosecond): a file rewritten later
+    gets a new change time, which no user can set back, so it is read again. A file that was
+    changed just before it was read is read on every call (the "racy" case of Git's index), so
+    a rewrite within one timestamp tick is never served stale. The cache holds the last ``size``
+    results, keyed by path and SHA-256 (not by the text, which may be megabytes). Unless the
+    loader returns an ``immutable`` value, the cached value is never handed out: each caller
+    gets its own deep copy, so no caller can change what another one loads. A loader that
+    raises caches nothing.
     """
     memo: collections.OrderedDict[tuple[str, str], T] = collections.OrderedDict()
+    settled: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}  # path as given → (stat signature, content key)
 
     def shared(path: Path) -> T:
         """The cached value itself, not a copy: for callers inside simenv that never change what they get."""
-        text = read_text(path)
-        key = (str(Path(path).resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
-        if key in memo:
-            memo.move_to_end(key)
-            value = memo[key]
+        given = os.fspath(path)
+        sig = _signature(given)
+        hit = settled.get(given)
+        if sig is not None and hit is not None and hit[0] == sig and hit[1] in memo:
+            key = hit[1]
         else:
-            value = loader(Path(key[0]), text)
-            memo[key] = value
-            if len(memo) > size:
-                memo.popitem(last=False)
-        return value
+            text = read_text(path)
+            key = (str(Path(path).resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
+            if key not in memo:
+                memo[key] = loader(Path(key[0]), text)
+                if len(memo) > size:
+                    memo.popitem(last=False)
+            if sig is not None and time.time_ns() - max(sig[3], sig[4]) > SETTLED_NS:
+                if len(settled) > 4 * size:
+                    settled.clear()
+                settled[given] = (sig, key)
+        memo.move_to_end(key)
+        return memo[key]
 
     def load(path: Path) -> T:
         value = shared(path)
         return value if immutable else copy.deepcopy(value)
 
-    load.cache_clear = memo.clear  # type: ignore[attr-defined]
+    def clear() -> None:
+        memo.clear()
+        settled.clear()
+
+    load.cache_clear = clear  # type: ignore[attr-defined]
     load.shared = shared  # type: ignore[attr-defined]
     return load
+
+
+SETTLED_NS = 2_000_000_000
+"""How long a file must have been unchanged, when it is read, for its ``stat`` signature to stand for its
+content (two seconds: coarser than the timestamp granularity of any filesystem simenv runs on)."""
+
+
+def _signature(path: str) -> tuple[int, ...] | None:
+    """``(device, inode, size, mtime_ns, ctime_ns)`` of a regular file, or ``None`` (not one, or not there)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 @functools.cache
