@@ -378,3 +378,33 @@ def test_a_sensitivity_from_the_estate_reaches_every_engine_canonical():
     authz = CedarAuthorizer(INTENT["cedar"])
     authz.prepare(EstateView(world), [])
     assert authz._known[(True, res.name)] == view  # the resident store holds the same canonical view
+
+
+def test_cedar_large_estate_store_is_lazy_and_decides_as_the_whole_estate(monkeypatch, tmp_path):
+    """Beyond EAGER_ENTITIES the store starts with what the policies name; every episode decides the same."""
+    from simenv.governance import cedar
+    from simenv.sim.factory import make_episode
+
+    named = tmp_path / "named.cedar"
+    named.write_text(INTENT["cedar"].read_text() + '\n@id("no_payments_while_bob_enabled")\n'
+                     'forbid (principal, action, resource == Simenv::Resource::"payments")\n'
+                     'when { Simenv::Identity::"bob".enabled };\n')
+    prof = tmp_path / "named.yaml"
+    prof.write_text("name: named\ncredentials: {mode: standing_broad}\nauthorizer: {engine: cedar, policy: named.cedar}\n")
+    assert cedar.load_policies(named).named == frozenset({(True, "payments"), (False, "bob")})
+
+    def episode(policy, eager):
+        monkeypatch.setattr(cedar, "EAGER_ENTITIES", 10**9 if eager else 0)
+        engine, _ = make_episode(scenario, policy, seed, size=60)
+        if not eager:
+            assert len(engine.gov.authorizer.entities) < 40, "the lazy store holds only the named entities and actions"
+        engine.run()
+        return engine.audit.fingerprint()
+
+    got = {}
+    for scenario in ("scope_creep", "delegated_admin", "key_export", "prompt_injection_hijack"):
+        for seed in (0, 1):
+            for policy in ("intent_cedar", str(prof)):
+                got[scenario, seed, policy] = episode(policy, True)
+                assert got[scenario, seed, policy] == episode(policy, False), (scenario, seed, policy)
+    assert got["scope_creep", 0, "intent_cedar"] != got["scope_creep", 0, str(prof)]  # the named entities decide
