@@ -241,18 +241,28 @@ class Exploit:
         return sorted(ids)
 
     def calls(self) -> list[dict[str, Any]]:
-        """The learner's decision trail: one entry per call, approval and ticket control, in order."""
+        """The learner's decision trail: one entry per call, approval and ticket control, in order.
+
+        Each entry has ``tick``, ``tool`` and ``call`` (the call as text); a call has its ``args``,
+        ``credential``, ``decision``, ``effect``, ``policy_ids``, ``in_intent`` and ``blast`` (the damage it
+        did out of intent); an approval also names the call it settles (``approval_of``, its seq, and
+        ``call_tick``) and whether the approvers ``granted`` it; a ticket control has ``op`` and ``ticket``.
+        """
+        by_seq = {r.seq: r for r in self.records if isinstance(r, CallRecord)}
         out: list[dict[str, Any]] = []
         for r in self.records:
             if isinstance(r, ControlRecord):
-                out.append({"tick": r.tick, "tool": r.tool, "op": r.op, "ticket": r.ticket})
+                out.append({"tick": r.tick, "tool": r.tool, "call": f"{r.op} {r.ticket}", "op": r.op, "ticket": r.ticket})
                 continue
             assert isinstance(r, CallRecord | ApprovalRecord)
             row: dict[str, Any] = {"tick": r.tick, "tool": r.tool}
             if isinstance(r, CallRecord):
-                row |= {"args": dict(r.args), "credential": r.credential}
+                row |= {"call": describe_call(ToolCall(r.tool, r.args)), "args": dict(r.args), "credential": r.credential}
             else:
-                row |= {"approval_of": r.call_seq, "granted": r.granted}
+                call = by_seq.get(r.call_seq)
+                text = describe_call(ToolCall(call.tool, call.args)) if call is not None else str(r.tool)
+                row |= {"call": f"approval of {text}", "approval_of": r.call_seq,
+                        "call_tick": call.tick if call is not None else None, "granted": r.granted}
             row |= {"decision": str(r.decision), "effect": str(r.effect), "policy_ids": list(r.policy_ids),
                     "in_intent": r.in_intent, "blast": r.affected_weight or 0.0}
             out.append(row)
@@ -314,14 +324,11 @@ def describe(exploit: Exploit) -> list[str]:
     lines = []
     for c in exploit.calls():
         if "op" in c:
-            lines.append(f"t={c['tick']:<3} {c['op']} {c['ticket']}")
+            lines.append(f"t={c['tick']:<3} {c['call']}")
             continue
-        if "args" in c:
-            head = describe_call(ToolCall(c["tool"], c["args"]))
-        else:
-            head = f"approval of #{c['approval_of']} {c['tool']}"
         label = "" if c["in_intent"] else "  OUT-OF-INTENT"
         blast = f"  +{c['blast']:g}" if c["blast"] else ""
-        lines.append(f"t={c['tick']:<3} {head} -> {c['decision'].upper()} ({','.join(c['policy_ids'])}) "
+        who = "" if "granted" not in c else ("approvers granted; " if c["granted"] else "approvers refused; ")
+        lines.append(f"t={c['tick']:<3} {c['call']} -> {who}{c['decision'].upper()} ({','.join(c['policy_ids'])}) "
                      f"{c['effect']}{label}{blast}")
     return lines
