@@ -186,6 +186,28 @@ def test_validate_rejects_a_bad_policy_through_the_profile(tmp_path, rego, where
     assert where in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("key", ["manifest", "policy"])
+def test_validate_names_the_field_that_names_the_manifest(tmp_path, key):
+    manifest(tmp_path, 'decision := {"decision": "allow"\n')
+    prof = tmp_path / "prof.yaml"
+    prof.write_text(f"name: x\ncredentials: {{mode: jit}}\nauthorizer: {{engine: agt, {key}: m.yaml}}\n")
+    r = simenv_cli("validate", str(prof))
+    assert r.returncode == 2 and r.stderr.startswith(f"{prof}: authorizer.{key}: {tmp_path / 'p.rego'}: "), r.stderr
+
+
+@pytest.mark.parametrize("authorizer,says", [
+    ("{engine: cedar, manifest: m.yaml}", "authorizer.manifest: only the agt engine reads a manifest"),
+    ("{engine: agt, manifest: m.yaml, policy: m.yaml}", "authorizer.manifest: give the manifest or authorizer.policy"),
+    ("{engine: agt, manifest: ../m.yaml}", "authorizer.manifest: "),
+])
+def test_a_misplaced_manifest_is_a_profile_error(tmp_path, authorizer, says):
+    manifest(tmp_path, 'decision := {"decision": "allow"}\n')
+    prof = tmp_path / "prof.yaml"
+    prof.write_text(f"name: x\ncredentials: {{mode: jit}}\nauthorizer: {authorizer}\n")
+    r = simenv_cli("validate", str(prof))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and f"{prof}: {says}" in r.stderr, r.stderr
+
+
 def test_a_profile_without_a_manifest_is_an_error():
     with pytest.raises(SimenvError, match="needs a manifest"):
         AgtAuthorizer()

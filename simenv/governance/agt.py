@@ -1,6 +1,6 @@
 """The Agent Governance Toolkit (AGT) authorizer. The only module that imports the toolkit.
 
-``authorizer: {engine: agt, policy: agt/NAME.yaml}`` names an AGT manifest. Every request is
+``authorizer: {engine: agt, manifest: agt/NAME.yaml}`` (or ``policy:``) names an AGT manifest. Every request is
 evaluated as AGT's ``pre_tool_call`` intervention point, in-process: the toolkit's native runtime
 (``agent_control_specification._native.NativeRuntime``, the Rust core under ``agt.policies.runtime``)
 selects the policy target, projects the tool from the manifest's catalog, collects annotations,
