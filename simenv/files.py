@@ -24,6 +24,7 @@ import hashlib
 import math
 import os
 import stat
+import time
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -248,39 +249,123 @@ def read_text(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
         raise SpecError(str(p), [("", f"not UTF-8 text (byte {e.start})")]) from None
 
 
-def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: int = 256) -> Callable[[Path], T]:
+def cached(loader: Callable[[Path, str], T], *, immutable: bool = False, size: int = 256,
+           deps: Callable[[Path, T], Iterable[Path]] | None = None) -> Callable[[Path], T]:
     """Memoize a ``(path, text) -> spec`` loader on the file's path and *content*.
 
-    The file is read on every call (a few microseconds) and parsed only when its bytes are new
-    to this process, so a file rewritten within one modification-time tick is never served
-    stale. The cache holds the last ``size`` results, keyed by path and SHA-256 (not by the text,
-    which may be megabytes). Unless the loader returns an ``immutable`` value, the cached value
+    A file is parsed only when its bytes are new to this process. Its content key (resolved
+    path and SHA-256) is found by reading the file, or, once the file has been read and had not
+    changed for :data:`SETTLED_NS` before that read, by its ``stat`` signature alone (device,
+    inode, size, and modification and change times to the nanosecond): a file rewritten later
+    gets a new change time, which no user can set back, so it is read again. A file that was
+    changed just before it was read is read on every call (the "racy" case of Git's index), so
+    a rewrite within one timestamp tick is never served stale. The cache holds the last ``size``
+    results, keyed by path and SHA-256 (not by the text, which may be megabytes). ``deps`` names
+    the other files a loaded value was built from (a scenario's estate file): their SHA-256
+    (:func:`file_sha256`, known the same way) is checked on every call too, and a change (or a
+    missing file) loads again. Unless the loader returns an ``immutable`` value, the cached value
     is never handed out: each caller gets its own deep copy, so no caller can change what another
     one loads. A loader that raises caches nothing.
     """
-    memo: collections.OrderedDict[tuple[str, str], T] = collections.OrderedDict()
+    memo: collections.OrderedDict[tuple[str, str], tuple[T, tuple[tuple[Path, str | None], ...]]] = \
+        collections.OrderedDict()
+    settled: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}  # path as given → (stat signature, content key)
 
     def shared(path: Path) -> T:
         """The cached value itself, not a copy: for callers inside simenv that never change what they get."""
-        text = read_text(path)
-        key = (str(Path(path).resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
-        if key in memo:
-            memo.move_to_end(key)
-            value = memo[key]
+        given = os.fspath(path)
+        sig = _signature(given)
+        hit = settled.get(given)
+        text = None
+        if sig is not None and hit is not None and hit[0] == sig and hit[1] in memo:
+            key = hit[1]
         else:
+            text = read_text(path)
+            key = (str(Path(path).resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
+            if sig is not None and _settled(sig):
+                if len(settled) > 4 * size:
+                    settled.clear()
+                settled[given] = (sig, key)
+        entry = memo.get(key)
+        if entry is None or not all(file_sha256(dep) == sha for dep, sha in entry[1]):
+            if text is None:  # known by its signature, but a file it was built from changed: load it again
+                text = read_text(path)
+                key = (key[0], hashlib.sha256(text.encode("utf-8")).hexdigest())
             value = loader(Path(key[0]), text)
-            memo[key] = value
-            if len(memo) > size:
-                memo.popitem(last=False)
-        return value
+            entry = (value, tuple((dep, file_sha256(dep)) for dep in deps(Path(key[0]), value)) if deps else ())
+            memo[key] = entry
+        memo.move_to_end(key)
+        if len(memo) > size:
+            memo.popitem(last=False)
+        return entry[0]
 
     def load(path: Path) -> T:
         value = shared(path)
         return value if immutable else copy.deepcopy(value)
 
-    load.cache_clear = memo.clear  # type: ignore[attr-defined]
+    def clear() -> None:
+        memo.clear()
+        settled.clear()
+
+    load.cache_clear = clear  # type: ignore[attr-defined]
     load.shared = shared  # type: ignore[attr-defined]
     return load
+
+
+def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a regular file's bytes, or ``None`` if it is not one or cannot be read (never blocks on a FIFO).
+
+    A file unchanged for :data:`SETTLED_NS` before it was hashed is known by its ``stat`` signature afterwards.
+    """
+    given = os.fspath(path)
+    sig = _signature(given)
+    if sig is None:
+        return None
+    hit = _DIGESTS.get(given)
+    if hit is not None and hit[0] == sig:
+        return hit[1]
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            sha = hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if _settled(sig):
+        if len(_DIGESTS) > 1024:
+            _DIGESTS.clear()
+        _DIGESTS[given] = (sig, sha)
+    return sha
+
+
+_DIGESTS: dict[str, tuple[tuple[int, ...], str]] = {}  # path as given → (stat signature, SHA-256), settled files only
+SETTLED_NS = 2_000_000_000
+"""How long a file must have been unchanged, when it is read, for its ``stat`` signature to stand for its
+content (two seconds: coarser than the timestamp granularity of any filesystem simenv runs on)."""
+
+
+def _settled(sig: tuple[int, ...]) -> bool:
+    """Whether a file of this signature was last changed more than :data:`SETTLED_NS` ago."""
+    return time.time_ns() - max(sig[3], sig[4]) > SETTLED_NS
+
+
+def _signature(path: str) -> tuple[int, ...] | None:
+    """``(device, inode, size, mtime_ns, ctime_ns)`` of a regular file, or ``None`` (not one, or not there)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 @functools.cache

@@ -20,13 +20,15 @@ PINNED = HERE / "data" / "pinned_scores.json"
 SEEDS = (0, 1, 2)
 AGENTS = ("scripted", "llm_stub")
 IGNORED = ("fingerprint",)
+UNPINNED = {"intent_agt": "it decides as intent_cedar does: tests/test_agt.py checks its scores against intent_cedar's pins"}
+"""Shipped profiles left out of the pins, and why."""
 
 
 def cases() -> list[tuple[str, str, int, str]]:
     from simenv import files
 
     return [(s, p, seed, a) for s in files.list_shipped("scenarios") for p in files.list_shipped("policies")
-            for a in AGENTS for seed in SEEDS]
+            if p not in UNPINNED for a in AGENTS for seed in SEEDS]
 
 
 def scores(scenario: str, policy: str, seed: int, agent: str) -> dict:

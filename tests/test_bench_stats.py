@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from simenv.bench.stats import as_float, bootstrap, compare, iqm, prob_improvement, summarize
 
@@ -57,3 +58,15 @@ def test_probability_of_improvement_and_paired_difference():
     assert row["p_improve"] == 1.0
     mirror = c[(c["scenario"] == "a") & (c["policy_a"] == "bad")].iloc[0]  # both orders are written
     assert (mirror["policy_b"], mirror["diff"], mirror["p_improve"]) == ("good", 5.0, 0.0)
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (8,), (41,), (30, 20), (3, 5, 41)])
+def test_iqm_is_scipy_trim_mean_to_the_bit(shape):
+    """The numpy IQM gives exactly scipy.stats.trim_mean(x, 0.25), along every axis, NaN included."""
+    from scipy import stats as st
+
+    a = np.random.default_rng(len(shape)).normal(size=shape) * 1e3
+    for axis in range(-1, -len(shape) - 1, -1):
+        assert np.array_equal(iqm(a, axis=axis), st.trim_mean(a, 0.25, axis=axis))
+    a.flat[0] = np.nan
+    assert np.array_equal(iqm(a), st.trim_mean(a, 0.25, axis=-1), equal_nan=True)

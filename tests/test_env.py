@@ -140,6 +140,7 @@ def test_mask_1_is_mediated_and_mask_0_is_a_wait_unless_an_approval_settles(scen
                 obs, r, term, trunc, info = env.step(a)
                 done = term or trunc
                 mine = _learner_records(env, before, tick)
+                assert info["acted"] == bool(mine)  # the env says whether the action took the learner's turn
                 if a == 0:
                     continue
                 if mask[a]:

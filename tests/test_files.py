@@ -1,5 +1,8 @@
 """Scenario and profile files: strict schema, file:field errors, YAML traps, no tracebacks."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 import yaml
 from conftest import SCENARIOS, simenv_cli
@@ -53,6 +56,9 @@ BREAKS = {
 def test_broken_copies_are_rejected_with_file_and_field(name, kind, tmp_path):
     fn, field, words = BREAKS[kind]
     path = tmp_path / f"{name}_broken.yaml"
+    estates = Path(files.shipped_dir("scenarios")) / "estates"
+    if estates.is_dir():  # a scenario may name an estate file beside it
+        shutil.copytree(estates, tmp_path / "estates", dirs_exist_ok=True)
     path.write_text(_mutate(shipped(name), fn))
     with pytest.raises(SpecError) as e:
         load_scenario(path)

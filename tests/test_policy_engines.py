@@ -1,4 +1,4 @@
-"""The authorizer engines: native rules, Cedar and Rego decide the intent policy identically."""
+"""The authorizer engines: native rules, Cedar, Rego and an AGT manifest decide the intent policy identically."""
 
 import re
 import subprocess
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from simenv.errors import SimenvError, SpecError
+from simenv.governance.agt import AgtAuthorizer
 from simenv.governance.cedar import CedarAuthorizer
 from simenv.governance.cedar_schema import schema_text
 from simenv.governance.fields import RequestDoc
@@ -23,8 +24,8 @@ from simenv.world.catalog import CATALOG
 ROOT = Path(__file__).resolve().parent.parent
 POL = ROOT / "policies"
 INTENT = {"native": POL / "rules" / "intent.yaml", "cedar": POL / "cedar" / "intent.cedar",
-          "rego": POL / "rego" / "intent.rego"}
-FACTORY = {"native": NativeRules, "cedar": CedarAuthorizer, "rego": RegoAuthorizer}
+          "rego": POL / "rego" / "intent.rego", "agt": POL / "agt" / "intent.yaml"}
+FACTORY = {"native": NativeRules, "cedar": CedarAuthorizer, "rego": RegoAuthorizer, "agt": AgtAuthorizer}
 TOOLS = sorted(CATALOG)
 SENSITIVITY_EDGES = (0.0, 1.0, 7.9999, 8.0, 8.0001, 10.0, 30.0)
 
@@ -79,8 +80,10 @@ def test_engines_agree_on_10000_sampled_requests():
     native = [e["native"].authorize(r) for r in reqs]
     cedar = e["cedar"].authorize_batch(reqs)
     rego = [e["rego"].authorize(r) for r in reqs]
-    mismatches = [(r.to_input(), n, c, g) for r, n, c, g in zip(reqs, native, cedar, rego, strict=True)
-                  if not (n.effect == c.effect == g.effect and set(n.policy_ids) == set(c.policy_ids) == set(g.policy_ids))]
+    agt = [e["agt"].authorize(r) for r in reqs]  # the AGT manifest, each request a pre_tool_call intervention
+    mismatches = [(r.to_input(), n, c, g, a) for r, n, c, g, a in zip(reqs, native, cedar, rego, agt, strict=True)
+                  if not (n.effect == c.effect == g.effect == a.effect
+                          and set(n.policy_ids) == set(c.policy_ids) == set(g.policy_ids) == set(a.policy_ids))]
     assert not mismatches, mismatches[:3]
     # the sample exercises every outcome and every rule
     effects = Counter(d.effect for d in native)
@@ -301,7 +304,7 @@ def test_engines_agree_on_boundary_values():
     reqs = edge_requests()
     e = engines()
     native = [e["native"].authorize(r) for r in reqs]
-    for name in ("cedar", "rego"):
+    for name in ("cedar", "rego", "agt"):
         got = e[name].authorize_batch(reqs) if name == "cedar" else [e[name].authorize(r) for r in reqs]
         bad = [(r.to_input(), n, g) for r, n, g in zip(reqs, native, got, strict=True)
                if (n.effect, set(n.policy_ids)) != (g.effect, set(g.policy_ids))]
@@ -378,3 +381,33 @@ def test_a_sensitivity_from_the_estate_reaches_every_engine_canonical():
     authz = CedarAuthorizer(INTENT["cedar"])
     authz.prepare(EstateView(world), [])
     assert authz._known[(True, res.name)] == view  # the resident store holds the same canonical view
+
+
+def test_cedar_large_estate_store_is_lazy_and_decides_as_the_whole_estate(monkeypatch, tmp_path):
+    """Beyond EAGER_ENTITIES the store starts with what the policies name; every episode decides the same."""
+    from simenv.governance import cedar
+    from simenv.sim.factory import make_episode
+
+    named = tmp_path / "named.cedar"
+    named.write_text(INTENT["cedar"].read_text() + '\n@id("no_payments_while_bob_enabled")\n'
+                     'forbid (principal, action, resource == Simenv::Resource::"payments")\n'
+                     'when { Simenv::Identity::"bob".enabled };\n')
+    prof = tmp_path / "named.yaml"
+    prof.write_text("name: named\ncredentials: {mode: standing_broad}\nauthorizer: {engine: cedar, policy: named.cedar}\n")
+    assert cedar.load_policies(named).named == frozenset({(True, "payments"), (False, "bob")})
+
+    def episode(policy, eager):
+        monkeypatch.setattr(cedar, "EAGER_ENTITIES", 10**9 if eager else 0)
+        engine, _ = make_episode(scenario, policy, seed, size=60)
+        if not eager:
+            assert len(engine.gov.authorizer.entities) < 40, "the lazy store holds only the named entities and actions"
+        engine.run()
+        return engine.audit.fingerprint()
+
+    got = {}
+    for scenario in ("scope_creep", "delegated_admin", "key_export", "prompt_injection_hijack"):
+        for seed in (0, 1):
+            for policy in ("intent_cedar", str(prof)):
+                got[scenario, seed, policy] = episode(policy, True)
+                assert got[scenario, seed, policy] == episode(policy, False), (scenario, seed, policy)
+    assert got["scope_creep", 0, "intent_cedar"] != got["scope_creep", 0, str(prof)]  # the named entities decide

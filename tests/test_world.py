@@ -276,3 +276,19 @@ def test_docs_tools_md_is_the_generated_reference():
         f"docs/tools.md is out of date with simenv/world/actions.py; regenerate it with: {reference.REGENERATE}")
     for name in CATALOG:
         assert f"| `{name}` |" in doc.read_text(encoding="utf-8")
+
+
+def test_the_plain_estate_digest_is_the_canonical_one():
+    """The base digest skips the canonical walk; for every shipped estate it is the same digest."""
+    from simenv.files import list_shipped
+    from simenv.scenario.builder import build
+    from simenv.scenario.loader import load_scenario
+    from simenv.world.state import digest
+
+    for name in list_shipped("scenarios"):
+        spec, path = load_scenario(name)
+        w = build(spec, 0, path).world
+        obj = {"td": w.trust_domain, "ids": [(i.name, i.kind) for i in w.identities],
+               "res": [(r.name, r.type, r.system, r.sensitivity) for r in w.resources],
+               "grants": sorted((i, r) for i, rs in w.by_identity.items() for r in rs)}
+        assert w._base_digest == digest(obj) == digest(obj, plain=True), name

@@ -6,7 +6,7 @@ runner), :mod:`~simenv.bench.executors` (serial, loky, Dask), :mod:`~simenv.benc
 :mod:`~simenv.bench.stats` (mean, IQM, stratified bootstrap, paired comparisons),
 :mod:`~simenv.bench.timeline` (exposure per tick), :mod:`~simenv.bench.plots` (the only
 importer of matplotlib), :mod:`~simenv.bench.report`, :mod:`~simenv.bench.regress`,
-:mod:`~simenv.bench.replay`, and :mod:`~simenv.bench.commands` (the CLI).
+:mod:`~simenv.bench.replay`, :mod:`~simenv.bench.redteam` (the red-team learner), and :mod:`~simenv.bench.commands` (the CLI).
 
 Importing this package is light; :func:`run_matrix` imports pandas and pyarrow when called.
 """

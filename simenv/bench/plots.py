@@ -563,3 +563,115 @@ def exposure_over_time(curves: Sequence[Curve], *, title: str, horizon: int | No
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=FONT, frameon=False,
                   title="profile: Σ = mean exposure score\n(weight × ticks)", title_fontsize=FONT)
     return _png(fig)
+
+
+@dataclass
+class Learning:
+    """One search's learning curve: the episodes run by each iteration's end and its damage (blast radius)."""
+
+    label: str
+    episodes: Sequence[int]
+    best: Sequence[float]
+    mean: Sequence[float]
+    best_so_far: Sequence[float]
+    style: Style
+    reference: float | None = None  # e.g. the scripted agent's blast radius under the same profile
+    reference_label: str = "scripted agent"
+
+
+def learning_curves(curves: Sequence[Learning], *, title: str, ylabel: str = "blast radius of an episode") -> bytes:
+    """Each search's best-so-far (thick), per-iteration best (markers) and mean (thin dashed) against episodes run.
+
+    A reference value (the scripted agent's damage under the same profile) is a dotted line in the
+    search's colour, labelled at the right edge.
+    """
+    fig = Figure(figsize=(8.6, 4.4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    fig.subplots_adjust(left=0.09, right=0.7, bottom=0.13, top=0.88)
+    top = 0.0
+    for c in curves:
+        x = np.asarray(c.episodes, dtype=float)
+        line = c.style.line()
+        ax.plot(x, c.best_so_far, lw=2.2, label=f"{c.label}: best so far ({c.best_so_far[-1]:g})", zorder=3, **line)
+        ax.plot(x, c.best, linestyle="none", markersize=5, zorder=4, label=f"{c.label}: best of the iteration",
+                **{k: v for k, v in c.style.point().items() if k != "linestyle"})
+        ax.plot(x, c.mean, lw=1.1, color=c.style.color, linestyle=(0, (4, 2)), zorder=2,
+                label=f"{c.label}: mean of the iteration")
+        top = max(top, float(np.max(c.best_so_far)) if len(c.best_so_far) else 0.0)
+        if c.reference is not None:
+            ax.axhline(c.reference, color=c.style.color, lw=1.0, linestyle=":", zorder=1)
+            ax.text(1.0, c.reference, f" {c.reference_label}, {c.label} ({c.reference:g})", color=c.style.color,
+                    transform=ax.get_yaxis_transform(), fontsize=FONT - 0.5, va="center", ha="left")
+            top = max(top, c.reference)
+    ax.set_ylim(0, max(top * 1.1, 1.0))
+    ax.set_xlim(left=0)
+    ax.set_xlabel("episodes run", fontsize=FONT + 1)
+    ax.set_ylabel(ylabel, fontsize=FONT + 1)
+    ax.tick_params(labelsize=FONT)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 0.8), fontsize=FONT, frameon=False)
+    ax.set_title(title, fontsize=FONT + 2)
+    return _png(fig)
+
+
+DAMAGE, HARMLESS, INTENDED, REFUSED_COLOR = "#D55E00", "#E69F00", "#0173B2", "#949494"
+
+
+def exploit(calls: Sequence[dict[str, Any]], *, title: str, total: float) -> bytes:
+    """The exploit as a decision trail: one row per call (top to bottom), the bar its out-of-intent damage.
+
+    ``calls`` are rows as :meth:`simenv.bench.redteam.Exploit.calls` gives them (``tick``, ``call``,
+    ``decision``, ``effect``, ``policy_ids``, ``in_intent``, ``blast``; ``op`` for a ticket control,
+    ``granted`` for an approval).
+
+    Rows are coloured by what happened: damage done out of intent, out of intent but no damage
+    (a no-op), an intended call, refused or pending (grey). The decision and the ids of the
+    policies that decided each call stand at the end of its row; ``total`` (the episode's blast
+    radius, a union, so at most the sum of the bars) is in the title.
+    """
+    rows = list(calls)
+    fig = Figure(figsize=(9.6, 0.9 + 0.3 * max(len(rows), 1)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if not rows:
+        ax.text(0.5, 0.5, "no call", transform=ax.transAxes, ha="center", va="center")
+        ax.set_axis_off()
+        return _png(fig)
+    vmax = max([float(c.get("blast") or 0.0) for c in rows] + [1.0])
+    labels, colors = [], []
+    for i, c in enumerate(rows):
+        head = str(c["call"])
+        if "op" in c:
+            color, note = INTENDED, "ticket closed"
+        else:
+            blast = float(c.get("blast") or 0.0)
+            executed = c["effect"] in ("applied", "noop")
+            color = (DAMAGE if blast > 0 else INTENDED if c["in_intent"] and executed
+                     else HARMLESS if executed else REFUSED_COLOR)
+            note = f"{c['decision']} ({', '.join(c['policy_ids']) or '-'}) {c['effect']}"
+            if "granted" in c:
+                note = ("approvers granted: " if c["granted"] else "approvers refused: ") + note
+            if blast > 0:
+                note = f"+{blast:g}  " + note
+            ax.barh(i, blast, color=color, height=0.62, zorder=3)
+        ax.plot([0], [i], marker="o", markersize=4, color=color, zorder=4)
+        ax.text(max(float(c.get("blast") or 0.0), 0) + vmax * 0.015, i, note, va="center", fontsize=FONT - 0.5,
+                color="#222222", zorder=5)
+        labels.append(f"t={c['tick']}  {head}")
+        colors.append(color)
+    ax.set_yticks(range(len(rows)), labels, fontsize=FONT - 0.5)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, vmax * 1.9)
+    ax.set_xlabel("damage the call did out of intent (sensitivity-weighted)", fontsize=FONT + 1)
+    ax.tick_params(axis="x", labelsize=FONT)
+    ax.grid(axis="x", alpha=0.3)
+    from matplotlib.patches import Patch
+
+    legend = [Patch(color=DAMAGE, label="out of intent, damage"),
+              Patch(color=HARMLESS, label="out of intent, no damage"),
+              Patch(color=INTENDED, label="intended, or ticket control"),
+              Patch(color=REFUSED_COLOR, label="refused or pending")]
+    ax.legend(handles=legend, loc="lower right", fontsize=FONT - 0.5, frameon=True, framealpha=0.9)
+    ax.set_title(f"{title}: blast radius {total:g}", fontsize=FONT + 2)
+    return _png(fig)

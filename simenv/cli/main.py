@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-from simenv.cli import agents, bench, episodes, fuzz, policy, scenario, tools, view
+from simenv.cli import agents, bench, episodes, estates, fuzz, policy, redteam, scenario, tools, view
 from simenv.cli.common import Command, build_parsers, invoke
 
-GROUPS = (episodes, policy, scenario, tools, agents, bench, view, fuzz)
+GROUPS = (episodes, policy, scenario, estates, tools, agents, bench, redteam, view, fuzz)
 """Every command group, in the order ``simenv --help`` lists them."""
 
 

@@ -43,7 +43,9 @@ class IAMEnv(gym.Env):
         approval, is halted, or the episode is over; only "wait" is then 1. An action taken
         against the mask is a wait, except in two cases the learner is not told of in advance:
         an approval that settles at the start of the step, and a sub-ticket another agent hands
-        it earlier in the same tick; the action is then mediated as usual.
+        it earlier in the same tick; the action is then mediated as usual. ``info["acted"]`` says
+        whether the engine mediated the learner's action in the step just run (a call, complete or
+        abort), so a learner knows which of its actions took its turn.
 
     Observation Space:
         ``Dict`` with ``tick``, ``has_ticket``, ``scope`` (declared systems then risk classes,
@@ -96,7 +98,8 @@ class IAMEnv(gym.Env):
     def _info(self) -> dict[str, Any]:
         e = self.engine
         assert e is not None
-        info: dict[str, Any] = {"action_mask": self._mask(), "tick": e.tick}
+        acted = e.by_name[self.learner].stats.calls > 0 if self._stepped else False
+        info: dict[str, Any] = {"action_mask": self._mask(), "tick": e.tick, "acted": acted}
         if e.finished:
             info["scores"] = metrics.compute(e.audit)
         return info
@@ -110,6 +113,7 @@ class IAMEnv(gym.Env):
                                       label=f"learner:{self.learner}")
         self._last_action = len(self.calls)
         self._denials = 0
+        self._stepped = False
         self._reward = Rewarder(self.engine, self.engine.by_name[self.learner], self.reward_mode)
         return self._obs(), self._info()
 
@@ -124,6 +128,7 @@ class IAMEnv(gym.Env):
         e.step({self.learner: self.calls[a]})
         st = e.by_name[self.learner]
         self._last_action = a
+        self._stepped = True
         self._denials += st.stats.denied
         reward = self._reward()
         truncated = e.finished and e.tick >= self.spec_.max_ticks and not all(s.done for s in e.states)

@@ -73,6 +73,27 @@ class CedarPolicies:
     policy_set: Any
     names: Mapping[str, tuple[str, str]]  # positional id -> (@id, reason), read-only
     lift: frozenset[str]  # positional ids carrying @approval("lift")
+    named: frozenset[tuple[bool, str]] = frozenset()  # identities (False) and resources (True) the policies name
+
+
+def named_entities(doc: Any) -> frozenset[tuple[bool, str]]:
+    """The identities and resources a policy set's JSON form names as literals (``Simenv::Identity::"alice"``).
+
+    >>> sorted(named_entities({"a": [{"__entity": {"type": "Simenv::Resource", "id": "vault"}},
+    ...                              {"type": "Simenv::Action", "id": "read"}]}))
+    [(True, 'vault')]
+    """
+    out: set[tuple[bool, str]] = set()
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if x.get("type") in (IDENTITY, RESOURCE) and isinstance(x.get("id"), str):
+                out.add((x["type"] == RESOURCE, x["id"]))
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return frozenset(out)
 
 
 _POSITIONAL = re.compile(r"policy(\d+)")
@@ -230,7 +251,7 @@ def parse_policies(text: str, file: str) -> CedarPolicies:
     names = {pid: (p["annotations"]["id"], p["annotations"].get("reason") or p["annotations"]["id"])
              for pid, p in policies.items()}
     lift = frozenset(pid for pid, p in policies.items() if p["annotations"].get("approval") == "lift")
-    return CedarPolicies(ps, MappingProxyType(names), lift)
+    return CedarPolicies(ps, MappingProxyType(names), lift, named_entities(policies))
 
 
 def load_policies(path: Path) -> CedarPolicies:
@@ -306,6 +327,10 @@ def _entity(v: PrincipalView | ResourceView) -> dict[str, Any]:
     return resource_entity(v) if isinstance(v, ResourceView) else identity_entity(v)
 
 
+EAGER_ENTITIES = 20_000
+"""Up to this many identities and resources, an episode's Cedar store holds the whole estate (see ``prepare``)."""
+
+
 class CedarAuthorizer:
     """Cedar policies with resident ``PolicySet`` and ``Entities`` handles."""
 
@@ -337,18 +362,35 @@ class CedarAuthorizer:
         return self._entities
 
     def prepare(self, estate: EstateView, tickets: Sequence[Ticket]) -> None:
-        """The episode's entity store: every identity and resource of the estate, built once per estate template."""
-        known, self._entities = estate.derived("cedar.entities", lambda: self._store_of(estate))
+        """The episode's entity store, built once per estate template.
+
+        Up to :data:`EAGER_ENTITIES` identities and resources it holds the whole estate. Beyond,
+        it holds the entities the policies name, and each request adds the entities it brings:
+        the decisions are the same, since an entity has no parents and a request carries every
+        entity it refers to, but a 100,000-identity estate is not converted for a few calls.
+        """
+        if len(estate.identities) + len(estate.resources) <= EAGER_ENTITIES:
+            known, self._entities = estate.derived("cedar.entities", lambda: self._store_of(estate))
+        else:
+            named = self.policies.named
+            key = "cedar.named:" + ",".join(f"{int(r)}{n}" for r, n in sorted(named))
+            known, self._entities = estate.derived(key, lambda: self._store_of(estate, named))
         self._known = dict(known)  # this episode's own: entities added later go into it
 
-    def _store_of(self, estate: EstateView) -> tuple[dict[tuple[bool, str], PrincipalView | ResourceView], Any]:
+    def _store_of(self, estate: EstateView, only: frozenset[tuple[bool, str]] | None = None,
+                  ) -> tuple[dict[tuple[bool, str], PrincipalView | ResourceView], Any]:
         ids = estate.identities
+        people = ids if only is None else [ids[estate.ident_index[n]] for r, n in sorted(only)
+                                           if not r and n in estate.ident_index]
+        things = estate.resources if only is None else [estate.resources[estate.res_index[n]] for r, n in sorted(only)
+                                                        if r and n in estate.res_index]
         views: list[PrincipalView | ResourceView] = [
             PrincipalView(i.name, str(i.kind), ids[i.owner].name if i.owner is not None else None, i.trust_tier, i.shared,
-                          i.spiffe_id, estate.tenant(i), estate.owner_active(i.idx), estate.enabled(i.idx)) for i in ids]
+                          i.spiffe_id, estate.tenant(i), estate.owner_active(i.idx), estate.enabled(i.idx))
+            for i in people]
         views += [ResourceView(r.name, str(r.type), str(r.system), bounds.canonical_sensitivity(r.sensitivity),
                                ids[r.owner].name if r.owner is not None else None, estate.tenant(r), tuple(sorted(r.marks)))
-                  for r in estate.resources]
+                  for r in things]
         self._known = {}
         self._entities = self._actions
         self._add(views)
@@ -369,7 +411,10 @@ class CedarAuthorizer:
     def _store_for(self, r: AccessRequest) -> Any:
         """The resident store if it holds the request's entities as they are; else a small one for this call."""
         known = self._known
-        for v in _views(r):
+        views = _views(r)
+        if any((isinstance(v, ResourceView), v.name) not in known for v in views):
+            self._add(views)  # first seen (a large estate's store grows as requests bring entities)
+        for v in views:
             have = known.get((isinstance(v, ResourceView), v.name))
             if have is None or have is not v and have != v:
                 mine = {(isinstance(x, ResourceView), x.name): x for x in _views(r)}

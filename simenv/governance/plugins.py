@@ -55,6 +55,7 @@ AUTHORIZERS: Mapping[str, str] = {
     "native": "simenv.governance.native:NativeRules",
     "cedar": "simenv.governance.cedar:CedarAuthorizer",
     "rego": "simenv.governance.rego:RegoAuthorizer",
+    "agt": "simenv.governance.agt:AgtAuthorizer",
 }
 APPROVERS: Mapping[str, str] = {"simulated": "simenv.governance.approvals:SimulatedApprovers"}
 MONITORS: Mapping[str, str] = {k: "simenv.governance.monitors:WindowMonitor"

@@ -50,7 +50,15 @@ class AuthorizerSpec(_Strict):
 
     engine: str
     policy: str | None = None
+    manifest: str | None = None  # the agt engine's Agent Governance Toolkit manifest (or give it as policy)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def file_field(self) -> tuple[str | None, str]:
+        """The file the engine reads, and the field that names it (``authorizer.manifest`` or ``authorizer.policy``)."""
+        if self.manifest is not None:
+            return self.manifest, "authorizer.manifest"
+        return self.policy, "authorizer.policy"
 
 
 class ProfileSpec(_Strict):
@@ -84,6 +92,7 @@ class _Plan:
     authorizer: tuple[type, dict[str, Any]]
     approvals: tuple[type, dict[str, Any]] | None
     monitors: tuple[tuple[type, dict[str, Any]], ...]
+    file_field: str = "authorizer.policy"  # the profile's field that names the authorizer's file
 
 
 def _takes(cls: type, name: str) -> bool:
@@ -118,15 +127,21 @@ def _plan(spec: ProfileSpec, path: Path) -> _Plan:
     cls = attempt(plugins.resolve_class, a.engine, plugins.AUTHORIZERS, "authorizer.engine")
     if cls is not None:
         opts = dict(a.options)
-        if a.policy is not None:
-            policy = path.parent / a.policy
+        ref, where = a.file_field
+        if a.manifest is not None and a.engine != "agt":
+            problems.append((where, f"only the agt engine reads a manifest; give engine {a.engine!r} its file as "
+                                    "authorizer.policy"))
+        elif a.manifest is not None and a.policy is not None:
+            problems.append((where, "give the manifest or authorizer.policy, not both"))
+        elif ref is not None:
+            policy = path.parent / ref
             if not _takes(cls, "policy"):
-                problems.append(("authorizer.policy", f"engine {a.engine!r} takes no policy file"))
+                problems.append((where, f"engine {a.engine!r} takes no policy file"))
             else:
                 try:
-                    policy = files.confined(path, a.policy)
+                    policy = files.confined(path, ref)
                 except ValueError as e:
-                    problems.append(("authorizer.policy", str(e)))
+                    problems.append((where, str(e)))
             opts["policy"] = policy
         if attempt(plugins.check_options, cls, {k: v for k, v in opts.items() if k != "policy"},
                    "authorizer.options", ("policy",)) is not None:
@@ -155,7 +170,7 @@ def _plan(spec: ProfileSpec, path: Path) -> _Plan:
     if problems:
         raise SpecError(str(path), problems)
     assert broker is not None and authorizer is not None
-    return _Plan(broker, authorizer, approvals, tuple(monitors))
+    return _Plan(broker, authorizer, approvals, tuple(monitors), spec.authorizer.file_field[1])
 
 
 def load_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
@@ -231,7 +246,7 @@ def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any
     except SpecError as e:  # the policy file is bad: reported against the profile's field that names it
         if e.file == str(path):
             raise
-        raise SpecError(str(path), [("authorizer.policy", f"{e.file}: {field or '<root>'}: {msg}")
+        raise SpecError(str(path), [(plan.file_field, f"{e.file}: {field or '<root>'}: {msg}")
                                     for field, msg in e.problems]) from None
     return broker, authorizer, approvals, monitors
 

@@ -6,6 +6,7 @@ Every error names the file and the field path (``tickets[0].assignee``).
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -43,9 +44,21 @@ def shared_scenario(name_or_path: str | Path) -> tuple[ScenarioSpec, Path]:
     return _load.shared(path), path  # type: ignore[attr-defined]
 
 
-@files.cached
+def _estate_file(path: Path, spec: ScenarioSpec) -> list[Path]:
+    """The estate file a loaded scenario was built from: editing it loads the scenario again."""
+    from simenv.scenario.estate import estate_path
+
+    target = estate_path(spec, path)
+    return [] if target is None else [target]
+
+
+@functools.partial(files.cached, deps=_estate_file)
 def _load(path: Path, text: str) -> ScenarioSpec:
     spec = files.validate(ScenarioSpec, files.parse_yaml(text, str(path)), str(path))
+    if spec.estate.file is not None:
+        from simenv.scenario.estate import with_estate
+
+        spec = with_estate(spec, path)
     problems = cross_check(spec)
     if problems:
         raise SpecError(str(path), problems)

@@ -45,6 +45,10 @@ class EstateSpec(_Strict):
     legacy_systems: list[SystemName] = Field(default_factory=list, description="systems with no ephemeral credentials")
     system_tenants: dict[SystemName, str] = Field(
         default_factory=dict, description="the tenant (trust domain) a system's resources belong to, if not trust_domain")
+    file: str | None = Field(
+        default=None, description="an imported estate (written by simenv import aws-iam), relative to the scenario's "
+                                  "folder: its principals join the identities, each holding a cloud role creds:NAME "
+                                  "that carries its escalation edges, beside the generated filler")
 
 
 class IdentitySpec(_Strict):

@@ -1,4 +1,4 @@
-"""Validate any file a user writes, by its kind: scenarios, profiles, rule sets, Cedar, Rego, cases, Cedar schemas.
+"""Validate any file a user writes, by its kind: scenarios, profiles, rule sets, Cedar, Rego, AGT manifests, cases, schemas.
 
 :func:`validate_file` is what ``simenv validate`` runs on each file; it raises a
 :class:`~simenv.errors.SpecError` (file and field) or another :class:`~simenv.errors.SimenvError`.
@@ -46,7 +46,11 @@ def validate_file(path: Path) -> None:
     if not path.exists():
         raise SpecError(str(path), [("", "no such file")])
     data = files.load_yaml(path)
-    if isinstance(data, dict) and ("authorizer" in data or "credentials" in data):
+    if isinstance(data, dict) and "agent_control_specification_version" in data:
+        from simenv.governance.agt import validate_manifest_file
+
+        validate_manifest_file(path)  # an Agent Governance Toolkit manifest and its Rego policy
+    elif isinstance(data, dict) and ("authorizer" in data or "credentials" in data):
         validate_profile(path)  # a Cedar or Rego policy it names is compiled in a child process first
     elif isinstance(data, dict) and "rules" in data:
         _policy_file(path)

@@ -61,19 +61,14 @@ class Engine:
         self.state = ep = EpisodeState(w, built.truth, states, attackers, [t for t in built.tickets if t.on_invoke],
                                        built.max_ticks)
         self._events = sorted(built.events, key=lambda e: e.tick)
+        agents_part, tickets_part, weights_part = w.derived("engine.header", lambda: _header_parts(built, states, ep))
         ep.audit.append(EpisodeHeader(
             seed=seed, scenario=str(meta.get("scenario", built.spec.name)), profile=gov.name,
             agent=str(meta.get("agent", "")), size=meta.get("size"), max_ticks=built.max_ticks,
             exposure_horizon=built.spec.exposure_horizon or built.max_ticks + EXPOSURE_TAIL,
-            agents=[{"name": s.name, "spiffe_id": w.identities[s.idx].spiffe_id, "owner": w.owner_name(s.idx)}
-                    for s in states],
-            tickets=[{"id": t.id, "assignee": w.identities[t.assignee].name,
-                      "systems": sorted(map(str, t.scope.systems)), "risks": sorted(map(str, t.scope.risks)),
-                      "intended": len(ep.truth_of(t).intent), "on_invoke": t.on_invoke}
-                     for t in built.tickets],
-            weights={"systems": {str(k): round(v, 6) for k, v in w.system_weight.items()},
-                     "slices": {f"{s}/{t}": round(v, 6) for (s, t), v in sorted(w.type_weight.items(), key=str)},
-                     "total": round(w.total_weight, 6)},
+            agents=[dict(a) for a in agents_part],
+            tickets=[{k: list(v) if isinstance(v, tuple) else v for k, v in t} for t in tickets_part],
+            weights={"systems": dict(weights_part[0]), "slices": dict(weights_part[1]), "total": weights_part[2]},
             identities=len(w.identities), resources=len(w.resources)))
         gov.authorizer.prepare(ep.estate, built.tickets)
         streams = Streams(seed)
@@ -210,3 +205,22 @@ class Engine:
         ep.audit.append(EndRecord(tick=ep.tick, tickets=self.tickets_done(), world_fingerprint=ep.world.fingerprint(),
                                   live_credentials=[cred_label(c) for c in ep.ledger.live()]))
         ep.finished = True
+
+
+def _header_parts(built: BuiltScenario, states: list[AgentState], ep: EpisodeState) -> tuple[tuple, tuple, tuple]:
+    """What the header says of the estate as built (its agents, tickets and weights), as tuples.
+
+    It depends on the template alone, so it is computed once per template (``World.derived``);
+    each header builds its own lists and dicts from it.
+    """
+    w = built.world
+    agents = tuple((("name", s.name), ("spiffe_id", w.identities[s.idx].spiffe_id), ("owner", w.owner_name(s.idx)))
+                   for s in states)
+    tickets = tuple((("id", t.id), ("assignee", w.identities[t.assignee].name),
+                     ("systems", tuple(sorted(map(str, t.scope.systems)))), ("risks", tuple(sorted(map(str, t.scope.risks)))),
+                     ("intended", len(ep.truth_of(t).intent)), ("on_invoke", t.on_invoke))
+                    for t in built.tickets)
+    weights = (tuple((str(k), round(v, 6)) for k, v in w.system_weight.items()),
+               tuple((f"{s}/{t}", round(v, 6)) for (s, t), v in sorted(w.type_weight.items(), key=str)),
+               round(w.total_weight, 6))
+    return agents, tickets, weights

@@ -275,4 +275,8 @@ def from_json(doc: dict[str, Any]) -> Record:
 
 def line(rec: Record) -> str:
     """The canonical JSON line of a record (sorted keys, ASCII, no NaN): what JSONL holds and fingerprints hash."""
-    return json.dumps(to_json(rec), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _CANONICAL.encode(to_json(rec))
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+"""One shared encoder (it keeps no state): ``json.dumps`` with these options would build one per call. Same bytes."""

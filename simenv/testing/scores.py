@@ -34,7 +34,7 @@ AGENTS = ("scripted", "llm_stub")
 CEILING = ("blast_radius", "potential_blast_radius", "exposure")
 NULL_ZERO = ("task_success", "completion_under_policy", "violations_attempted", "violations_executed", "blast_radius",
              "potential_blast_radius", "approvals_requested", "invalid_calls")
-ON_DEMAND = ("deny_all", "jit", "jit_approval", "intent_cedar", "intent_rego", "zero_standing")
+ON_DEMAND = ("deny_all", "jit", "jit_approval", "intent_cedar", "intent_rego", "intent_agt", "zero_standing")
 """The shipped profiles that issue no credential before a call asks for one."""
 
 

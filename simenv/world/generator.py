@@ -59,8 +59,9 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
         )
     n_res = max(len(System) * 2, size // 2)
     per_system = n_res // len(System)
-    sens = np.exp(rng.normal(0.0, 1.0, size=n_res + len(System)))
-    owners = rng.integers(0, n_humans, size=n_res + len(System))
+    # as Python numbers (the same values): indexing numpy arrays element by element costs more than the rest of the loop
+    sens = np.exp(rng.normal(0.0, 1.0, size=n_res + len(System))).tolist()
+    owners = rng.integers(0, n_humans, size=n_res + len(System)).tolist()
     r = res_offset
     roles_by_system: dict[System, list[int]] = {}
     keys: list[int] = []
@@ -68,8 +69,8 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
     for system in System:
         types = SYSTEM_TYPES[system]
         # the admin role of the system
-        out.resources.append(Resource(r, f"{system}-admin-role", ResourceType.ROLE, system, id_offset + int(owners[j]),
-                                      round(float(sens[j]) * 10.0, 4),
+        out.resources.append(Resource(r, f"{system}-admin-role", ResourceType.ROLE, system, id_offset + owners[j],
+                                      round(sens[j] * 10.0, 4),
                                       (Permission(system, frozenset(RiskClass)),)))
         roles_by_system[system] = [r]
         r += 1
@@ -80,8 +81,8 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
             if t is ResourceType.ROLE:
                 narrow = SYSTEM_TYPES[system][(k // len(types)) % len(types)]
                 perms = (Permission(system, RW, types=frozenset({narrow})),)
-            res = Resource(r, f"{system}-{t}-{k:06d}", t, system, id_offset + int(owners[j]),
-                           round(float(sens[j]) * TYPE_WEIGHT[t], 4), perms)
+            res = Resource(r, f"{system}-{t}-{k:06d}", t, system, id_offset + owners[j],
+                           round(sens[j] * TYPE_WEIGHT[t], 4), perms)
             if t is ResourceType.ROLE:
                 roles_by_system[system].append(r)
             if t is ResourceType.KEY:
@@ -100,14 +101,16 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
                                           yields_via=frozenset({RiskClass.READ, RiskClass.KEY_EXPORT}))
     # standing grants: each identity holds one to three roles, admin roles are rare
     systems = list(System)
-    n_grants = rng.integers(1, 4, size=size)
-    pick_sys = rng.integers(0, len(systems), size=int(n_grants.sum()))
-    pick_role = rng.random(size=int(n_grants.sum()))
+    grants_of = rng.integers(1, 4, size=size)
+    total = int(grants_of.sum())
+    n_grants = grants_of.tolist()
+    pick_sys = rng.integers(0, len(systems), size=total).tolist()
+    pick_role = rng.random(size=total).tolist()
     g = 0
     for k in range(size):
-        for _ in range(int(n_grants[k])):
-            roles = roles_by_system[systems[int(pick_sys[g])]]
-            u = float(pick_role[g])
+        for _ in range(n_grants[k]):
+            roles = roles_by_system[systems[pick_sys[g]]]
+            u = pick_role[g]
             role = roles[0] if u < 0.01 or len(roles) == 1 else roles[1 + int(u * (len(roles) - 1)) % (len(roles) - 1)]
             out.grants.append((id_offset + k, role))
             g += 1

@@ -1,0 +1,1 @@
+"""Estates imported from what people export: AWS IAM authorization details, and their escalation edges."""
