@@ -7,6 +7,7 @@ call, which reports every bad file.
 """
 
 import copy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,9 @@ def _copies(name: str, folder: Path) -> list[tuple[Path, str, str]]:
 def validated(tmp_path_factory):
     """Every broken copy of every shipped scenario, validated in one ``simenv validate`` call."""
     folder = tmp_path_factory.mktemp("broken")
+    estates = files.shipped_dir("scenarios") / "estates"
+    if estates.is_dir():  # a scenario may name an estate file beside it
+        shutil.copytree(estates, folder / "estates")
     cases = {name: _copies(name, folder) for name in SCENARIOS}
     paths = [str(p) for cs in cases.values() for p, _, _ in cs]
     r = simenv_cli("validate", *paths)
