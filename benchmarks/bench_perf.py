@@ -183,31 +183,28 @@ from simenv.governance.views import EstateView
 w = builder.build(spec, 0, path, size=size).world
 w.grant_version += 1  # as if changed: the store is built anew, not served from the template
 t0 = time.perf_counter(); eng.gov.authorizer.prepare(EstateView(w), eng.built.tickets); prep = time.perf_counter() - t0
-eng, _ = make_episode((spec, path), "static_rbac", 0, size=size)
-st = eng.states[0]; eng.open_ticket(st)
 bob = {"table": "payments", "identity": "bob"}
 calls = [ToolCall("db_query", {"table": "payments"}), ToolCall("db_grant_access", bob),
          ToolCall("db_query", {"table": "audit-log"}), ToolCall("db_revoke_access", bob)]
-rounds = []
-for _ in range(5):
-    t0 = time.perf_counter()
-    for i in range(2000):
-        eng.handle(st, calls[i % 4])
-    rounds.append((time.perf_counter() - t0) / 2000 * 1e6)
-rounds.sort()
-eng, _ = make_episode((spec, path), "intent_cedar", 0, size=size)  # a Cedar call at this size, its store grown as it goes
-st = eng.states[0]; eng.open_ticket(st)
-cedar_rounds = []
-for _ in range(5):
-    t0 = time.perf_counter()
-    for i in range(1000):
-        eng.handle(st, calls[i % 4])
-    cedar_rounds.append((time.perf_counter() - t0) / 1000 * 1e6)
-cedar_rounds.sort()
+
+
+def call_us(policy, n):  # median µs of 5 rounds of n calls (a Cedar store grows as the calls bring entities)
+    eng, _ = make_episode((spec, path), policy, 0, size=size)
+    st = eng.states[0]; eng.open_ticket(st)
+    rounds = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for i in range(n):
+            eng.handle(st, calls[i % 4])
+        rounds.append((time.perf_counter() - t0) / n * 1e6)
+    return sorted(rounds)[2]
+
+
+native_us, cedar_us = call_us("static_rbac", 2000), call_us("intent_cedar", 1000)
 # the high-water mark of this process's own memory (VmHWM is reset by exec, unlike ru_maxrss)
 peak = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM")) / 1024
 print(json.dumps({"estate_cold_s": cold, "estate_cached_s": cached, "cedar_prepare_s": prep,
-                  "call_us": rounds[2], "cedar_call_us": cedar_rounds[2], "peak_mib": peak}))
+                  "call_us": native_us, "cedar_call_us": cedar_us, "peak_mib": peak}))
 """
 
 
