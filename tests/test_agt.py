@@ -242,3 +242,16 @@ def test_intent_agt_scores_as_intent_cedar_is_pinned_on_every_scenario(scenario)
             want = PINNED[f"{scenario}/intent_cedar/{seed}/{agent}"]
             diff = {k: (want.get(k), got.get(k)) for k in sorted(set(want) | set(got)) if want.get(k) != got.get(k)}
             assert not diff, f"{scenario}/{seed}/{agent}: (intent_cedar pinned, intent_agt) {diff}"
+
+
+def test_one_runtime_per_manifest_serves_every_episode():
+    """The toolkit's runtime is made once per manifest text (tests/test_determinism.py runs episodes on it in threads)."""
+    from simenv import run_episode
+    from simenv.governance import agt
+
+    run_episode("scope_creep", "intent_agt", seed=0)
+    made = dict(agt._runtimes)
+    for seed in range(1, 9):
+        run_episode("delegated_admin", "intent_agt", seed=seed)
+    assert agt._runtimes == made
+    assert agt._HOST.authz is None  # no evaluation left its authorizer behind

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import SCENARIOS
 
 HERE = Path(__file__).resolve().parent
@@ -63,3 +64,17 @@ def test_a_loaded_spec_is_the_callers_own():
     prof, _ = load_profile("zero_standing")
     prof.monitors.clear()
     assert load_profile("zero_standing")[0].monitors
+
+
+@pytest.mark.parametrize("profile", ["intent_rego", "intent_agt", "intent_cedar", "zero_standing"])
+def test_episodes_in_threads_decide_as_they_do_alone(profile):
+    """Compiled policies are shared per process (a Rego interpreter, the toolkit's runtime): threads take turns on them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from simenv import run_episode
+
+    cases = [(s, seed) for s in ("scope_creep", "delegated_admin", "key_export", "multi_agent_chaining") for seed in (0, 1)]
+    alone = {c: run_episode(c[0], profile, seed=c[1]).scores["fingerprint"] for c in cases}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda c: run_episode(c[0], profile, seed=c[1]).scores["fingerprint"], cases * 3))
+    assert got == [alone[c] for c in cases * 3]

@@ -47,6 +47,7 @@ import collections
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -221,14 +222,17 @@ def load_manifest(path: Path | str) -> Manifest:
 # --------------------------------------------------------------------------- the Rego policy, compiled once
 COMPILED = 32
 """How many compiled Rego policies a process keeps (keyed by text and entry point)."""
-_compiled: collections.OrderedDict[tuple[str, str], tuple[Any, Any]] = collections.OrderedDict()
+_compiled: collections.OrderedDict[tuple[str, str], tuple[Any, Any, threading.Lock]] = collections.OrderedDict()
 
 
-def _compile(file: Path, entrypoint: str) -> tuple[Any, Any]:
+_policy_text = files.cached(lambda path, text: text, immutable=True)  # a settled file is not read again
+
+
+def _compile(file: Path, entrypoint: str) -> tuple[Any, Any, threading.Lock]:
     """The interpreter and bundle of a policy file (compiled and vetted once per text); SpecError naming the file."""
     from simenv.governance.rego import _readable, plan_calls
 
-    text = files.read_text(file)
+    text = _policy_text(file)
     key = (hashlib.sha256(text.encode("utf-8")).hexdigest(), entrypoint)
     hit = _compiled.get(key)
     if hit is not None:
@@ -250,10 +254,49 @@ def _compile(file: Path, entrypoint: str) -> tuple[Any, Any]:
         ("", "Rego: simenv cannot list the built-ins this policy calls (unknown regopy version), so it refuses it")]
     if problems:
         raise SpecError(str(file), list(problems))
-    _compiled[key] = (rego, bundle)
+    hit = _compiled[key] = (rego, bundle, threading.Lock())  # an interpreter holds one input: one query at a time
     if len(_compiled) > COMPILED:
         _compiled.popitem(last=False)
-    return rego, bundle
+    return hit
+
+
+class _Host(threading.local):
+    """The authorizer evaluating on this thread: the shared runtime's two dispatchers call into it."""
+
+    authz: AgtAuthorizer | None = None
+
+    def annotate(self, name: str, config: Mapping[str, Any], preliminary: Mapping[str, Any]) -> Any:
+        if self.authz is None:
+            raise PolicyFailure("the toolkit called the annotator outside an evaluation")
+        return self.authz._annotate(name, config, preliminary)
+
+    def evaluate(self, invocation: Mapping[str, Any]) -> Any:
+        if self.authz is None:
+            raise PolicyFailure("the toolkit called the policy dispatcher outside an evaluation")
+        return self.authz._evaluate(invocation)
+
+
+_HOST = _Host()
+RUNTIMES = 32
+"""How many toolkit runtimes a process keeps, one per manifest text."""
+_runtimes: collections.OrderedDict[str, tuple[Any, threading.Lock]] = collections.OrderedDict()
+
+
+def _runtime_for(native: Any, text: str) -> tuple[Any, threading.Lock]:
+    """The toolkit's runtime of a manifest, made once per manifest text and process.
+
+    The runtime is the toolkit's deterministic core: what it evaluates arrives in the snapshot
+    (budgets included) and its dispatchers are simenv's, which hand each call to the authorizer
+    evaluating on the calling thread, so no evaluation sees another episode's state (tested).
+    """
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    hit = _runtimes.get(key)
+    if hit is None:
+        hit = _runtimes[key] = (native.NativeRuntime(text, _HOST.annotate, _HOST.evaluate, 0), threading.Lock())
+        if len(_runtimes) > RUNTIMES:
+            _runtimes.popitem(last=False)
+    _runtimes.move_to_end(key)
+    return hit
 
 
 class PolicyFailure(Exception):
@@ -311,8 +354,8 @@ class AgtAuthorizer:
         native = _native()
         regopy, self._c = _regopy()
         self._input = regopy.Input
-        self._rego, self._bundle = _compile(self.manifest.bundle, self.manifest.entrypoint)
-        self._runtime = native.NativeRuntime(self.manifest.text, self._annotate, self._evaluate, 0)
+        self._rego, self._bundle, self._rego_lock = _compile(self.manifest.bundle, self.manifest.entrypoint)
+        self._runtime, self._runtime_lock = _runtime_for(native, self.manifest.text)
         self._current: AccessRequest | None = None
         self._call_id = ""
         self._calls = 0
@@ -336,12 +379,14 @@ class AgtAuthorizer:
     def _evaluate(self, invocation: Mapping[str, Any]) -> Any:
         try:
             c = self._c
-            self._rego.set_input(self._input(invocation["input"]))
-            out = c.rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl, self.manifest.entrypoint)
-            try:
-                text = c.rego_output_string(out)
-            finally:
-                c.rego_free_output(out)
+            given = self._input(invocation["input"])
+            with self._rego_lock:  # the interpreter is shared by every authorizer of this policy, in any thread
+                self._rego.set_input(given)
+                out = c.rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl, self.manifest.entrypoint)
+                try:
+                    text = c.rego_output_string(out)
+                finally:
+                    c.rego_free_output(out)
             query = "data." + self.manifest.entrypoint.replace("/", ".")
             if text == "undefined" or not text:
                 raise PolicyFailure(f"{query} is undefined for this request")
@@ -362,15 +407,17 @@ class AgtAuthorizer:
         self._calls += 1
         self._call_id = f"{request.session}-{request.tick}-{self._calls}"
         self._current, self._error = request, None
+        _HOST.authz = self  # the shared runtime's dispatchers call back into this authorizer, on this thread
         start = time.perf_counter()
         try:
-            raw = self._runtime.evaluate({"intervention_point": POINT, "snapshot": snapshot(request, self._call_id),
-                                          "mode": "enforce"})
+            with self._runtime_lock:  # one evaluation at a time on a runtime shared by threads
+                raw = self._runtime.evaluate({"intervention_point": POINT, "snapshot": snapshot(request, self._call_id),
+                                              "mode": "enforce"})
             verdict = raw["verdict"]
         except Exception as e:  # noqa: BLE001 - whatever the toolkit does, the call gets a decision
             return _failed(f"the toolkit raised {type(e).__name__}: {e}", self._error)
         finally:
-            self._current = None
+            self._current = _HOST.authz = None
         took = time.perf_counter() - start
         if took > self._limit:
             return _failed(f"the evaluation took {took * 1000:.0f} ms, over the limit of {self._limit * 1000:.0f} ms "

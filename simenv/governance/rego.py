@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import json
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ def decision_of(doc: Any) -> Decision:
 COMPILED = 32
 """How many compiled policies a process keeps, by file name and text: each episode's authorizer shares one
 interpreter and bundle (a query sets its whole input, so nothing of one episode reaches the next)."""
-_compiled: dict[tuple[str, str], tuple[Any, Any]] = {}
+_compiled: dict[tuple[str, str], tuple[Any, Any, threading.Lock]] = {}
 
 
 class RegoAuthorizer:
@@ -154,8 +155,8 @@ class RegoAuthorizer:
                 raise SpecError(file, _readable(str(e), text)) from None
             if not bundle.ok():
                 raise SpecError(file, [("", "Rego: the policy does not compile")])
-            hit = (rego, bundle)
-        self._rego, self._bundle = hit
+            hit = (rego, bundle, threading.Lock())  # an interpreter holds one input: one query at a time
+        self._rego, self._bundle, self._lock = hit
         problems = _vetted.get(text)
         if problems is None:
             calls = plan_calls(self._c, self._bundle)
@@ -183,12 +184,14 @@ class RegoAuthorizer:
 
     def _query(self, request: AccessRequest) -> str:
         c = self._c
-        self._rego.set_input(self._regopy.Input(request.to_input()))
-        out = c.rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl, ENTRYPOINT)
-        try:
-            return c.rego_output_string(out)
-        finally:
-            c.rego_free_output(out)
+        given = self._regopy.Input(request.to_input())
+        with self._lock:  # the interpreter is shared by every authorizer of this policy, in any thread
+            self._rego.set_input(given)
+            out = c.rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl, ENTRYPOINT)
+            try:
+                return c.rego_output_string(out)
+            finally:
+                c.rego_free_output(out)
 
     def authorize(self, request: AccessRequest) -> Decision:
         """Run the compiled plan on ``request.to_input()``; never raises."""
