@@ -255,3 +255,13 @@ def test_one_runtime_per_manifest_serves_every_episode():
         run_episode("delegated_admin", "intent_agt", seed=seed)
     assert agt._runtimes == made
     assert agt._HOST.authz is None  # no evaluation left its authorizer behind
+
+
+def test_validate_compiles_a_manifests_policy_in_a_child_first(monkeypatch):
+    """An AGT manifest binds Rego, which rego-cpp compiles: validate does that in a child, as for a .rego file."""
+    from simenv.governance import isolate, profile
+
+    seen = []
+    monkeypatch.setattr(isolate, "check_in_child", lambda loader, path, **kw: seen.append((path.name, kw["field"])))
+    profile.validate_profile("intent_agt")
+    assert seen == [("intent_agt.yaml", "authorizer.manifest")]

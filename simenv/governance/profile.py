@@ -209,16 +209,17 @@ def _load_profile(path: Path) -> tuple[ProfileSpec, _Plan]:
 
 
 def validate_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
-    """Load a profile as ``simenv validate`` does: a Cedar or Rego policy it names is compiled in a child first.
+    """Load a profile as ``simenv validate`` does: its Cedar or Rego policy (or AGT manifest's) is compiled in a child first.
 
     The child (:mod:`simenv.governance.isolate`) may crash where this process must not: a crash
-    becomes an error on the profile's ``authorizer.policy``.
+    becomes an error on the profile's ``authorizer.policy`` (or ``authorizer.manifest``).
     """
     path = files.resolve(name_or_path, "policies")
     spec = files.validate(ProfileSpec, files.load_yaml(path), str(path))
-    policy = spec.authorizer.policy
-    if policy is not None and Path(policy).suffix in (".cedar", ".rego"):
-        isolate.check_in_child("simenv.governance.profile:load_profile", path, field="authorizer.policy",
+    policy, where = spec.authorizer.file_field
+    if policy is not None and (Path(policy).suffix in (".cedar", ".rego") or spec.authorizer.engine == "agt"):
+        # an AGT manifest binds a Rego policy, which rego-cpp compiles: in the child too
+        isolate.check_in_child("simenv.governance.profile:load_profile", path, field=where,
                                what=f"the {spec.authorizer.engine} engine, compiling {policy}")
     return load_profile(path)
 
