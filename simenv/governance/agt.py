@@ -57,7 +57,8 @@ from typing import Any
 
 from simenv import files
 from simenv.errors import SimenvError, SpecError
-from simenv.governance import bounds, policy_text, rego_sandbox
+from simenv.governance import bounds
+from simenv.governance.rego import Compiled, _regopy, compile_policy, parse_output, read_policy, run_query
 from simenv.governance.request import AccessRequest, Decision
 from simenv.governance.views import EstateView
 from simenv.types import Effect
@@ -71,6 +72,7 @@ EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 TIMEOUT_MS = 1000
 """The default time limit of one evaluation; a slower one fails closed (no healthy evaluation comes near it)."""
 _INSTALL = "the agt engine needs the Agent Governance Toolkit: pip install simenv[agt] (or simenv[all])"
+_REGOPY = "the agt engine runs Rego policies with regopy: pip install simenv[agt]"
 _QUERY = re.compile(r"data((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 _ERROR_PREFIX = "runtime_error:"
 
@@ -82,15 +84,6 @@ def _native() -> Any:
     except ImportError:
         raise SimenvError(_INSTALL) from None
     return _native
-
-
-def _regopy() -> tuple[Any, Any]:
-    try:
-        import regopy
-        from regopy import rego_shared
-    except ImportError:
-        raise SimenvError("the agt engine runs Rego policies with regopy: pip install simenv[agt]") from None
-    return regopy, rego_shared
 
 
 # --------------------------------------------------------------------------- the manifest
@@ -220,44 +213,9 @@ def load_manifest(path: Path | str) -> Manifest:
 
 
 # --------------------------------------------------------------------------- the Rego policy, compiled once
-COMPILED = 32
-"""How many compiled Rego policies a process keeps (keyed by text and entry point)."""
-_compiled: collections.OrderedDict[tuple[str, str], tuple[Any, Any, threading.Lock]] = collections.OrderedDict()
-
-
-_policy_text = files.cached(lambda path, text: text, immutable=True)  # a settled file is not read again
-
-
-def _compile(file: Path, entrypoint: str) -> tuple[Any, Any, threading.Lock]:
-    """The interpreter and bundle of a policy file (compiled and vetted once per text); SpecError naming the file."""
-    from simenv.governance.rego import _readable, plan_calls
-
-    text = _policy_text(file)
-    key = (hashlib.sha256(text.encode("utf-8")).hexdigest(), entrypoint)
-    hit = _compiled.get(key)
-    if hit is not None:
-        _compiled.move_to_end(key)
-        return hit
-    policy_text.check_text(text, str(file), "rego")  # before rego-cpp sees it: what is known to crash it
-    regopy, c = _regopy()
-    rego = regopy.Interpreter()
-    rego.log_level = regopy.LogLevel.NONE
-    try:
-        rego.add_module(file.name, text)
-        bundle = rego.build(None, [entrypoint])
-    except regopy.RegoError as e:
-        raise SpecError(str(file), _readable(str(e), text)) from None
-    if not bundle.ok():
-        raise SpecError(str(file), [("", "Rego: the policy does not compile")])
-    calls = plan_calls(c, bundle)
-    problems = rego_sandbox.problems(calls, text) if calls is not None else [
-        ("", "Rego: simenv cannot list the built-ins this policy calls (unknown regopy version), so it refuses it")]
-    if problems:
-        raise SpecError(str(file), list(problems))
-    hit = _compiled[key] = (rego, bundle, threading.Lock())  # an interpreter holds one input: one query at a time
-    if len(_compiled) > COMPILED:
-        _compiled.popitem(last=False)
-    return hit
+def _compile(file: Path, entrypoint: str) -> Compiled:
+    """The interpreter, bundle and lock of a manifest's policy file (the rego engine's, compiled and vetted once)."""
+    return compile_policy(read_policy(file), str(file), entrypoint, install=_REGOPY)
 
 
 class _Host(threading.local):
@@ -352,9 +310,10 @@ class AgtAuthorizer:
         self.manifest = load_manifest(policy)
         self._limit = timeout_ms / 1000
         native = _native()
-        regopy, self._c = _regopy()
+        regopy, self._c = _regopy(_REGOPY)
         self._input = regopy.Input
-        self._rego, self._bundle, self._rego_lock = _compile(self.manifest.bundle, self.manifest.entrypoint)
+        self._policy = _compile(self.manifest.bundle, self.manifest.entrypoint)
+        self._rego, self._bundle, _ = self._policy  # shared by every authorizer of the manifest
         self._runtime, self._runtime_lock = _runtime_for(native, self.manifest.text)
         self._current: AccessRequest | None = None
         self._call_id = ""
@@ -378,21 +337,11 @@ class AgtAuthorizer:
 
     def _evaluate(self, invocation: Mapping[str, Any]) -> Any:
         try:
-            c = self._c
-            given = self._input(invocation["input"])
-            with self._rego_lock:  # the interpreter is shared by every authorizer of this policy, in any thread
-                self._rego.set_input(given)
-                out = c.rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl, self.manifest.entrypoint)
-                try:
-                    text = c.rego_output_string(out)
-                finally:
-                    c.rego_free_output(out)
+            text = run_query(self._c, self._policy, self.manifest.entrypoint, self._input(invocation["input"]))
             query = "data." + self.manifest.entrypoint.replace("/", ".")
             if text == "undefined" or not text:
                 raise PolicyFailure(f"{query} is undefined for this request")
             if text.startswith("("):
-                from simenv.governance.rego import parse_output
-
                 raise PolicyFailure(parse_output(text).reasons[0])
             return json.loads(text)["expressions"][0]
         except BaseException as e:

@@ -28,6 +28,7 @@ the compiled plan. Both happen once per policy text, at load time; the hot path 
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import json
 import re
@@ -52,15 +53,15 @@ _USER_FUNCTION = re.compile(r"^g\d+\.")  # a plan's name for a rule or function 
 MAX_OUTPUT_CHARS = 64 * 1024
 """The longest decision a policy may return (its reasons go to the audit log)."""
 Call = tuple[str, int | None, int | None]
-_vetted: dict[str, tuple[tuple[str, str], ...]] = {}  # policy text -> sandbox problems (immutable, keyed by content)
+_vetted: dict[str | tuple[str, str], tuple[tuple[str, str], ...]] = {}  # policy text (and entry point) -> sandbox problems
 
 
-def _regopy() -> Any:
+def _regopy(install: str = _INSTALL) -> Any:
     try:
         import regopy
         from regopy import rego_shared
     except ImportError:
-        raise SimenvError(_INSTALL) from None
+        raise SimenvError(install) from None
     return regopy, rego_shared
 
 
@@ -113,9 +114,63 @@ def decision_of(doc: Any) -> Decision:
 
 
 COMPILED = 32
-"""How many compiled policies a process keeps, by file name and text: each episode's authorizer shares one
-interpreter and bundle (a query sets its whole input, so nothing of one episode reaches the next)."""
-_compiled: dict[tuple[str, str], tuple[Any, Any, threading.Lock]] = {}
+"""How many compiled policies a process keeps, by file name, text and entry point: each episode's authorizer shares
+one interpreter and bundle (a query sets its whole input, so nothing of one episode reaches the next)."""
+Compiled = tuple[Any, Any, threading.Lock]
+"""A compiled policy: its interpreter, its bundle, and the lock its queries take (an interpreter holds one input)."""
+_compiled: collections.OrderedDict[tuple[str, str, str], Compiled] = collections.OrderedDict()
+read_policy = files.cached(lambda path, text: text, immutable=True)
+"""A policy file's text (a file unchanged since it was read is not read again: :func:`simenv.files.cached`)."""
+
+
+def compile_policy(text: str, file: str, entrypoint: str = ENTRYPOINT, install: str = _INSTALL) -> Compiled:
+    """A Rego policy compiled for ``entrypoint`` and vetted by the sandbox, once per process; SpecError naming ``file``.
+
+    The rego engine and the agt engine's manifests share it: only a policy that passed the sandbox is kept.
+    """
+    regopy, c = _regopy(install)
+    key = (Path(file).name, text, entrypoint)
+    hit = _compiled.get(key)
+    if hit is None:
+        policy_text.check_text(text, file, "rego")  # before rego-cpp sees it: what is known to crash it
+        rego = regopy.Interpreter()
+        rego.log_level = regopy.LogLevel.NONE
+        try:
+            rego.add_module(key[0], text)
+            bundle = rego.build(None, [entrypoint])
+        except regopy.RegoError as e:
+            raise SpecError(file, _readable(str(e), text)) from None
+        if not bundle.ok():
+            raise SpecError(file, [("", "Rego: the policy does not compile")])
+        hit = (rego, bundle, threading.Lock())
+    vet = text if entrypoint == ENTRYPOINT else (entrypoint, text)  # the built-ins a plan calls depend on its entry point
+    problems = _vetted.get(vet)
+    if problems is None:
+        calls = plan_calls(c, hit[1])
+        problems = tuple(rego_sandbox.problems(calls, text)) if calls is not None else (
+            ("", "Rego: simenv cannot list the built-ins this policy calls (unknown regopy version), so it refuses it"),)
+        if len(_vetted) > 256:
+            _vetted.clear()
+        _vetted[vet] = problems
+    if problems:  # the sandbox's verdict, remembered per text, is read on every load
+        raise SpecError(file, list(problems))
+    _compiled[key] = hit
+    _compiled.move_to_end(key)
+    if len(_compiled) > COMPILED:
+        _compiled.popitem(last=False)
+    return hit
+
+
+def run_query(c: Any, policy: Compiled, entrypoint: str, given: Any) -> str:
+    """The output string of one query of a compiled policy on ``given`` (a ``regopy.Input``), one query at a time."""
+    rego, bundle, lock = policy
+    with lock:  # the interpreter is shared by every authorizer of this policy, in any thread
+        rego.set_input(given)
+        out = c.rego_bundle_query_entrypoint(rego._impl, bundle._impl, entrypoint)
+        try:
+            return c.rego_output_string(out)
+        finally:
+            c.rego_free_output(out)
 
 
 class RegoAuthorizer:
@@ -129,7 +184,7 @@ class RegoAuthorizer:
         path = Path(policy)
         if not path.exists():
             raise SpecError(str(path), [("", "no such file")])
-        self._setup(files.read_text(path), str(path))
+        self._setup(read_policy(path), str(path))
 
     @classmethod
     def from_text(cls, text: str, file: str = "<rego>") -> RegoAuthorizer:
@@ -139,38 +194,10 @@ class RegoAuthorizer:
         return authz
 
     def _setup(self, text: str, file: str) -> None:
-        policy_text.check_text(text, file, "rego")  # before rego-cpp sees it: what is known to crash it
         regopy, self._c = _regopy()
         self._regopy = regopy
         self.file = file
-        key = (Path(file).name, text)
-        hit = _compiled.get(key)
-        if hit is None:
-            rego = regopy.Interpreter()
-            rego.log_level = regopy.LogLevel.NONE
-            try:
-                rego.add_module(key[0], text)
-                bundle = rego.build(None, [ENTRYPOINT])
-            except regopy.RegoError as e:
-                raise SpecError(file, _readable(str(e), text)) from None
-            if not bundle.ok():
-                raise SpecError(file, [("", "Rego: the policy does not compile")])
-            hit = (rego, bundle, threading.Lock())  # an interpreter holds one input: one query at a time
-        self._rego, self._bundle, self._lock = hit
-        problems = _vetted.get(text)
-        if problems is None:
-            calls = plan_calls(self._c, self._bundle)
-            problems = tuple(rego_sandbox.problems(calls, text)) if calls is not None else (
-                ("", "Rego: simenv cannot list the built-ins this policy calls (unknown regopy version), so it refuses it"),)
-            if len(_vetted) > 256:
-                _vetted.clear()
-            _vetted[text] = problems
-        if problems:
-            raise SpecError(file, list(problems))
-        if key not in _compiled:  # only a policy that passed the sandbox is kept
-            if len(_compiled) >= COMPILED:
-                _compiled.pop(next(iter(_compiled)))
-            _compiled[key] = hit
+        self._policy = compile_policy(text, file)
 
     def check(self, probe: AccessRequest) -> None:
         """Raise :class:`SpecError` unless the policy yields a well-formed decision for ``probe``."""
@@ -183,15 +210,7 @@ class RegoAuthorizer:
         """Nothing to prepare: the policy was compiled when the authorizer was built."""
 
     def _query(self, request: AccessRequest) -> str:
-        c = self._c
-        given = self._regopy.Input(request.to_input())
-        with self._lock:  # the interpreter is shared by every authorizer of this policy, in any thread
-            self._rego.set_input(given)
-            out = c.rego_bundle_query_entrypoint(self._rego._impl, self._bundle._impl, ENTRYPOINT)
-            try:
-                return c.rego_output_string(out)
-            finally:
-                c.rego_free_output(out)
+        return run_query(self._c, self._policy, ENTRYPOINT, self._regopy.Input(request.to_input()))
 
     def authorize(self, request: AccessRequest) -> Decision:
         """Run the compiled plan on ``request.to_input()``; never raises."""
