@@ -90,22 +90,10 @@ class World:
         for i, r in grants:
             by_identity.setdefault(i, set()).add(r)
             by_resource.setdefault(r, set()).add(i)
-        self.by_identity: dict[int, frozenset[int]] = {k: frozenset(v) for k, v in by_identity.items()}
-        self.by_resource: dict[int, frozenset[int]] = {k: frozenset(v) for k, v in by_resource.items()}
-        self.attrs: dict[tuple[int, str], Any] = dict(attrs or {})
-        self.creds: dict[CredId, Credential] = {}
-        self._added: set[tuple[int, int]] = set()
-        self._removed: set[tuple[int, int]] = set()
-        self._perm_cache: dict[int, frozenset[Permission]] = {}
-        self.status: dict[str, set[int]] = {s: set() for s in STATUSES}  # identity lifecycle
-        self.grant_version = 0
-        self.status_version = 0
-        self.attr_version = 0
-        self._closures: dict[frozenset[Permission], frozenset[Permission]] = {}
-        self._closures_at = (0, 0)
-        self._edges_of: dict[System, list[tuple[int, frozenset[RiskClass], int, bool]]] = {}
-        self._edges_at = 0
-        self._next_cred = 0
+        self._initial: tuple[dict[int, frozenset[int]], dict[int, frozenset[int]], dict[tuple[int, str], Any]] = (
+            {k: frozenset(v) for k, v in by_identity.items()}, {k: frozenset(v) for k, v in by_resource.items()},
+            dict(attrs or {}))
+        self._start()
         self.system_weight: dict[System, float] = {s: 0.0 for s in System}
         self.type_weight: dict[tuple[System, ResourceType], float] = {}
         self.by_system: dict[System, list[int]] = {s: [] for s in System}
@@ -135,8 +123,23 @@ class World:
         )
 
         self._derived: dict[str, Any] = {}  # shared by every fresh copy: values computed from the estate as built
-        self._initial: tuple[dict[int, frozenset[int]], dict[int, frozenset[int]], dict[tuple[int, str], Any]] = (
-            dict(self.by_identity), dict(self.by_resource), dict(self.attrs))
+
+    def _start(self) -> None:
+        """Put the state in its initial form: the grants and attributes built with, no credentials, no statuses."""
+        by_identity, by_resource, attrs = self._initial
+        self.by_identity: dict[int, frozenset[int]] = dict(by_identity)
+        self.by_resource: dict[int, frozenset[int]] = dict(by_resource)
+        self.attrs: dict[tuple[int, str], Any] = dict(attrs)
+        self.creds: dict[CredId, Credential] = {}
+        self._added: set[tuple[int, int]] = set()
+        self._removed: set[tuple[int, int]] = set()
+        self._perm_cache: dict[int, frozenset[Permission]] = {}
+        self.status: dict[str, set[int]] = {s: set() for s in STATUSES}  # identity lifecycle
+        self.grant_version = self.status_version = self.attr_version = self._next_cred = 0
+        self._closures: dict[frozenset[Permission], frozenset[Permission]] = {}
+        self._closures_at = (0, 0)
+        self._edges_of: dict[System, list[tuple[int, frozenset[RiskClass], int, bool]]] = {}
+        self._edges_at = 0
 
     def fresh(self) -> World:
         """A new world in this world's initial state, sharing everything that never changes.
@@ -146,15 +149,7 @@ class World:
         """
         w = object.__new__(World)
         w.__dict__.update(self.__dict__)
-        by_identity, by_resource, attrs = self._initial
-        w.by_identity, w.by_resource, w.attrs = dict(by_identity), dict(by_resource), dict(attrs)
-        w.creds = {}
-        w._added, w._removed = set(), set()
-        w._perm_cache = {}
-        w.status = {s: set() for s in STATUSES}
-        w.grant_version = w.status_version = w.attr_version = w._next_cred = 0
-        w._closures, w._closures_at = {}, (0, 0)
-        w._edges_of, w._edges_at = {}, 0
+        w._start()
         return w
 
     def __getstate__(self) -> dict[str, Any]:
