@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from simenv import files
-from simenv.bench import shards
+from simenv.bench import shards, stats
 from simenv.bench.executors import SerialExecutor, dask_address
 from simenv.bench.runner import SweepFailed, SweepInterrupted, run_matrix
+from simenv.bench.tasks import run_chunk
 from simenv.errors import SimenvError, SpecError
 from simenv.metrics import SCORE_NAMES
 
@@ -229,7 +230,8 @@ class _Counting(SerialExecutor):
         self.log = log
 
     def submit(self, fn, /, *args, **kwargs):
-        self.log.extend(args[0])
+        if fn is run_chunk:  # episodes (the executor also gets each profile's summary)
+            self.log.extend(args[0])
         return super().submit(fn, *args, **kwargs)
 
 
@@ -242,3 +244,44 @@ def test_two_profiles_of_one_name_are_refused(tmp_path):
     assert "both the profile named 'static_rbac'" in str(e.value) and "\n" not in str(e.value)
     assert set(run_matrix("delegated_admin", "all,static_rbac", 1, executor="serial")["policy"]) == set(
         files.list_shipped("policies"))  # the same file twice is one profile
+
+
+class _Summaries(SerialExecutor):
+    """Runs everything at once; counts the profile summaries submitted, and may fail them."""
+
+    def __init__(self, fail: bool = False):
+        self.summaries, self.fail = 0, fail
+
+    def submit(self, fn, /, *args, **kwargs):
+        if fn is stats.summarize_profile:
+            self.summaries += 1
+            if self.fail:
+                raise RuntimeError("the pool is broken")
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_each_profile_is_summarized_on_the_executor_once_its_episodes_are_in(tmp_path, monkeypatch):
+    alone = run_matrix(SCEN, POLS, 3, executor="serial", out=tmp_path / "serial")
+    expected = pd.read_csv(tmp_path / "serial" / shards.SUMMARY)
+    here = []  # summaries the parent computed itself
+    real = stats.summarize_profile
+    monkeypatch.setattr(stats, "summarize_profile", lambda *a: (here.append(1), real(*a))[1])
+    ex = _Summaries()
+    df = run_matrix(SCEN, POLS, 3, executor=ex, jobs=2, out=tmp_path / "early", chunk_size=2)
+    assert key_rows(df) == key_rows(alone)
+    assert ex.summaries == len(POLS.split(","))  # one per profile, started by the sweep, each used as it came
+    assert len(here) == ex.summaries
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "early" / shards.SUMMARY), expected)
+    broken = _Summaries(fail=True)  # a pool that takes no summary: the parent computes them, the same
+    run_matrix(SCEN, POLS, 3, executor=broken, jobs=2, out=tmp_path / "broken", chunk_size=2)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "broken" / shards.SUMMARY), expected)
+
+
+def test_a_summary_of_other_rows_is_not_used():
+    df = run_matrix(SCEN, "allow_all", 3, executor="serial")
+    first = df[df["seed"] < 2]
+    with ThreadPoolExecutor(1) as ex:  # a part started on fewer rows than the frame has: computed again
+        stale = {("allow_all", "scripted"): ex.submit(stats.summarize_profile, first)}
+        got = stats.summarize(df, started=stale)
+    pd.testing.assert_frame_equal(got, stats.summarize(df))
+    assert not got.equals(stats.summarize(first))

@@ -212,6 +212,58 @@ def prepare_out(out: Path, manifest: dict[str, Any], resume: bool, force: bool) 
     return []
 
 
+class EarlySummaries:
+    """Each profile's summary, started on the sweep's executor as soon as the profile's last episode is in.
+
+    So the summaries (:func:`simenv.bench.stats.summarize_profile`) run beside the episodes still to come.
+    ``add`` is a sink of :func:`run_tasks`; ``started`` goes to :func:`~simenv.bench.stats.summarize`, which
+    uses a part only if it was computed on exactly the final frame's rows of its profile.
+    """
+
+    def __init__(self, executor: Executor, order: Sequence[tuple[str, str, int, str]], tasks: Sequence[Task],
+                 previous: Sequence[dict[str, Any]]):
+        from simenv.bench.stats import summarize_profile
+
+        self._summarize, self._executor = summarize_profile, executor
+        self._order: dict[tuple[str, str], list[tuple[str, str, int, str]]] = {}
+        for k in order:
+            self._order.setdefault((k[1], k[3]), []).append(k)
+        self._left: dict[tuple[str, str], int] = {}
+        for t in tasks:
+            self._left[(t.policy, t.agent)] = self._left.get((t.policy, t.agent), 0) + 1
+        wanted = set(order)
+        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in previous:  # a resumed sweep's rows first: a row that comes in now replaces them (shards.frame)
+            if shards.row_key(r) in wanted:
+                self._rows.setdefault((r["policy"], r["agent"]), []).append(r)
+        self.started: dict[tuple[str, str], Future | None] = {}
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        from simenv.bench.stats import try_submit
+
+        for r in rows:
+            key = (r["policy"], r["agent"])
+            self._rows.setdefault(key, []).append(r)
+            self._left[key] = self._left.get(key, 0) - 1
+            if self._left[key] == 0:
+                frame = shards.frame(self._rows[key], self._order.get(key, []))
+                self.started[key] = try_submit(self._executor, self._summarize, frame)
+
+
+def _sinks(*sinks: Any) -> Any:
+    live = [s for s in sinks if s is not None]
+    if not live:
+        return None
+    if len(live) == 1:
+        return live[0]
+
+    def each(rows: Any) -> None:
+        for sink in live:
+            sink(rows)
+
+    return each
+
+
 def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Sequence[str | Path] = "all",
                seeds: int | Iterable[int] = 20, agent: Any = None, size: int | None = None, *,
                executor: str | Executor | None = "local", jobs: int | None = None, out: str | Path | None = None,
@@ -285,18 +337,25 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
             tasks = [t for t in tasks if t.key not in done]
             writer = shards.ShardWriter(out_dir)
             shards.write_manifest(out_dir, manifest)
+        early = None
+        if out_dir is not None and workers > 1:  # profile by profile, so that each summary starts before the end
+            rank = {p: i for i, p in enumerate(prefs)}
+            tasks = sorted(tasks, key=lambda t: rank.get(t.policy, len(rank)))
+            early = EarlySummaries(ex, order, tasks, previous)
         try:
             rows = run_tasks(tasks, ex, agent=agent, size=size,
                              chunk_size=chunk_size or chunk_size_for(len(tasks), workers),
                              max_in_flight=max_in_flight or 2 * workers,
-                             sink=writer.write if writer else None, progress=show_progress(progress),
+                             sink=_sinks(writer.write if writer else None, early.add if early else None),
+                             progress=show_progress(progress),
                              audit_dir=str(out_dir) if audit and out_dir is not None else None)
         except SweepInterrupted as e:
             raise SweepInterrupted(len(previous) + e.done, len(order), out_dir) from None
         wanted = set(order)
         df = shards.frame([r for r in [*previous, *rows] if shards.row_key(r) in wanted], order)
         if out_dir is not None:
-            shards.write_results(out_dir, df, summarize(df))
+            shards.write_results(out_dir, df, summarize(df, executor=ex if workers > 1 else None,
+                                                          started=early.started if early else None))
     if errors == "raise" and "error" in df.columns and df["error"].notna().any():
         raise SweepFailed(df, out_dir)
     return df

@@ -22,7 +22,8 @@ fixed-seed :class:`numpy.random.Generator`, so every figure is reproducible.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
@@ -123,32 +124,82 @@ def _defined(x: np.ndarray) -> np.ndarray:
     return x[~np.isnan(x)]
 
 
-def summarize(df, *, n_resamples: int = RESAMPLES, seed: int = SEED):
+def summarize(df, *, n_resamples: int = RESAMPLES, seed: int = SEED, executor: Executor | None = None,
+              started: Mapping[tuple[str, str], Future | None] | None = None):
     """Per (scenario, policy, agent, score): n, mean, IQM and their 95% CIs.
 
     Rows with ``scenario == "*"`` aggregate a profile over every scenario, stratified by
     scenario. ``n`` counts the defined (non-NaN) values.
+
+    With ``executor``, each (policy, agent) is summarized by a worker; ``started`` holds the
+    :func:`summarize_profile` futures a sweep submitted as each profile's last episode came in.
+    Either way the figures are the same (every bootstrap draws from its own seeded generator): a
+    part is used only if it was computed on exactly this frame's rows of its profile, and a
+    part whose worker failed is computed here.
     """
     import pandas as pd
 
-    df = with_error_rate(df)
-    scores = score_columns(df)
-    out: list[dict[str, Any]] = []
-    for (policy, agent), by_profile in df.groupby(["policy", "agent"], sort=False):
-        groups = list(by_profile.groupby("scenario", sort=False))
-        for score in scores:
-            strata = {s: _defined(as_float(g[score])) for s, g in groups}
-            cells = [(s, [v]) for s, v in strata.items()] + ([(ALL, list(strata.values()))] if len(groups) > 1 else [])
-            for scenario, parts in cells:
-                (m, q), (mlo, qlo), (mhi, qhi) = bootstrap(parts, _mean_iqm, n_resamples=n_resamples, seed=seed)
-                out.append({"scenario": scenario, "policy": policy, "agent": agent, "score": score,
-                            "n": int(sum(len(p) for p in parts)), "mean": m, "mean_lo": mlo, "mean_hi": mhi,
-                            "iqm": q, "iqm_lo": qlo, "iqm_hi": qhi})
-    frame = pd.DataFrame(out, columns=["scenario", "policy", "agent", "score", "n", "mean", "mean_lo", "mean_hi",
-                                       "iqm", "iqm_lo", "iqm_hi"])
+    profiles = list(df.groupby(["policy", "agent"], sort=False))
+    started = started or {}
+    futures = {key: started[key] if key in started else
+               try_submit(executor, summarize_profile, g, n_resamples, seed) if executor is not None and len(profiles) > 1
+               else None for key, g in profiles}
+    parts = []
+    for key, g in profiles:
+        here = lambda g=g: summarize_profile(g, n_resamples, seed)  # noqa: E731
+        signature, rows = _result_or(futures[key], here)
+        if signature != _signature(g):  # summarized before the last rows of its profile were in: again
+            signature, rows = here()
+        parts.append(rows)
+    frame = pd.DataFrame([r for part in parts for r in part],
+                         columns=["scenario", "policy", "agent", "score", "n", "mean", "mean_lo", "mean_hi",
+                                  "iqm", "iqm_lo", "iqm_hi"])
     rank = {s: i for i, s in enumerate([*dict.fromkeys(df["scenario"]), ALL])}
     frame["_s"] = frame["scenario"].map(rank)
     return frame.sort_values("_s", kind="stable").drop(columns="_s").reset_index(drop=True)
+
+
+Signature = tuple[tuple[tuple[Any, ...], ...], tuple[str, ...]]
+"""What a profile's summary was computed on: its rows' keys in order, and the score columns."""
+
+
+def _signature(by_profile) -> Signature:
+    return tuple(by_profile[list(KEY)].itertuples(index=False, name=None)), tuple(score_columns(by_profile))
+
+
+def summarize_profile(by_profile, n_resamples: int = RESAMPLES, seed: int = SEED) -> tuple[Signature, list[dict]]:
+    """The :func:`summarize` rows of one (policy, agent)'s episodes, with the :data:`Signature` of that frame."""
+    g = with_error_rate(by_profile)
+    scores = score_columns(g)
+    policy, agent = g["policy"].iloc[0], g["agent"].iloc[0]
+    groups = list(g.groupby("scenario", sort=False))
+    out: list[dict[str, Any]] = []
+    for score in scores:
+        strata = {s: _defined(as_float(x[score])) for s, x in groups}
+        cells = [(s, [v]) for s, v in strata.items()] + ([(ALL, list(strata.values()))] if len(groups) > 1 else [])
+        for scenario, parts in cells:
+            (m, q), (mlo, qlo), (mhi, qhi) = bootstrap(parts, _mean_iqm, n_resamples=n_resamples, seed=seed)
+            out.append({"scenario": scenario, "policy": policy, "agent": agent, "score": score,
+                        "n": int(sum(len(p) for p in parts)), "mean": m, "mean_lo": mlo, "mean_hi": mhi,
+                        "iqm": q, "iqm_lo": qlo, "iqm_hi": qhi})
+    return _signature(by_profile), out
+
+
+def try_submit(executor: Executor, fn: Callable[..., Any], *args: Any) -> Future | None:
+    """``executor.submit(fn, *args)``, or ``None`` if the executor takes no more work (the caller does it then)."""
+    try:
+        return executor.submit(fn, *args)
+    except Exception:  # noqa: BLE001 - a broken pool, a closed client: the parent does the work
+        return None
+
+
+def _result_or(future: Future | None, fallback: Callable[[], Any]) -> Any:
+    if future is None:
+        return fallback()
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - a worker died or could not take the task: the parent does it
+        return fallback()
 
 
 def _mean_diff(*strata: np.ndarray, axis: int = -1) -> np.ndarray:
