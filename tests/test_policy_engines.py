@@ -411,3 +411,31 @@ def test_cedar_large_estate_store_is_lazy_and_decides_as_the_whole_estate(monkey
                 got[scenario, seed, policy] = episode(policy, True)
                 assert got[scenario, seed, policy] == episode(policy, False), (scenario, seed, policy)
     assert got["scope_creep", 0, "intent_cedar"] != got["scope_creep", 0, str(prof)]  # the named entities decide
+
+
+ODD_INPUTS = [{}, [], {"a": []}, {"s": frozenset({"x", "y"})}, {"n": None, "t": True, "f": False, "i": -3, "x": 2.5},
+              {"nested": {"deep": [[1, [2, {"k": "v"}]], ()]}}, {"unicode": "café ☃ 𝄞", "nul": "a\x00b", "empty": ""},
+              {"big": 2**62, "neg": -(2**62), "tiny": 1e-300, "huge": 2**70}, ["top", "level", 1]]
+
+
+def test_the_rego_input_is_regopys_value_for_value():
+    import regopy
+
+    from simenv.governance.rego import Input, _regopy
+
+    _, c = _regopy()
+    interp = regopy.Interpreter()
+    values = [r.to_input() for r in sample_requests(300, seed=11)] + ODD_INPUTS
+
+    def seen(given) -> str:
+        c.rego_set_input(interp._impl, given._impl)
+        return str(interp.query("x := input"))
+
+    for v in values:
+        assert seen(Input(c, v)) == seen(regopy.Input(v)), v
+    for bad in ({"surrogate": "\ud800"}, {"obj": object()}):  # the same exception as regopy's
+        with pytest.raises(Exception) as ours:
+            Input(c, bad)
+        with pytest.raises(Exception) as theirs:
+            regopy.Input(bad)
+        assert type(ours.value) is type(theirs.value), bad

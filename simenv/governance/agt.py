@@ -58,7 +58,7 @@ from typing import Any
 from simenv import files
 from simenv.errors import SimenvError, SpecError
 from simenv.governance import bounds
-from simenv.governance.rego import Compiled, _regopy, compile_policy, parse_output, read_policy, run_query
+from simenv.governance.rego import Compiled, Input, _regopy, compile_policy, parse_output, read_policy, run_query
 from simenv.governance.request import AccessRequest, Decision
 from simenv.governance.views import EstateView
 from simenv.types import Effect
@@ -310,8 +310,7 @@ class AgtAuthorizer:
         self.manifest = load_manifest(policy)
         self._limit = timeout_ms / 1000
         native = _native()
-        regopy, self._c = _regopy(_REGOPY)
-        self._input = regopy.Input
+        _, self._c = _regopy(_REGOPY)
         self._policy = _compile(self.manifest.bundle, self.manifest.entrypoint)
         self._rego, self._bundle, _ = self._policy  # shared by every authorizer of the manifest
         self._runtime, self._runtime_lock = _runtime_for(native, self.manifest.text)
@@ -337,7 +336,7 @@ class AgtAuthorizer:
 
     def _evaluate(self, invocation: Mapping[str, Any]) -> Any:
         try:
-            text = run_query(self._c, self._policy, self.manifest.entrypoint, self._input(invocation["input"]))
+            text = run_query(self._c, self._policy, self.manifest.entrypoint, Input(self._c, invocation["input"]))
             query = "data." + self.manifest.entrypoint.replace("/", ".")
             if text == "undefined" or not text:
                 raise PolicyFailure(f"{query} is undefined for this request")
