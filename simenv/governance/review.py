@@ -70,24 +70,33 @@ class Review:
 
 
 def discrepancies(review: Review) -> tuple[str, ...]:
-    """What looks wrong with a request, from what a reviewer is shown (see the module docstring)."""
+    """What looks wrong with a request, from what a reviewer is shown (see the module docstring), in FLAGS order."""
     r = review.request
-    text = review.ticket_text
-    named = {r.resource.name}
-    if r.target_identity is not None and not r.self_target:
-        named.add(r.target_identity.name)
-    unmentioned = any(not mentions(text, n) and n != review.ticket_owner for n in named)
-    found = {
-        "out_of_scope": not r.in_declared_scope,
-        "unmentioned_target": unmentioned,
-        "self_target": r.self_target,
-        "sensitive": r.resource.sensitivity >= SENSITIVE,
-        "recent_refusals": review.recent_refusals > 0,
-        "no_justification": not (r.justification or "").strip(),
-        "delegated": r.chain_depth > 0,
-        "cross_tenant": r.cross_tenant,
-        "owner_inactive": not r.principal.owner_active,
-        "quarantined": review.quarantined,
-        "long_lived": r.lifetime is not None and r.lifetime > LONG_LIVED,
-    }
-    return tuple(f for f in FLAGS if found[f])
+    text, owner = review.ticket_text, review.ticket_owner
+    target, name = r.target_identity, r.resource.name
+    self_target = target is not None and target.name in (r.principal.name, r.represents.name)
+    out = []
+    if not r.in_declared_scope:
+        out.append("out_of_scope")
+    if name != owner and not mentions(text, name) or target is not None and not self_target and \
+            target.name != owner and not mentions(text, target.name):
+        out.append("unmentioned_target")
+    if self_target:
+        out.append("self_target")
+    if r.resource.sensitivity >= SENSITIVE:
+        out.append("sensitive")
+    if review.recent_refusals > 0:
+        out.append("recent_refusals")
+    if not (r.justification or "").strip():
+        out.append("no_justification")
+    if len(r.chain) > 1:
+        out.append("delegated")
+    if r.principal.tenant != r.resource.tenant:
+        out.append("cross_tenant")
+    if not r.principal.owner_active:
+        out.append("owner_inactive")
+    if review.quarantined:
+        out.append("quarantined")
+    if r.lifetime is not None and r.lifetime > LONG_LIVED:
+        out.append("long_lived")
+    return tuple(out)

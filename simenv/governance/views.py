@@ -26,7 +26,6 @@ from simenv.types import CredId, RiskClass, System, cred_label
 from simenv.world.catalog import ResolvedCall
 from simenv.world.model import Credential, Identity, Permission, Resource, Ticket
 from simenv.world.state import World
-from simenv.world.tools import LIFETIME
 
 T = TypeVar("T")
 
@@ -181,5 +180,5 @@ class RequestBuilder:
             session=session,
             args=dict(call.names),
             justification=justification,
-            lifetime=next((call.args[p.name] for p in spec.params if p.kind == LIFETIME), None),
+            lifetime=call.args[spec.lifetime_param] if spec.lifetime_param else None,
         )

@@ -68,6 +68,8 @@ class Coverage:
         """The normal coverage of the given parts."""
         sy = frozenset(systems)
         sl = frozenset(st for st in slices if st[0] not in sy)
+        if not sy and not sl:  # single ids only (most labels): nothing covers them
+            return Coverage(sy, sl, frozenset(ids))
         res = world.resources
         keep = frozenset(i for i in ids if res[i].system not in sy and (res[i].system, res[i].type) not in sl)
         return Coverage(sy, sl, keep)
@@ -97,9 +99,10 @@ class Coverage:
 
     def weight(self, world: World) -> float:
         """Sum of sensitivity over the covered resources, each counted once."""
-        total = sum(world.system_weight[s] for s in sorted(self.systems))
-        total += sum(world.type_weight.get(st, 0.0) for st in sorted(self.slices))
-        total += sum(world.resources[i].sensitivity for i in sorted(self.ids))
+        # three sums added in this order (the same float whichever parts are empty: an empty sum is 0)
+        total = sum(world.system_weight[s] for s in sorted(self.systems)) if self.systems else 0
+        total += sum(world.type_weight.get(st, 0.0) for st in sorted(self.slices)) if self.slices else 0
+        total += sum(world.resources[i].sensitivity for i in sorted(self.ids)) if self.ids else 0
         return round(total, 6)
 
     def to_json(self, world: World) -> dict:

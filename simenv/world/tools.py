@@ -91,11 +91,13 @@ class ToolSpec:
     """What a call changes, in one line (for scenario authors: ``simenv tools``, ``docs/tools.md``)."""
     target: Param = field(init=False)
     identity_param: str | None = field(init=False)
+    lifetime_param: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         # the resource the call acts on (the first resource param) and the identity it acts on, if any
         object.__setattr__(self, "target", next(p for p in self.params if p.kind not in (IDENTITY, TEXT, LIFETIME)))
         object.__setattr__(self, "identity_param", next((p.name for p in self.params if p.kind == IDENTITY), None))
+        object.__setattr__(self, "lifetime_param", next((p.name for p in self.params if p.kind == LIFETIME), None))
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI chat-completions function spec of this tool (string lengths as :mod:`simenv.world.inputs` bounds them)."""
