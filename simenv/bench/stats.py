@@ -141,9 +141,14 @@ def summarize(df, *, n_resamples: int = RESAMPLES, seed: int = SEED, executor: E
 
     profiles = list(df.groupby(["policy", "agent"], sort=False))
     started = started or {}
-    futures = {key: started[key] if key in started else
-               try_submit(executor, summarize_profile, g, n_resamples, seed) if executor is not None and len(profiles) > 1
-               else None for key, g in profiles}
+    futures: dict[tuple[str, str], Future | None] = {}
+    for key, g in profiles:
+        if key in started:
+            futures[key] = started[key]
+        elif executor is not None and len(profiles) > 1:
+            futures[key] = try_submit(executor, summarize_profile, g, n_resamples, seed)
+        else:
+            futures[key] = None
     parts = []
     for key, g in profiles:
         here = lambda g=g: summarize_profile(g, n_resamples, seed)  # noqa: E731

@@ -74,7 +74,7 @@ def discrepancies(review: Review) -> tuple[str, ...]:
     r = review.request
     text, owner = review.ticket_text, review.ticket_owner
     target, name = r.target_identity, r.resource.name
-    self_target = target is not None and target.name in (r.principal.name, r.represents.name)
+    self_target = r.self_target
     out = []
     if not r.in_declared_scope:
         out.append("out_of_scope")
@@ -89,9 +89,9 @@ def discrepancies(review: Review) -> tuple[str, ...]:
         out.append("recent_refusals")
     if not (r.justification or "").strip():
         out.append("no_justification")
-    if len(r.chain) > 1:
+    if r.chain_depth > 0:
         out.append("delegated")
-    if r.principal.tenant != r.resource.tenant:
+    if r.cross_tenant:
         out.append("cross_tenant")
     if not r.principal.owner_active:
         out.append("owner_inactive")
