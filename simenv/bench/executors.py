@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -65,7 +66,21 @@ def loky_executor(jobs: int) -> Any:
     from joblib.externals.loky import get_reusable_executor
 
     return get_reusable_executor(max_workers=jobs, timeout=IDLE_TIMEOUT_S,
-                                 initializer=watch_parent, initargs=(os.getpid(),))
+                                 initializer=watch_parent, initargs=(os.getpid(),), env=worker_env())
+
+
+def worker_env() -> dict[str, str]:
+    """What a loky worker's environment adds: rego-cpp's library preloaded, where regopy is installed.
+
+    loky's bootstrap imports numpy before a worker imports simenv, too late for ``simenv._load_rego_first``:
+    without it, every Rego query of the worker leaks memory.
+    """
+    import simenv
+
+    lib = simenv._rego_library()
+    if lib is None or not sys.platform.startswith("linux"):
+        return {}
+    return {"LD_PRELOAD": " ".join(x for x in (lib, os.environ.get("LD_PRELOAD", "")) if x)}
 
 
 class RenewingExecutor(Executor):

@@ -33,7 +33,9 @@ import collections.abc
 import ctypes
 import json
 import re
+import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,12 +59,21 @@ Call = tuple[str, int | None, int | None]
 _vetted: dict[str | tuple[str, str], tuple[tuple[str, str], ...]] = {}  # policy text (and entry point) -> sandbox problems
 
 
+LATE = ("rego-cpp's library was loaded after libstdc++ (numpy, pandas, scipy): its queries leak memory, about "
+        "28 KB each; import simenv before numpy (or regopy first of all) in this program")
+_warned: list[bool] = []
+
+
 def _regopy(install: str = _INSTALL) -> Any:
     try:
         import regopy
         from regopy import rego_shared
     except ImportError:
         raise SimenvError(install) from None
+    if not _warned:  # see simenv._load_rego_first
+        _warned.append(True)
+        if getattr(sys.modules.get("simenv"), "_REGO_LOADED_LATE", False):
+            warnings.warn(LATE, RuntimeWarning, stacklevel=2)
     return regopy, rego_shared
 
 
