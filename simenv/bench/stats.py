@@ -27,7 +27,6 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
 
 from simenv.bench.tasks import KEY
 
@@ -111,6 +110,8 @@ def bootstrap(strata: Sequence[np.ndarray], statistic: Callable[..., np.ndarray]
     point = np.asarray(statistic(*strata, axis=-1), dtype=float)
     if sum(len(s) for s in strata) < 2 or all(np.all(s == s[0]) for s in strata):
         return point, point.copy(), point.copy()
+    from scipy import stats as st  # here: a sweep whose summaries all ran on workers never loads scipy
+
     data = tuple(s if len(s) > 1 else np.repeat(s, 2) for s in strata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
