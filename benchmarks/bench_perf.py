@@ -34,6 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import simenv  # noqa: F401 - before numpy: it maps rego-cpp's library first (simenv._load_rego_first)
+
+# isort: split
 import numpy as np
 
 HERE = Path(__file__).resolve().parent

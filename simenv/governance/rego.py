@@ -59,8 +59,9 @@ Call = tuple[str, int | None, int | None]
 _vetted: dict[str | tuple[str, str], tuple[tuple[str, str], ...]] = {}  # policy text (and entry point) -> sandbox problems
 
 
-LATE = ("rego-cpp's library was loaded after libstdc++ (numpy, pandas, scipy): its queries leak memory, about "
-        "28 KB each; import simenv before numpy (or regopy first of all) in this program")
+LATE = ("rego-cpp's library was loaded after libstdc++ (numpy, matplotlib or a Jupyter kernel loaded it first), so "
+        "each Rego query in this process leaks about 28 KB: import simenv before them, or run the episodes on workers "
+        "(run_matrix(..., executor='local') preloads the library)")
 _warned: list[bool] = []
 
 
