@@ -44,7 +44,10 @@ def _load_rego_first() -> bool:
         return False
     if "libstdc++" in mapped:
         return True
-    ctypes.CDLL(lib)  # what regopy itself does on import: it finds this one loaded
+    try:
+        ctypes.CDLL(lib)  # what regopy itself does on import: it finds this one loaded
+    except OSError:  # a library it needs is missing (libatomic): the rego engine says so when it is used
+        pass
     return False
 
 

@@ -37,8 +37,9 @@ def test_rego_queries_leak_nothing_when_simenv_is_imported_first_and_say_so_when
     mib, err = grown_mib("import simenv")
     assert mib < 10, f"{mib:.0f} MiB over 3,000 decisions"
     assert "leak" not in err
-    late, err = grown_mib("import numpy")  # numpy brings libstdc++ before simenv could map rego-cpp's library
-    assert late > 40, f"the leak this guards against did not show ({late:.0f} MiB): the probe measures nothing"
+    # numpy brings libstdc++ before simenv could map rego-cpp's library: the same 3,000 decisions leaked about 80 MiB
+    # with regopy 1.5.2 (not asserted: a later regopy may fix it), and the rego engine says what to do, once
+    _, err = grown_mib("import numpy")
     assert "import simenv before them" in err and err.count("RuntimeWarning") == 1
 
 

@@ -75,10 +75,16 @@ def worker_env() -> dict[str, str]:
     loky's bootstrap imports numpy before a worker imports simenv, too late for ``simenv._load_rego_first``:
     without it, every Rego query of the worker leaks memory.
     """
+    import ctypes
+
     import simenv
 
     lib = simenv._rego_library()
-    if lib is None or not sys.platform.startswith("linux"):
+    if lib is None or not sys.platform.startswith("linux") or " " in lib or ":" in lib:  # LD_PRELOAD splits on both
+        return {}
+    try:
+        ctypes.CDLL(lib)  # only a library that loads here is preloaded there (else each worker's loader complains)
+    except OSError:
         return {}
     return {"LD_PRELOAD": " ".join(x for x in (lib, os.environ.get("LD_PRELOAD", "")) if x)}
 
