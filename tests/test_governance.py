@@ -201,3 +201,16 @@ def test_scores_recompute_with_new_brokers():
     for p in ("jit", "least_privilege"):
         r = run_episode("scope_creep", p, seed=3)
         assert metrics.compute(r.audit) == r.scores
+
+
+def test_a_reviews_flags_come_in_flags_order():
+    from test_policy_engines import sample_requests
+
+    from simenv.governance.review import FLAGS, Review, discrepancies
+
+    seen = set()
+    for i, r in enumerate(sample_requests(500, seed=7)):
+        flags = discrepancies(Review(r, "grant r1 to t1" if i % 2 else "", "alice" if i % 3 else None, i % 2, i % 5 == 0))
+        assert flags == tuple(f for f in FLAGS if f in flags)
+        seen.update(flags)
+    assert seen == set(FLAGS)

@@ -34,6 +34,8 @@ REFUSAL_WINDOW = 10
 LONG_LIVED = 1440
 FLAGS = ("out_of_scope", "unmentioned_target", "self_target", "sensitive", "recent_refusals", "no_justification",
          "delegated", "cross_tenant", "owner_inactive", "quarantined", "long_lived")
+(_OUT_OF_SCOPE, _UNMENTIONED, _SELF_TARGET, _SENSITIVE, _REFUSALS, _NO_JUSTIFICATION, _DELEGATED, _CROSS_TENANT,
+ _OWNER_INACTIVE, _QUARANTINED, _LONG_LIVED) = FLAGS  # the names discrepancies appends, in this order
 SUSPICIOUS = frozenset({"out_of_scope", "unmentioned_target", "self_target", "cross_tenant", "owner_inactive"})
 """The flags that make an executed call one an incident responder reverts: it did something the ticket did
 not ask for. (A sensitive target or a missing justification alone is not a sign the call was wrong.)"""
@@ -77,26 +79,26 @@ def discrepancies(review: Review) -> tuple[str, ...]:
     self_target = r.self_target
     out = []
     if not r.in_declared_scope:
-        out.append("out_of_scope")
+        out.append(_OUT_OF_SCOPE)
     if name != owner and not mentions(text, name) or target is not None and not self_target and \
             target.name != owner and not mentions(text, target.name):
-        out.append("unmentioned_target")
+        out.append(_UNMENTIONED)
     if self_target:
-        out.append("self_target")
+        out.append(_SELF_TARGET)
     if r.resource.sensitivity >= SENSITIVE:
-        out.append("sensitive")
+        out.append(_SENSITIVE)
     if review.recent_refusals > 0:
-        out.append("recent_refusals")
+        out.append(_REFUSALS)
     if not (r.justification or "").strip():
-        out.append("no_justification")
+        out.append(_NO_JUSTIFICATION)
     if r.chain_depth > 0:
-        out.append("delegated")
+        out.append(_DELEGATED)
     if r.cross_tenant:
-        out.append("cross_tenant")
+        out.append(_CROSS_TENANT)
     if not r.principal.owner_active:
-        out.append("owner_inactive")
+        out.append(_OWNER_INACTIVE)
     if review.quarantined:
-        out.append("quarantined")
+        out.append(_QUARANTINED)
     if r.lifetime is not None and r.lifetime > LONG_LIVED:
-        out.append("long_lived")
+        out.append(_LONG_LIVED)
     return tuple(out)
