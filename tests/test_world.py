@@ -36,6 +36,33 @@ def test_generator_is_seeded_and_sized():
     assert any(r.yields is not None for r in a.resources), "keys must create escalation edges"
 
 
+def _grants_one_by_one(grants_of, pick_sys, pick_role, roles, id_offset):
+    out, g = [], 0
+    for k, n in enumerate(grants_of.tolist()):
+        for _ in range(n):
+            rs, u = roles[int(pick_sys[g])], float(pick_role[g])
+            out.append((id_offset + k, rs[0] if u < 0.01 or len(rs) == 1 else rs[1 + int(u * (len(rs) - 1)) % (len(rs) - 1)]))
+            g += 1
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_generators_grants_are_the_ones_drawn_grant_by_grant(seed):
+    from simenv.world.generator import _grants
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 3000))
+    grants_of = rng.integers(1, 4, size=size)
+    pick_sys = rng.integers(0, 5, size=int(grants_of.sum()))
+    pick_role = rng.random(size=int(grants_of.sum()))
+    pick_role[: size // 7] = rng.choice([0.0, 0.009999, 0.01, 0.5, 0.999999], size=size // 7)  # the edges of the rule
+    roles = [list(range(s * 1000 + 3, s * 1000 + 3 + n)) for s, n in enumerate(rng.integers(1, 40, size=5).tolist())]
+    roles[int(rng.integers(0, 5))] = [7]  # a system with its admin role only
+    offset = int(rng.integers(0, 50))
+    assert _grants(grants_of, pick_sys, pick_role, roles, offset) == \
+        _grants_one_by_one(grants_of, pick_sys, pick_role, roles, offset)
+
+
 def with_estate_seed(value, name="scope_creep"):
     spec, path = load_scenario(name)
     return spec.model_copy(update={"estate": spec.estate.model_copy(update={"seed": value})}), path
@@ -292,3 +319,34 @@ def test_the_plain_estate_digest_is_the_canonical_one():
                "res": [(r.name, r.type, r.system, r.sensitivity) for r in w.resources],
                "grants": sorted((i, r) for i, rs in w.by_identity.items() for r in rs)}
         assert w._base_digest == digest(obj) == digest(obj, plain=True), name
+
+
+def test_a_template_is_built_with_the_collector_paused_and_it_is_back_on_after(monkeypatch):
+    import gc
+
+    from simenv.gcpause import paused_gc
+    from simenv.scenario import builder
+
+    seen = []
+    real = builder._build
+
+    def spy(*a):
+        seen.append(gc.isenabled())
+        return real(*a)
+
+    monkeypatch.setattr(builder, "_build", spy)
+    spec, path = load_scenario("scope_creep")
+    build(spec, 0, path, size=77)
+    assert seen == [False] and gc.isenabled()
+
+    monkeypatch.setattr(builder, "_build", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        build(spec, 0, path, size=78)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled(), "a pause inside a pause leaves the collector as it found it"
+    finally:
+        gc.enable()

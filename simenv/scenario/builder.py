@@ -16,6 +16,7 @@ from pathlib import Path
 
 from simenv.agents.base import AgentContext
 from simenv.agents.scripted import PlanStep
+from simenv.gcpause import paused_gc
 from simenv.rng import Streams
 from simenv.scenario.oracle import oracle_plan
 from simenv.scenario.schema import EventSpec, ScenarioSpec, StepSpec
@@ -88,7 +89,8 @@ def build(spec: ScenarioSpec, seed: int, path: Path | None = None, size: int | N
     key = (_content_key(spec), str(path), n, estate_seed(spec, seed))
     tpl = _templates.get(key)
     if tpl is None:
-        tpl = _templates[key] = _build(spec, key[3], path, n)
+        with paused_gc():  # a large estate is a million new objects: see simenv.gcpause
+            tpl = _templates[key] = _build(spec, key[3], path, n)
         if len(_templates) > TEMPLATES:
             _templates.popitem(last=False)
     else:

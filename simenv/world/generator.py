@@ -103,16 +103,29 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
     systems = list(System)
     grants_of = rng.integers(1, 4, size=size)
     total = int(grants_of.sum())
-    n_grants = grants_of.tolist()
-    pick_sys = rng.integers(0, len(systems), size=total).tolist()
-    pick_role = rng.random(size=total).tolist()
-    g = 0
-    for k in range(size):
-        for _ in range(n_grants[k]):
-            roles = roles_by_system[systems[pick_sys[g]]]
-            u = pick_role[g]
-            role = roles[0] if u < 0.01 or len(roles) == 1 else roles[1 + int(u * (len(roles) - 1)) % (len(roles) - 1)]
-            out.grants.append((id_offset + k, role))
-            g += 1
-    out.grants = sorted(set(out.grants))
+    pick_sys = rng.integers(0, len(systems), size=total)
+    pick_role = rng.random(size=total)
+    out.grants = _grants(grants_of, pick_sys, pick_role, [roles_by_system[s] for s in systems], id_offset)
     return out
+
+
+def _grants(grants_of: np.ndarray, pick_sys: np.ndarray, pick_role: np.ndarray, roles: list[list[int]],
+            id_offset: int) -> list[tuple[int, int]]:
+    """The grants ``(identity, role)`` the draws pick, sorted and without duplicates, computed on whole arrays.
+
+    Grant ``g`` goes to identity ``k`` (``grants_of[k]`` grants each, in identity order), on a role of system
+    ``pick_sys[g]``: its admin role (``roles[s][0]``) when ``pick_role[g] < 0.01`` or it has no other, else
+    ``roles[s][1 + int(u * (n - 1)) % (n - 1)]`` for ``u = pick_role[g]`` and its ``n`` roles.
+    """
+    holder = np.repeat(np.arange(id_offset, id_offset + len(grants_of), dtype=np.int64), grants_of)
+    count = np.array([len(r) for r in roles], dtype=np.int64)[pick_sys]
+    start = np.cumsum([0] + [len(r) for r in roles[:-1]], dtype=np.int64)[pick_sys]
+    narrow = count > 1
+    pos = np.zeros(len(pick_role), dtype=np.int64)
+    others = count[narrow] - 1  # float64 product, truncated: the same value int(u * (n - 1)) gives
+    pos[narrow] = 1 + (pick_role[narrow] * others).astype(np.int64) % others
+    pos[pick_role < 0.01] = 0
+    role = np.array([r for rs in roles for r in rs], dtype=np.int64)[start + pos]
+    span = int(role.max()) + 1 if len(role) else 1
+    pairs = np.unique(holder * span + role)  # sorted by (identity, role), duplicates dropped
+    return list(zip((pairs // span).tolist(), (pairs % span).tolist(), strict=True))
