@@ -1,11 +1,14 @@
 """The loop: no bypass, every call audited, invalid calls logged, approvals, monitors."""
 
+from pathlib import Path
+
 import pytest
 from conftest import PAIRS, POLICIES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simenv import metrics, run_episode
+from simenv.agents.scripted import ScriptedAgent
 from simenv.governance.protocols import ApprovalOutcome, MonitorAction
 from simenv.governance.request import Decision
 from simenv.sim.factory import make_episode as make_engine
@@ -210,3 +213,46 @@ def test_whatever_an_agent_returns_is_mediated_or_logged_invalid():
     calls = r.audit.of_kind(CallRecord)
     assert [c.effect for c in calls[:5]] == ["noop", "applied", "invalid", "invalid", "invalid"]
     assert r.scores["task_success"] and r.scores["invalid_calls"] == 3 and r.scores["audit_complete"]
+
+
+class _Keeper:
+    """Keeps what its reset is given."""
+
+    name = "keeper"
+
+    def reset(self, identity, tools, rng):
+        self.tools, self.draw = tools, int(rng.integers(0, 2**31))
+
+    def act(self, obs):
+        return None
+
+
+class _ScriptedKeeper(ScriptedAgent):
+    def reset(self, identity, tools, rng):
+        super().reset(identity, tools, rng)
+        self.tools, self.draw = tools, int(rng.integers(0, 2**31))
+
+
+def test_an_agent_that_resets_with_its_inputs_gets_the_schemas_and_its_own_stream_whoever_is_beside_it():
+    from simenv.rng import Streams
+    from simenv.sim.factory import make_episode
+    from simenv.world.catalog import tool_schemas
+
+    eng, _ = make_episode("scope_creep", "allow_all", seed=3, agent=_Keeper())
+    learner = eng.by_name[eng.built.learner].agent
+    assert learner.tools == tool_schemas()
+    assert learner.draw == int(Streams(3).child(f"agent:{eng.built.learner}").integers(0, 2**31))
+    # a subclass of the scripted agent that reads its inputs gets them too
+    sub = _ScriptedKeeper({None: ()})
+    eng2, _ = make_episode("scope_creep", "allow_all", seed=3, agent=sub)
+    assert sub.tools == tool_schemas() and sub.draw == learner.draw
+
+
+def test_each_episode_owns_its_seams_options():
+    from simenv.governance.profile import _own
+
+    opts = {"a": 1, "p": Path("x"), "nested": {"k": [1, {"z": 2}]}, "t": (1, [2])}
+    mine = _own(opts)
+    assert mine == opts
+    assert mine["nested"] is not opts["nested"] and mine["nested"]["k"] is not opts["nested"]["k"]
+    assert mine["nested"]["k"][1] is not opts["nested"]["k"][1] and mine["t"][1] is not opts["t"][1]

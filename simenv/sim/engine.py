@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simenv.agents.base import CONTROL_TOOLS, Agent, CredView, Observation, TicketView, coerce_call
+from simenv.agents.base import CONTROL_TOOLS, Agent, CredView, NullAgent, Observation, TicketView, coerce_call
 from simenv.agents.scripted import ScriptedAgent
 from simenv.governance.profile import Governance
 from simenv.rng import Streams
@@ -25,6 +25,11 @@ from simenv.world.catalog import TOOL_NAMES, tool_schemas
 from simenv.world.state import World
 
 ACTIONS = TOOL_NAMES + CONTROL_TOOLS
+_READS_NOTHING = (ScriptedAgent.reset, NullAgent.reset)
+"""Resets that read neither the tool schemas nor the random stream they are given. An agent whose class resets
+with one of them is given an empty list and an unused stream: building the schemas and spawning a stream were a
+third of a reset, and for the scripted agents beside an RL learner nothing read them."""
+_UNUSED_STREAM = Streams(0).child("unused")
 EXPOSURE_TAIL = 60
 """Default exposure horizon: credentials still live at the end are charged up to ``max_ticks + 60``
 (one simulated hour past the episode's budget) unless they expire first; a scenario's
@@ -72,9 +77,14 @@ class Engine:
             identities=len(w.identities), resources=len(w.resources)))
         gov.authorizer.prepare(ep.estate, built.tickets)
         streams = Streams(seed)
-        schemas = tool_schemas()
+        schemas: list[dict[str, Any]] | None = None  # built once, for the agents that read them
         for s in [*states, *attackers.values()]:
-            s.agent.reset(s.name, schemas, streams.child(f"agent:{s.name}"))
+            if getattr(type(s.agent), "reset", None) in _READS_NOTHING:
+                s.agent.reset(s.name, [], _UNUSED_STREAM)
+                continue
+            if schemas is None:
+                schemas = tool_schemas()
+            s.agent.reset(s.name, schemas, streams.child(f"agent:{s.name}"))  # by name: skipping others changes none
         self.mediator = Mediator(ep, gov)
         ep.apply(gov.broker.start(ep.estate, list(built.agents), built.tickets, 0), "broker.start")
         self.open_due()
