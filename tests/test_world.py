@@ -350,3 +350,28 @@ def test_a_template_is_built_with_the_collector_paused_and_it_is_back_on_after(m
         assert not gc.isenabled(), "a pause inside a pause leaves the collector as it found it"
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("name", ["scope_creep", "secrets_sprawl", "multi_agent_chaining"])
+def test_a_remembered_closure_is_the_one_computed_afresh_after_any_grant_changes(name):
+    """The memo keeps a closure across grant changes of identities it took no permissions from: it is never stale."""
+    from simenv.world.reach import Coverage, _closure, closure, closure_coverage
+
+    w = world_of(name).world
+    rng = np.random.default_rng(0)
+    grantable = [r.idx for r in w.resources if r.permissions or r.roles or r.type.value in ("table", "secret")]
+    secrets = [r.idx for r in w.resources if r.type.value == "secret"]
+    people = list(range(min(len(w.identities), 60)))
+    keys = [w.permissions(i) for i in people[:20]] + [frozenset(w.held(w.resources[r])) for r in grantable[:20]]
+    for step in range(150):
+        i, r = int(rng.choice(people)), int(rng.choice(grantable))
+        w.apply(GrantChange(i, r, not w.has_grant(i, r)))
+        if step % 40 == 0 and secrets:  # a secret pasted where readers see it: a new escalation edge
+            s = int(rng.choice(secrets))
+            w.apply(AttrChange(s, "exposes", w.attrs.get((s, "exposes")), str(int(rng.choice(people)))))
+        for j in people[:25]:  # an identity's cached permissions follow its own grants
+            assert w.permissions(j) == frozenset(p for g in w.by_identity.get(j, ()) for p in w.held(w.resources[g]))
+        for k in [*keys, w.permissions(i)]:
+            fresh = _closure(w, k)[0]
+            assert closure(w, k) == fresh
+            assert closure_coverage(w, k) == Coverage.of(w, fresh)

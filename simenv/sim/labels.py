@@ -20,7 +20,7 @@ from __future__ import annotations
 from simenv.types import ResourceType, RiskClass
 from simenv.world.changes import AttrChange, Change, CredChange, GrantChange
 from simenv.world.model import Resource
-from simenv.world.reach import Coverage, closure, potential_blast_radius
+from simenv.world.reach import Coverage, closure_coverage, potential_blast_radius
 from simenv.world.state import World
 
 DATA = frozenset({ResourceType.SECRET, ResourceType.KEY, ResourceType.TABLE})
@@ -43,16 +43,16 @@ def potential(world: World, target: Resource, changes: list[Change]) -> Coverage
     cov = Coverage(ids=frozenset({target.idx}))
     for ch in changes:
         if isinstance(ch, GrantChange) and ch.present:
-            cov = cov.union(world, Coverage.of(world, closure(world, world.held(world.resources[ch.resource]))))
+            cov = cov.union(world, closure_coverage(world, world.held(world.resources[ch.resource])))
         elif isinstance(ch, CredChange) and ch.new is not None and ch.old is None:
             cov = cov.union(world, potential_blast_radius(world, ch.new)[0])
         elif isinstance(ch, AttrChange) and ch.key == "trusted_domain" and ch.new:
             # another trust domain may now assume the role: everything the role reaches
-            cov = cov.union(world, Coverage.of(world, closure(world, world.resources[ch.resource].permissions)))
+            cov = cov.union(world, closure_coverage(world, world.resources[ch.resource].permissions))
         elif isinstance(ch, AttrChange) and ch.key == "runs" and (runs_as := world.resources[ch.resource].yields) is not None:
             # a pipeline run executes its code as the identity it runs as
-            cov = cov.union(world, Coverage.of(world, closure(world, world.permissions(runs_as))))
+            cov = cov.union(world, closure_coverage(world, world.permissions(runs_as)))
         elif isinstance(ch, AttrChange) and ch.key == "exposes" and ch.new is not None:
             # a secret pasted where others read it: what its identity reaches
-            cov = cov.union(world, Coverage.of(world, closure(world, world.permissions(int(ch.new)))))
+            cov = cov.union(world, closure_coverage(world, world.permissions(int(ch.new))))
     return cov

@@ -125,18 +125,33 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
     """Every permission obtainable from ``perms`` by following exercisable escalation edges.
 
     The result is the least fixed point, whatever order the atoms are visited in; when every
-    risk class on every system is reached it is exactly the whole-estate atoms. Remembered per
-    world state (:meth:`World.closures`).
+    risk class on every system is reached it is exactly the whole-estate atoms. Remembered with
+    the identities whose permissions it took (:meth:`World.closure_memos`), so that a grant
+    change elsewhere leaves it valid.
     """
     key = perms if isinstance(perms, frozenset) else frozenset(perms)
-    memo = world.closures()
-    hit = memo.get(key)
+    memos = world.closure_memos()
+    for memo in memos:
+        hit = memo.get(key)
+        if hit is not None and world.unchanged_since(hit[1], hit[2]):
+            return hit[0]
+    result, took = _closure(world, key)
+    memos[0][key] = (result, world.grant_version, took)
+    return result
+
+
+def closure_coverage(world: World, perms: Iterable[Permission]) -> Coverage:
+    """``Coverage.of(world, closure(world, perms))``; the coverage of a closure is remembered per template."""
+    reached = closure(world, perms)
+    memo = world.static_memo("closure_coverage")
+    hit = memo.get(reached)
     if hit is None:
-        hit = memo[key] = _closure(world, key)
+        hit = memo[reached] = Coverage.of(world, reached)
     return hit
 
 
-def _closure(world: World, perms: frozenset[Permission]) -> frozenset[Permission]:
+def _closure(world: World, perms: frozenset[Permission]) -> tuple[frozenset[Permission], frozenset[int]]:
+    """The closure of ``perms``, and the identities whose permissions it took (what it depends on of the grants)."""
     seen: set[Permission] = set()
     stack = list(canonical(perms))
     yielded: set[int] = set()
@@ -149,7 +164,7 @@ def _closure(world: World, perms: frozenset[Permission]) -> frozenset[Permission
         if p.ids is None and p.types is None and len(p.risks) == len(RiskClass):
             whole.add(p.system)
             if len(whole) == len(System):
-                return _EVERYTHING
+                return _EVERYTHING, frozenset(yielded)
         edges = EDGES[p.system]
         for e in edges:
             if e.kind not in ("grant", "assume") or e.risk not in p.risks or (p.types is not None and e.rtype not in p.types):
@@ -171,7 +186,7 @@ def _closure(world: World, perms: frozenset[Permission]) -> frozenset[Permission
             if p.covers_resource(res):
                 yielded.add(ident)
                 stack.extend(world.permissions(ident))
-    return frozenset(seen)
+    return frozenset(seen), frozenset(yielded)
 
 
 def credential_perms(world: World, cred: Credential) -> frozenset[Permission]:
@@ -187,5 +202,5 @@ def potential_blast_radius(world: World, cred: Credential) -> tuple[Coverage, fl
     if cred.superuser and cred.scope is None:
         cov = Coverage(systems=frozenset(System))
         return cov, cov.weight(world)
-    cov = Coverage.of(world, closure(world, credential_perms(world, cred)))
+    cov = closure_coverage(world, credential_perms(world, cred))
     return cov, cov.weight(world)

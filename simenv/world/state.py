@@ -136,8 +136,9 @@ class World:
         self._perm_cache: dict[int, frozenset[Permission]] = {}
         self.status: dict[str, set[int]] = {s: set() for s in STATUSES}  # identity lifecycle
         self.grant_version = self.status_version = self.attr_version = self._next_cred = 0
-        self._closures: dict[frozenset[Permission], frozenset[Permission]] = {}
-        self._closures_at = (0, 0)
+        self._changed: dict[int, int] = {}  # identity -> the grant_version of its last grant change
+        self._closures: dict[frozenset[Permission], Any] = {}
+        self._closures_at = 0
         self._edges_of: dict[System, list[tuple[int, frozenset[RiskClass], int, bool]]] = {}
         self._edges_at = 0
 
@@ -170,20 +171,35 @@ class World:
             self._derived[name] = compute()
         return self._derived[name]
 
-    def closures(self) -> dict[frozenset[Permission], frozenset[Permission]]:
-        """The memo of escalation closures (:func:`simenv.world.reach.closure`) valid in the current state.
+    def static_memo(self, name: str, limit: int = 4096) -> dict[Any, Any]:
+        """A memo shared by every fresh copy of this world's template, for values of what never changes.
 
-        A closure depends on the grants and the attributes only: while the world is as built the
-        memo is its template's, shared by every episode; after a change it is this world's own,
-        emptied whenever a grant or an attribute changes again.
+        For values computed from the identities, resources and weights alone, whatever the state. Once it holds
+        ``limit`` entries a throwaway dict is returned instead (so a long process does not grow without bound).
         """
+        memo = self._derived.setdefault(name, {})
+        return memo if len(memo) < limit else {}
+
+    def closure_memos(self) -> tuple[dict[frozenset[Permission], Any], ...]:
+        """The memos of escalation closures (:func:`simenv.world.reach.closure`) to look in; new ones go in the first.
+
+        A closure depends on the attributes (secrets pasted where readers see them) and on the grants of
+        the identities it obtained: each entry keeps those identities and the grant version it was computed
+        at (:meth:`unchanged_since`). While the attributes are as built, the template's memo, shared by every
+        episode, serves the closures whose identities' grants are as built too; the world's own memo holds
+        the rest, and is emptied whenever an attribute changes.
+        """
+        shared = self.static_memo("closures")
         if not (self.grant_version or self.attr_version):
-            shared = self._derived.setdefault("closures", {})
-            return shared if len(shared) < 4096 else {}
-        at = (self.grant_version, self.attr_version)
-        if at != self._closures_at:
-            self._closures, self._closures_at = {}, at
-        return self._closures
+            return (shared,)
+        if self.attr_version != self._closures_at:
+            self._closures, self._closures_at = {}, self.attr_version
+        return (self._closures,) if self.attr_version else (self._closures, shared)
+
+    def unchanged_since(self, version: int, identities: Iterable[int]) -> bool:
+        """Whether none of ``identities`` has had a grant added or removed after grant version ``version``."""
+        changed = self._changed
+        return all(changed.get(i, 0) <= version for i in identities)
 
     # ----------------------------------------------------------------- look-ups
     def identity(self, name: str) -> Identity:
@@ -315,8 +331,9 @@ class World:
                     self._added.discard(key)
                 else:
                     self._removed.add(key)
-            self._perm_cache.clear()
+            self._perm_cache.pop(key[0], None)  # an identity's permissions follow its own grants alone
             self.grant_version += 1
+            self._changed[key[0]] = self.grant_version
         elif isinstance(change, AttrChange):
             k = (change.resource, change.key)
             if self.attrs.get(k) != change.old:
