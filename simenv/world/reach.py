@@ -130,13 +130,12 @@ def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
     change elsewhere leaves it valid.
     """
     key = perms if isinstance(perms, frozenset) else frozenset(perms)
-    memos = world.closure_memos()
-    for memo in memos:
+    for memo in world.closure_memos():
         hit = memo.get(key)
         if hit is not None and world.unchanged_since(hit[1], hit[2]):
             return hit[0]
     result, took = _closure(world, key)
-    memos[0][key] = (result, world.grant_version, took)
+    world.remember_closure(key, result, took)
     return result
 
 

@@ -181,7 +181,7 @@ class World:
         return memo if len(memo) < limit else {}
 
     def closure_memos(self) -> tuple[dict[frozenset[Permission], Any], ...]:
-        """The memos of escalation closures (:func:`simenv.world.reach.closure`) to look in; new ones go in the first.
+        """The memos of escalation closures (:func:`simenv.world.reach.closure`) to look in.
 
         A closure depends on the attributes (secrets pasted where readers see them) and on the grants of
         the identities it obtained: each entry keeps those identities and the grant version it was computed
@@ -195,6 +195,14 @@ class World:
         if self.attr_version != self._closures_at:
             self._closures, self._closures_at = {}, self.attr_version
         return (self._closures,) if self.attr_version else (self._closures, shared)
+
+    def remember_closure(self, key: frozenset[Permission], result: frozenset[Permission], took: frozenset[int]) -> None:
+        """Keep a closure computed now: in the template's memo if it is the one of the estate as built, else here."""
+        if not self.attr_version and not any(i in self._changed for i in took):
+            self.static_memo("closures")[key] = (result, 0, took)  # it read nothing that differs from the built estate
+            return
+        self.closure_memos()  # empties the world's own memo if an attribute changed since
+        self._closures[key] = (result, self.grant_version, took)
 
     def unchanged_since(self, version: int, identities: Iterable[int]) -> bool:
         """Whether none of ``identities`` has had a grant added or removed after grant version ``version``."""
