@@ -269,12 +269,43 @@ def test_each_profile_is_summarized_on_the_executor_once_its_episodes_are_in(tmp
     ex = _Summaries()
     df = run_matrix(SCEN, POLS, 3, executor=ex, jobs=2, out=tmp_path / "early", chunk_size=2)
     assert key_rows(df) == key_rows(alone)
-    assert ex.summaries == len(POLS.split(","))  # one per profile, started by the sweep, each used as it came
+    # one per profile, started by the sweep, each used as it came; the last one in two shares, one per worker
+    assert ex.summaries == len(POLS.split(",")) + 1
     assert len(here) == ex.summaries
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "early" / shards.SUMMARY), expected)
     broken = _Summaries(fail=True)  # a pool that takes no summary: the parent computes them, the same
     run_matrix(SCEN, POLS, 3, executor=broken, jobs=2, out=tmp_path / "broken", chunk_size=2)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "broken" / shards.SUMMARY), expected)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 40])
+def test_a_summary_shared_among_workers_is_the_summary_of_one(parts):
+    df = run_matrix(SCEN, "allow_all,zero_standing", 4, executor="serial")
+    whole = stats.summarize(df)
+    with ThreadPoolExecutor(3) as ex:
+        started = {k: stats.submit_split(ex, g, parts) for k, g in df.groupby(["policy", "agent"], sort=False)}
+        pd.testing.assert_frame_equal(stats.summarize(df, started=started), whole)
+        broken = _Summaries(fail=True)
+        assert stats.submit_split(broken, df[df["policy"] == "allow_all"], parts) is None
+
+
+    class SecondShareFails(SerialExecutor):
+        def __init__(self):
+            self.n = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            self.n += 1
+            return super().submit(fn if self.n != 2 else _dies, *args, **kwargs)
+
+    key = ("allow_all", "scripted")
+    joined = stats.submit_split(SecondShareFails(), df[df["policy"] == "allow_all"], max(2, parts))
+    with pytest.raises(RuntimeError):
+        joined.result()
+    pd.testing.assert_frame_equal(stats.summarize(df, started={key: joined}), whole)  # a failed share: done here
+
+
+def _dies(*args):
+    raise RuntimeError("a worker died")
 
 
 def test_a_summary_of_other_rows_is_not_used():

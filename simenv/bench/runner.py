@@ -221,10 +221,10 @@ class EarlySummaries:
     """
 
     def __init__(self, executor: Executor, order: Sequence[tuple[str, str, int, str]], tasks: Sequence[Task],
-                 previous: Sequence[dict[str, Any]]):
+                 previous: Sequence[dict[str, Any]], workers: int = 1):
         from simenv.bench.stats import summarize_profile
 
-        self._summarize, self._executor = summarize_profile, executor
+        self._summarize, self._executor, self._workers = summarize_profile, executor, workers
         self._order: dict[tuple[str, str], list[tuple[str, str, int, str]]] = {}
         for k in order:
             self._order.setdefault((k[1], k[3]), []).append(k)
@@ -239,7 +239,7 @@ class EarlySummaries:
         self.started: dict[tuple[str, str], Future | None] = {}
 
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
-        from simenv.bench.stats import try_submit
+        from simenv.bench.stats import submit_split, try_submit
 
         for r in rows:
             key = (r["policy"], r["agent"])
@@ -247,7 +247,10 @@ class EarlySummaries:
             self._left[key] = self._left.get(key, 0) - 1
             if self._left[key] == 0:
                 frame = shards.frame(self._rows[key], self._order.get(key, []))
-                self.started[key] = try_submit(self._executor, self._summarize, frame)
+                if any(self._left.values()):
+                    self.started[key] = try_submit(self._executor, self._summarize, frame)
+                else:  # the last profile: nothing else is left to run beside it, so it is shared among the workers
+                    self.started[key] = submit_split(self._executor, frame, self._workers)
 
 
 def _sinks(*sinks: Any) -> Any:
@@ -341,7 +344,7 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
         if out_dir is not None and workers > 1:  # profile by profile, so that each summary starts before the end
             rank = {p: i for i, p in enumerate(prefs)}
             tasks = sorted(tasks, key=lambda t: rank.get(t.policy, len(rank)))
-            early = EarlySummaries(ex, order, tasks, previous)
+            early = EarlySummaries(ex, order, tasks, previous, workers)
         try:
             rows = run_tasks(tasks, ex, agent=agent, size=size,
                              chunk_size=chunk_size or chunk_size_for(len(tasks), workers),

@@ -21,6 +21,7 @@ fixed-seed :class:`numpy.random.Generator`, so every figure is reproducible.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
@@ -173,10 +174,14 @@ def _signature(by_profile) -> Signature:
     return tuple(by_profile[list(KEY)].itertuples(index=False, name=None)), tuple(score_columns(by_profile))
 
 
-def summarize_profile(by_profile, n_resamples: int = RESAMPLES, seed: int = SEED) -> tuple[Signature, list[dict]]:
-    """The :func:`summarize` rows of one (policy, agent)'s episodes, with the :data:`Signature` of that frame."""
+def summarize_profile(by_profile, n_resamples: int = RESAMPLES, seed: int = SEED,
+                      scores: Sequence[str] | None = None) -> tuple[Signature, list[dict]]:
+    """The :func:`summarize` rows of one (policy, agent)'s episodes, with the :data:`Signature` of that frame.
+
+    ``scores``: only the rows of these score columns (default: every one), in this order.
+    """
     g = with_error_rate(by_profile)
-    scores = score_columns(g)
+    scores = score_columns(g) if scores is None else list(scores)
     policy, agent = g["policy"].iloc[0], g["agent"].iloc[0]
     groups = list(g.groupby("scenario", sort=False))
     out: list[dict[str, Any]] = []
@@ -189,6 +194,45 @@ def summarize_profile(by_profile, n_resamples: int = RESAMPLES, seed: int = SEED
                         "n": int(sum(len(p) for p in parts)), "mean": m, "mean_lo": mlo, "mean_hi": mhi,
                         "iqm": q, "iqm_lo": qlo, "iqm_hi": qhi})
     return _signature(by_profile), out
+
+
+def submit_split(executor: Executor, by_profile, parts: int) -> Future | None:
+    """:func:`summarize_profile` of one profile as ``parts`` tasks on ``executor`` (each a share of the scores).
+
+    The joined future holds what one task would have returned: the rows in score order. ``None`` if the executor
+    takes no more work; the future fails if a part does (the caller then computes the summary itself).
+    """
+    scores = score_columns(by_profile)
+    shares = [scores[i::parts] for i in range(max(1, min(parts, len(scores))))]
+    futures: list[Future] = []
+    for share in shares:
+        f = try_submit(executor, summarize_profile, by_profile, RESAMPLES, SEED, share)
+        if f is None:
+            for g in futures:
+                g.cancel()
+            return None
+        futures.append(f)
+    rank = {score: i for i, score in enumerate(scores)}
+    joined: Future = Future()
+    left = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0]:
+                return
+        try:
+            got = [f.result() for f in futures]
+        except BaseException as e:  # noqa: BLE001 - a part failed (or was cancelled): so does the whole
+            joined.set_exception(e)
+            return
+        rows = sorted((r for _, part in got for r in part), key=lambda r: rank[r["score"]])  # stable: cells in order
+        joined.set_result((got[0][0], rows))
+
+    for f in futures:
+        f.add_done_callback(one_done)
+    return joined
 
 
 def try_submit(executor: Executor, fn: Callable[..., Any], *args: Any) -> Future | None:
