@@ -256,3 +256,18 @@ def test_each_episode_owns_its_seams_options():
     assert mine == opts
     assert mine["nested"] is not opts["nested"] and mine["nested"]["k"] is not opts["nested"]["k"]
     assert mine["nested"]["k"][1] is not opts["nested"]["k"][1] and mine["t"][1] is not opts["t"][1]
+
+
+def test_the_resets_given_no_schemas_and_no_stream_read_neither():
+    import dis
+
+    from simenv.sim import engine as eng_mod
+
+    for reset in eng_mod._READS_NOTHING:  # were one to read an argument, its agents would get [] and a shared stream
+        names = list(reset.__code__.co_varnames[:reset.__code__.co_argcount])
+        read = {i.argval for i in dis.get_instructions(reset) if i.opname.startswith("LOAD_FAST")}
+        assert not read & set(names[2:]), f"{reset.__qualname__} reads {read & set(names[2:])}"
+    before = eng_mod._UNUSED_STREAM.bit_generator.state
+    for seed in range(3):
+        run_episode("scope_creep", "zero_standing", seed=seed)
+    assert eng_mod._UNUSED_STREAM.bit_generator.state == before
