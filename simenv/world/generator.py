@@ -129,7 +129,7 @@ def _grants(grants_of: np.ndarray, pick_sys: np.ndarray, pick_role: np.ndarray, 
     role = np.array(flat, dtype=np.int64)[start + pos]
     span = int(role.max()) + 1 if len(role) else 1
     pairs = np.unique(holder * span + role)  # sorted by (identity, role), duplicates dropped
-    # the same int objects for the same identity or role (as many grants hold them): 20 MiB less at 100k identities
+    # one int object per identity and per role (as the loop shared them), not one per grant: 9 MiB less at 100k
     idents = list(range(id_offset, id_offset + len(grants_of)))
     same = {r: r for r in flat}
     return [(idents[i - id_offset], same[r]) for i, r in zip((pairs // span).tolist(), (pairs % span).tolist(),
