@@ -288,7 +288,6 @@ def test_a_summary_shared_among_workers_is_the_summary_of_one(parts):
         broken = _Summaries(fail=True)
         assert stats.submit_split(broken, df[df["policy"] == "allow_all"], parts) is None
 
-
     class SecondShareFails(SerialExecutor):
         def __init__(self):
             self.n = 0

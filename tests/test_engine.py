@@ -244,7 +244,7 @@ def test_an_agent_that_resets_with_its_inputs_gets_the_schemas_and_its_own_strea
     assert learner.draw == int(Streams(3).child(f"agent:{eng.built.learner}").integers(0, 2**31))
     # a subclass of the scripted agent that reads its inputs gets them too
     sub = _ScriptedKeeper({None: ()})
-    eng2, _ = make_episode("scope_creep", "allow_all", seed=3, agent=sub)
+    make_episode("scope_creep", "allow_all", seed=3, agent=sub)
     assert sub.tools == tool_schemas() and sub.draw == learner.draw
 
 
