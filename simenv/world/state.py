@@ -192,17 +192,21 @@ class World:
         shared = self.static_memo("closures")
         if not (self.grant_version or self.attr_version):
             return (shared,)
-        if self.attr_version != self._closures_at:
-            self._closures, self._closures_at = {}, self.attr_version
-        return (self._closures,) if self.attr_version else (self._closures, shared)
+        own = self._own_closures()
+        return (own,) if self.attr_version else (own, shared)
 
     def remember_closure(self, key: frozenset[Permission], result: frozenset[Permission], took: frozenset[int]) -> None:
         """Keep a closure computed now: in the template's memo if it is the one of the estate as built, else here."""
         if not self.attr_version and not any(i in self._changed for i in took):
             self.static_memo("closures")[key] = (result, 0, took)  # it read nothing that differs from the built estate
             return
-        self.closure_memos()  # empties the world's own memo if an attribute changed since
-        self._closures[key] = (result, self.grant_version, took)
+        self._own_closures()[key] = (result, self.grant_version, took)
+
+    def _own_closures(self) -> dict[frozenset[Permission], Any]:
+        """The world's own memo of closures, emptied first if an attribute changed since it was filled."""
+        if self.attr_version != self._closures_at:
+            self._closures, self._closures_at = {}, self.attr_version
+        return self._closures
 
     def unchanged_since(self, version: int, identities: Iterable[int]) -> bool:
         """Whether none of ``identities`` has had a grant added or removed after grant version ``version``."""
