@@ -3,7 +3,8 @@
 Fresh interpreters with different ``PYTHONHASHSEED`` values (string hashes, and so the iteration
 order of sets, differ between them; object addresses differ with ASLR), and one interpreter that
 runs the cases in a shuffled order with other episodes in between, must agree on every
-fingerprint of every shipped scenario under five profiles and two seeds.
+fingerprint of every shipped scenario under five profiles and two seeds (the behaviour model), and
+under every shipped profile with the scenario's scripted agents.
 """
 
 import json
@@ -13,13 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SCENARIOS
+from conftest import PAIRS, SCENARIOS
 
 HERE = Path(__file__).resolve().parent
 PROFILES = ("allow_all", "static_rbac", "zero_standing", "intent_cedar", "intent_rego")  # Cedar and Rego share
 # what they build per process (an entity store per estate template, a compiled policy per text)
 SEEDS = (3, 16)
-CASES = [[s, p, seed, "llm_stub"] for s in SCENARIOS for p in PROFILES for seed in SEEDS]
+CASES = [[s, p, seed, "llm_stub"] for s in SCENARIOS for p in PROFILES for seed in SEEDS] + [
+    [s, p, 7, "scripted"] for s, p in PAIRS]  # every shipped profile: what ``simenv run SCENARIO --policy P`` runs
 
 
 def fingerprints(hash_seed: str, *extra: str) -> dict[str, str]:
