@@ -1,7 +1,7 @@
 """Cost of one decision through the Agent Governance Toolkit beside native rules, Cedar and Rego (run by hand; not a test).
 
     python benchmarks/bench_agt.py             # 7 repetitions of 2,000 decisions
-    python benchmarks/bench_agt.py --quick     # 5 repetitions of 500
+    python benchmarks/bench_agt.py --quick     # 3 repetitions of 100 (a smoke run)
 
 Every engine decides the same requests: the AccessRequests simenv's engine built while the
 scripted agent worked three scenarios under intent_cedar, 20 seeds, cycled; Cedar decides each
@@ -88,9 +88,9 @@ def per_decision_us(decide, items: list, n: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="5 repetitions of 500 decisions")
+    ap.add_argument("--quick", action="store_true", help="3 repetitions of 100 decisions (a smoke run)")
     args = ap.parse_args()
-    reps, n = (5, 500) if args.quick else (7, 2000)
+    reps, n = (3, 100) if args.quick else (7, 2000)
     pairs = recorded_requests()
     reqs = [r for _, r in pairs]
     agt = AgtAuthorizer(POL / "agt" / "intent.yaml")

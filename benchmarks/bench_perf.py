@@ -241,7 +241,7 @@ def row(name: str, value: float, unit: str, target: str = "", ok: bool | None = 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a smoke run: 1 repetition, 5 seeds, 1k identities only")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 1 repetition, 1 seed, 1k identities only")
     ap.add_argument("--out", default="results/perf.json", help="the JSON file of every figure")
     a = ap.parse_args()
     global REPS
@@ -294,7 +294,7 @@ def main() -> None:
     lines.append(row("raw cedarpy.is_authorized, same handles", calls["raw_cedarpy_us"], "µs"))
     lines.append(row("Rego", calls["rego_call_us"], "µs", "<= 100", calls["rego_call_us"] <= 100))
 
-    seeds = 5 if a.quick else 100
+    seeds = 1 if a.quick else 100
     n = len(files.list_shipped("scenarios")) * len(files.list_shipped("policies")) * seeds
     print(f"the default matrix at {seeds} seeds ({n} episodes), serial and 2 workers ...", file=sys.stderr)
     serial = median_of(lambda: sweep_s(seeds, "serial", 1))
