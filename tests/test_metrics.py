@@ -8,6 +8,7 @@ import pytest
 from conftest import PAIRS
 
 from simenv import metrics, run_episode
+from simenv.errors import SimenvError
 from simenv.sim.audit import Audit
 
 
@@ -26,6 +27,26 @@ def test_scores_recompute_from_the_jsonl_alone(pair, tmp_path):
     df = r.audit.to_frame()
     assert len(df) == len(r.audit) and {"seq", "kind", "tick"} <= set(df.columns)
     assert Audit.from_jsonl(path).records == r.audit.records  # the typed records survive JSONL exactly
+
+
+def test_a_log_is_read_with_the_collector_paused_and_it_is_back_on_after(tmp_path, monkeypatch):
+    import gc
+
+    seen = []
+    real = Audit.from_json.__func__
+
+    def spy(cls, docs):
+        seen.append(gc.isenabled())
+        return real(cls, docs)
+
+    path = tmp_path / "a.jsonl"
+    run_episode("scope_creep", "static_rbac", seed=1).audit.to_jsonl(path)
+    monkeypatch.setattr(Audit, "from_json", classmethod(spy))
+    assert len(Audit.from_jsonl(path)) > 3 and seen == [False] and gc.isenabled()
+    path.write_text(path.read_text() + "not json\n")
+    with pytest.raises(SimenvError, match="not a JSON record"):
+        Audit.from_jsonl(path)
+    assert gc.isenabled()
 
 
 def _log(*records):
