@@ -1,9 +1,12 @@
 """Importing a module has no side effect, and heavy or optional libraries load only where they are used."""
 
 import json
+import os
 import pkgutil
 import subprocess
 import sys
+
+import pytest
 
 import simenv
 
@@ -48,6 +51,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="each module is imported in a forked child")
 def test_importing_each_module_prints_nothing_and_loads_no_heavy_library_it_does_not_own(tmp_path):
     """``import simenv`` in a fresh interpreter, then each module in a child forked from it.
 
