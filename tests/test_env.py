@@ -167,3 +167,52 @@ def test_the_mask_does_not_depend_on_the_policy():
     first = masks["allow_all"]
     for policy, seen in masks.items():  # denied or allowed, the learner still has its ticket: the same mask
         assert all((x == y).all() for x, y in zip(seen, first, strict=True)), policy
+
+
+def _reference_observation(env):
+    """The observation as first written: every credential of the world sorted, the scope bits set one by one."""
+    from simenv.envs.observe import CRED_KINDS, DECISIONS, EFFECTS
+    from simenv.types import RISK_CLASSES, SYSTEMS, cred_label
+
+    e = env.engine
+    st, w = e.by_name[env.learner], e.world
+    t = st.current
+    creds = np.zeros(3, dtype=np.int64)
+    held = [c for _, c in sorted(w.creds.items()) if c.holder == st.idx and c.live(e.tick)]
+    for c in held:
+        creds[CRED_KINDS[str(c.kind)]] += 1
+    scope = np.zeros(len(SYSTEMS) + len(RISK_CLASSES), dtype=np.int8)
+    if t is not None:
+        for k, s in enumerate(SYSTEMS):
+            scope[k] = s in t.scope.systems
+        for k, r in enumerate(RISK_CLASSES):
+            scope[len(SYSTEMS) + k] = r in t.scope.risks
+    last = st.last
+    obs = {"tick": np.array([min(e.tick, env.spec_.max_ticks)], dtype=np.int64), "has_ticket": int(t is not None),
+           "scope": scope, "pending": int(st.pending is not None), "last_action": env._last_action,
+           "last_decision": DECISIONS.index(last.decision) if last and last.decision in DECISIONS else 0,
+           "last_effect": EFFECTS.index(last.effect) if last and last.effect in EFFECTS else 0,
+           "credentials": np.minimum(creds, 1024), "denials": np.array([env._denials], dtype=np.int64)}
+    return obs, [cred_label(c.id) for c in held]
+
+
+@pytest.mark.parametrize(("pair", "holds"), [(("scope_creep", "allow_all"), True), (("scope_creep", "zero_standing"), False),
+                                           (("delegated_admin", "jit_approval"), True), (("key_export", "jit"), True)])
+def test_the_observation_is_the_engines_view_of_the_agent(pair, holds):
+    env = IAMEnv(*pair)
+    rng = np.random.default_rng(5)
+    kinds = set()
+    for episode in range(6):
+        obs, info = env.reset(seed=episode)
+        for _ in range(80):
+            want, held = _reference_observation(env)
+            assert obs.keys() == want.keys()
+            for k, v in want.items():
+                assert np.array_equal(obs[k], v) and np.asarray(obs[k]).dtype == np.asarray(v).dtype, (k, obs[k], v)
+            seen = env.engine.observe(env.engine.by_name[env.learner])
+            assert [c.id for c in seen.credentials] == held
+            kinds.update(c.kind for c in seen.credentials)
+            obs, _, term, trunc, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+            if term or trunc:
+                break
+    assert bool(kinds) == holds, kinds  # zero standing privilege: a credential lives for its call only

@@ -48,27 +48,37 @@ def observation(engine: Engine, st: AgentState, max_ticks: int, last_action: int
         denials: refused calls of the agent so far.
     """
     o = engine.observe(st)
-    scope = np.zeros(len(SYSTEMS) + len(RISK_CLASSES), dtype=np.int8)
-    if o.ticket is not None:
-        for k, s in enumerate(SYSTEMS):
-            scope[k] = str(s) in o.ticket.systems
-        for k, r in enumerate(RISK_CLASSES):
-            scope[len(SYSTEMS) + k] = str(r) in o.ticket.risks
-    creds = np.zeros(3, dtype=np.int64)
+    creds = [0, 0, 0]
     for c in o.credentials:
         creds[CRED_KINDS[c.kind]] += 1
     last = o.last
     return {
         "tick": np.array([min(engine.tick, max_ticks)], dtype=np.int64),
         "has_ticket": int(o.ticket is not None),
-        "scope": scope,
+        "scope": _scope(o.ticket.systems, o.ticket.risks) if o.ticket is not None else np.zeros(_SCOPE, dtype=np.int8),
         "pending": int(o.pending_approval),
         "last_action": last_action,
         "last_decision": DECISIONS.index(last.decision) if last and last.decision in DECISIONS else 0,
         "last_effect": EFFECTS.index(last.effect) if last and last.effect in EFFECTS else 0,
-        "credentials": np.minimum(creds, 1024),
+        "credentials": np.array([min(n, 1024) for n in creds], dtype=np.int64),
         "denials": np.array([denials], dtype=np.int64),
     }
+
+
+_SCOPE = len(SYSTEMS) + len(RISK_CLASSES)
+_SCOPES: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
+"""The scope bits of each declared scope seen: a pure function of its key (tuples of names to a tuple of bits)."""
+
+
+def _scope(systems: tuple[str, ...], risks: tuple[str, ...]) -> np.ndarray:
+    """A fresh ``scope`` array: which systems, then which risk classes, the ticket declares."""
+    bits = _SCOPES.get((systems, risks))
+    if bits is None:
+        if len(_SCOPES) >= 4096:  # forgetting costs a recomputation only
+            _SCOPES.clear()
+        bits = _SCOPES[(systems, risks)] = (*(int(str(s) in systems) for s in SYSTEMS),
+                                            *(int(str(r) in risks) for r in RISK_CLASSES))
+    return np.array(bits, dtype=np.int8)
 
 
 def action_mask(engine: Engine, st: AgentState, n_actions: int) -> np.ndarray:

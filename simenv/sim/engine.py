@@ -22,6 +22,7 @@ from simenv.sim.records import CallRecord, ControlRecord, EndRecord, EpisodeHead
 from simenv.sim.state import ATTACK_TICKET, AgentState, EpisodeState, TickStats
 from simenv.types import ToolCall, cred_label
 from simenv.world.catalog import TOOL_NAMES, tool_schemas
+from simenv.world.model import Ticket
 from simenv.world.state import World
 
 ACTIONS = TOOL_NAMES + CONTROL_TOOLS
@@ -86,6 +87,7 @@ class Engine:
                 schemas = tool_schemas()
             s.agent.reset(s.name, schemas, streams.child(f"agent:{s.name}"))  # by name: skipping others changes none
         self.mediator = Mediator(ep, gov)
+        self._ticket_views: dict[str, tuple[Ticket, TicketView]] = {}
         ep.apply(gov.broker.start(ep.estate, list(built.agents), built.tickets, 0), "broker.start")
         self.open_due()
 
@@ -120,11 +122,18 @@ class Engine:
         ep = self.state
         w = ep.world
         t = ATTACK_TICKET if st.attacker else st.current
-        view = TicketView(t.id, t.text, tuple(sorted(map(str, t.scope.systems))),
-                          tuple(sorted(map(str, t.scope.risks))), t.parent) if t else None
+        view = None
+        if t is not None:
+            seen = self._ticket_views.get(t.id)
+            if seen is None or seen[0] is not t:  # tickets are frozen: one view each
+                seen = self._ticket_views[t.id] = (t, TicketView(t.id, t.text, tuple(sorted(map(str, t.scope.systems))),
+                                                                 tuple(sorted(map(str, t.scope.risks))), t.parent))
+            view = seen[1]
+        tick, me = ep.tick, st.idx
+        held = sorted(cid for cid, c in w.creds.items() if c.holder == me and c.live(tick))  # only the agent's own
         creds = tuple(
             CredView(cred_label(c.id), str(c.kind), w.identities[c.represents].name, c.expires_at, c.source, c.session)
-            for _, c in sorted(w.creds.items()) if c.holder == st.idx and c.live(ep.tick)
+            for c in map(w.creds.__getitem__, held)
         )
         return Observation(ep.tick, st.name, w.identities[st.idx].spiffe_id, st.session, view, st.last, creds,
                            st.pending is not None, ACTIONS)
