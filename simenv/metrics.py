@@ -140,15 +140,17 @@ def _opaque(label: str, reach: float) -> dict[str, Any]:
     return {"systems": [], "slices": [], "ids": {f"<{label}>": ["?", "?", reach]}}
 
 
-def credential_spans(audit: Audit) -> list[tuple[str, int, int, dict[str, Any]]]:
+def credential_spans(audit: Audit, horizon: int | None = None) -> list[tuple[str, int, int, dict[str, Any]]]:
     """Every span ``(holder, start, stop, coverage)`` during which a credential an agent holds is live.
 
     A span starts at an issue or reach record and stops at the credential's next record (its
     revocation, expiry, drop or next reach change). A credential still live when the episode
     ends is charged up to its expiry or the header's ``exposure_horizon``, whichever comes
-    first: a standing credential is still held after the task.
+    first: a standing credential is still held after the task. ``horizon`` replaces that limit
+    (the viewer's partial view of a log that has no end record; no score passes it).
     """
-    horizon = max(audit.header.exposure_horizon, ticks(audit))
+    if horizon is None:
+        horizon = max(audit.header.exposure_horizon, ticks(audit))
     open_: dict[str, tuple[str, int, dict[str, Any], int | None]] = {}
     spans: list[tuple[str, int, int, dict[str, Any]]] = []
     for r in audit.records:
@@ -177,9 +179,12 @@ def _held_union(audit: Audit, spans: list[tuple[str, int, int, dict[str, Any]]],
     return sum(coverage_weight(audit, covs) for _, covs in sorted(by_holder.items()))
 
 
-def exposure_series(audit: Audit) -> list[tuple[int, int, float]]:
-    """Exposure as ``(start, stop, held)`` pieces: in ``[start, stop)`` every tick holds ``held``."""
-    spans = credential_spans(audit)
+def exposure_series(audit: Audit, horizon: int | None = None) -> list[tuple[int, int, float]]:
+    """Exposure as ``(start, stop, held)`` pieces: in ``[start, stop)`` every tick holds ``held``.
+
+    ``horizon``: see :func:`credential_spans`.
+    """
+    spans = credential_spans(audit, horizon)
     cuts = sorted({t for _, start, stop, _ in spans for t in (start, stop)})
     out = []
     for a, b in zip(cuts, cuts[1:], strict=False):

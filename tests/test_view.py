@@ -54,6 +54,22 @@ def test_the_trail_index_pages_a_long_log_and_reads_records_back(tmp_path, sweep
     assert t.record(seq) == json.loads(lines[seq])
 
 
+def test_a_log_cut_short_is_drawn_as_far_as_it_goes(tmp_path, sweep):
+    out, _ = sweep
+    whole = audit_path(out, "scope_creep", "static_rbac", "scripted", 0).read_text().splitlines()
+    full = Trail(path=audit_path(out, "scope_creep", "static_rbac", "scripted", 0)).summary()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(whole[:-3]) + "\n")  # the end record and two before it are gone (a run killed mid-way)
+    s = Trail(path=cut).summary()
+    last = max(json.loads(x).get("tick") or 0 for x in whole[:-3])
+    assert s["end"] is None and full["end"] is not None and s["last_tick"] == last
+    assert len(s["exposure"]) == last + 1 < len(full["exposure"])  # to the last tick recorded, not the horizon
+    assert s["exposure"] == full["exposure"][: last + 1]  # what it did record, charged as the finished log charges it
+    live = [b for b in s["credentials"] if b["how"] == "live when the log stops"]
+    assert live and all(b["end"] == last + 1 for b in live if b["expires_at"] is None)
+    assert len(Trail(path=cut).page(0, PAGE)) == len(whole) - 3
+
+
 def test_an_unrecorded_episode_is_re_run_to_the_same_log(sweep, tmp_path):
     from simenv.view.server import Viewer
 

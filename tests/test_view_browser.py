@@ -214,3 +214,31 @@ def test_a_single_audit_log_opens_as_an_episode(results, tmp_path, browser):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_log_with_no_end_record_opens_and_says_so(results, tmp_path, browser):
+    out, _ = results
+    lines = audit_path(out, "multi_agent_chaining", "static_rbac", "scripted", 1).read_text().splitlines()
+    src = tmp_path / "cut.jsonl"
+    src.write_text("\n".join(lines[:-4]) + "\n")  # a run killed mid-way
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "simenv", "view", str(src), "--no-browser"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", proc.stdout.readline())
+        assert found, proc.stderr.read() if proc.poll() is not None else "no URL"
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(found.group(1))
+        ready(pg, "episode")
+        assert pg.locator(".vrow").count() == len(lines) - 4
+        assert "no end record" in pg.inner_text(".note.warn")
+        shoot(pg, tmp_path, "episode_cut_short")
+        ctx.close()
+        assert not errors, errors
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

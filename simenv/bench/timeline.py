@@ -14,8 +14,11 @@ from simenv.metrics import exposure_series as pieces
 from simenv.sim.audit import Audit
 
 
-def exposure_series(audit: Audit) -> np.ndarray:
+def exposure_series(audit: Audit, horizon: int | None = None) -> np.ndarray:
     """Per-tick exposure, ticks ``0 .. exposure_horizon - 1``; its sum equals ``metrics.exposure(audit)``.
+
+    ``horizon`` cuts the series there instead, for a log that has no end record (the viewer shows
+    what such a log recorded; see :func:`simenv.metrics.credential_spans`).
 
     >>> from simenv.api import run_episode
     >>> from simenv.metrics import exposure
@@ -23,8 +26,8 @@ def exposure_series(audit: Audit) -> np.ndarray:
     >>> bool(abs(exposure_series(a).sum() - exposure(a)) < 1e-6)
     True
     """
-    parts = pieces(audit)
-    end = max([audit.header.exposure_horizon, *(b for _, b, _ in parts)])
+    parts = pieces(audit, horizon)
+    end = max([audit.header.exposure_horizon if horizon is None else horizon, *(b for _, b, _ in parts)])
     series = np.zeros(max(end, 0), dtype=float)
     for a, b, held in parts:
         series[a:b] += held

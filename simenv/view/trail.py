@@ -240,7 +240,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a value an audit log holds")
 
 
-def _credentials(recs: Sequence[dict[str, Any]], uses: dict[str, list[int]], horizon: int) -> list[dict[str, Any]]:
+def _credentials(recs: Sequence[dict[str, Any]], uses: dict[str, list[int]], horizon: int,
+                 live: str = "live at the end") -> list[dict[str, Any]]:
     """One bar per credential: issued, used, and how it ended (revoked, expired, dropped, or live at the end)."""
     bars: dict[str, dict[str, Any]] = {}
     for r in recs:
@@ -249,7 +250,7 @@ def _credentials(recs: Sequence[dict[str, Any]], uses: dict[str, list[int]], hor
             bars[cid] = {"id": cid, "holder": r.get("holder"), "represents": r.get("represents"),
                          "kind": r.get("cred_kind"), "source": r.get("source"), "cause": r.get("cause"),
                          "derived": r.get("source") not in (None, "broker"), "ticket": r.get("ticket"),
-                         "issued": r["tick"], "expires_at": r.get("expires_at"), "end": None, "how": "live at the end",
+                         "issued": r["tick"], "expires_at": r.get("expires_at"), "end": None, "how": live,
                          "reach": r.get("reach")}
         elif cid in bars and op in ("revoke", "expire", "drop") and bars[cid]["end"] is None:
             bars[cid].update(end=r["tick"], how={"revoke": "revoked", "expire": "expired", "drop": "dropped"}[op],
@@ -383,9 +384,10 @@ def summarize(docs: Iterable[dict[str, Any]], n: int, where: Any = "the log") ->
         columns.setdefault(col, None)
     for c in creds:
         columns.setdefault(str(c.get("holder") or SYSTEM), None)
-    horizon = int(head.get("exposure_horizon") or 0)
-    bars = _credentials(creds, uses, horizon)
-    series = exposure_series(Audit(typed))
+    # a log with no end record (a run killed mid-way, a file cut short) is drawn as far as it goes
+    horizon = int(head.get("exposure_horizon") or 0) if end is not None else last_tick + 1
+    bars = _credentials(creds, uses, horizon, "live at the end" if end is not None else "live when the log stops")
+    series = exposure_series(Audit(typed), None if end is not None else horizon)
     step = max(1, -(-len(series) // EXPOSURE_POINTS))
     if step > 1:  # the most held in each run of `step` ticks: the page draws at most EXPOSURE_POINTS points
         pad = np.pad(series, (0, -len(series) % step))

@@ -372,7 +372,7 @@ async function showRecord(epId, seq) {
 
 function credChart(ep) {
   const bars = ep.credentials.slice(0, 60);
-  const colour = {revoked: "#D55E00", expired: "#949494", dropped: "#DE8F05", "live at the end": "#0173B2"};
+  const colour = {revoked: "#D55E00", expired: "#949494", dropped: "#DE8F05", "live at the end": "#0173B2", "live when the log stops": "#0173B2"};
   $("#creds-box").style.height = `${Math.max(160, 40 + bars.length * 22)}px`;
   const labels = bars.map((b) => `${b.id} ${b.kind || ""} · ${b.holder}${b.represents && b.represents !== b.holder ? ` as ${b.represents}` : ""}${b.derived ? " (derived)" : ""}`);
   S.charts.push(new Chart($("#creds"), {type: "bar",
@@ -394,7 +394,7 @@ function credChart(ep) {
       }}}},
       scales: {x: {type: "linear", min: 0, title: {display: true, text: "tick"}}, y: {type: "category", ticks: {font: {size: 11}}}}}}));
   const more = ep.credential_count > bars.length ? ` The first ${bars.length} of ${ep.credential_count} credentials are shown.` : "";
-  $("#creds-note").textContent = `A bar runs from issue to revocation, expiry or drop (or, for one still live, to its expiry or the exposure horizon); ` +
+  $("#creds-note").textContent = `A bar runs from issue to revocation, expiry or drop (or, for one still live, to its expiry or ${ep.end ? "the exposure horizon" : "the last tick the log recorded"}); ` +
     `ticks marks are uses; outlined bars are derived (obtained by the agent, not the broker).${more}`;
 }
 
@@ -404,7 +404,7 @@ function exposureChart(ep) {
     data: {labels: ep.exposure.map((_, i) => i * ep.exposure_step), datasets: [{label: "exposure per tick", data: ep.exposure, borderColor: "#0173B2",
       backgroundColor: "#0173B233", fill: true, pointRadius: 0, stepped: true}]},
     options: {animation: false, maintainAspectRatio: false, plugins: {legend: {display: false}},
-      scales: {x: {title: {display: true, text: `tick (the episode ended at ${end}; credentials still live are charged to the horizon)`}},
+      scales: {x: {title: {display: true, text: ep.end ? `tick (the episode ended at ${end}; credentials still live are charged to the horizon)` : `tick (the log stops at ${end}: no end record)`}},
         y: {title: {display: true, text: "sensitivity-weighted reach"}, min: 0}}}}));
 }
 
@@ -454,7 +454,10 @@ async function renderEpisode(id) {
     .filter((k) => k in row).map((k) => `<span><b>${esc(k.replace(/_/g, " "))}</b> ${typeof row[k] === "boolean" ? row[k] : num(row[k])}</span>`).join("");
   main.innerHTML = `<p>${S.sweep ? `<a href="#/">← the sweep</a> · ` : ""}<b>${esc(h.scenario)}</b> under <b>${esc(h.profile)}</b>, seed ${h.seed}, agent ${esc(h.agent)} · ` +
     `${ep.records.toLocaleString("en-US")} records (${esc(ep.source)}) · ${ep.counts.calls} calls, ${ep.counts.refused} refused, ` +
-    `${ep.counts.out_of_intent} out of intent, ${ep.counts.pending} sent for approval</p><div class="kv">${scores}</div>` +
+    `${ep.counts.out_of_intent} out of intent, ${ep.counts.pending} sent for approval</p>` +
+    (ep.end ? "" : `<p class="note warn">This log has no end record: the episode did not finish, or the file was cut short. ` +
+      `The trail, the credentials and the exposure below run to tick ${ep.last_tick}, the last one it recorded; no score covers it.</p>`) +
+    `<div class="kv">${scores}</div>` +
     (others.length ? `<div class="filters"><label for="d-b">diff with the same scenario and seed under</label> <select id="d-b">${others.map((p) =>
       `<option>${esc(p)}</option>`).join("")}</select><button id="d-go">diff</button></div>` : "") +
     `<h2>Decision trail</h2><p class="note">Ticks run down, agents across. Green: executed; red: refused; yellow: sent for approval; purple: invalid; ` +
