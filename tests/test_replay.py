@@ -85,3 +85,13 @@ def test_a_transcript_or_a_foreign_log_says_what_to_pass_instead(tmp_path):
     other.write_text('{"event": "login"}\n')
     r = simenv_cli("replay", str(other))
     assert r.returncode == 2 and "no record kind, so this is not an audit log" in r.stderr, r.stderr
+
+
+def test_a_log_cut_short_is_a_mismatch_that_says_so(log, tmp_path):
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(log.read_text().splitlines()[:-2]) + "\n")
+    r = simenv_cli("replay", str(cut))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "MISMATCH" in r.stdout and "no end record" in r.stdout, r.stdout
+    whole = replay(log)
+    assert whole.ok and not whole.cut_short and replay(cut).cut_short

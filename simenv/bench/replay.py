@@ -13,6 +13,7 @@ from pathlib import Path
 
 from simenv.errors import SimenvError
 from simenv.sim.audit import Audit
+from simenv.sim.records import RecordKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class Replay:
     recorded: str
     replayed: str
     first_difference: int | None  # seq of the first record that differs, None if none
+    cut_short: bool = False  # the recorded log has no end record (a run killed mid-way, a file cut short)
 
     @property
     def ok(self) -> bool:
@@ -82,4 +84,5 @@ def replay(path: str | Path, scenario: str | None = None, policy: str | None = N
     diff = next((i for i, (a, b) in enumerate(zip(recorded.records, res.audit.records, strict=False)) if a != b), None)
     if diff is None and len(recorded) != len(res.audit):
         diff = min(len(recorded), len(res.audit))
-    return Replay(recorded.fingerprint(), res.audit.fingerprint(), diff)
+    cut = not recorded.records or recorded.records[-1].kind is not RecordKind.END
+    return Replay(recorded.fingerprint(), res.audit.fingerprint(), diff, cut)

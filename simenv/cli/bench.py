@@ -170,7 +170,8 @@ def cmd_replay(a: argparse.Namespace) -> int:
     if r.ok:
         print("match")
         return 0
-    print(f"MISMATCH: first differing record seq {r.first_difference}")
+    print(f"MISMATCH: first differing record seq {r.first_difference}"
+          + (" (the recorded log has no end record: it was cut short, or its run was killed)" if r.cut_short else ""))
     return 1
 
 
