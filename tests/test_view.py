@@ -106,11 +106,25 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
-@pytest.mark.parametrize("case", ["missing", "empty_dir", "not_jsonl", "bad_line", "transcript"])
+CRAFTED = {  # a log is data from anywhere: each edit of a good log, and what the one line says
+    "end_tick_text": (lambda d: {**d, "tick": "x"} if d["kind"] == "end" else d, "tick x is not a tick"),
+    "huge_tick": (lambda d: {**d, "tick": 10**12} if d["kind"] == "call" else d, "is not a tick of an episode"),
+    "huge_horizon": (lambda d: {**d, "exposure_horizon": 10**12} if d["kind"] == "episode" else d, "exposure_horizon"),
+    "text_horizon": (lambda d: {**d, "exposure_horizon": "soon"} if d["kind"] == "episode" else d, "exposure_horizon"),
+    "no_credential_id": (lambda d: {k: v for k, v in d.items() if k != "credential"} if d["kind"] == "credential" else d,
+                         "malformed"),
+    "seq_text": (lambda d: {**d, "seq": "one"} if d["kind"] == "call" else d, "malformed"),
+}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty_dir", "not_jsonl", "bad_line", "transcript", *CRAFTED])
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path, case, sweep):
     out, _ = sweep
     target = tmp_path / case
-    if case == "empty_dir":
+    if case in CRAFTED:
+        good = audit_path(out, "scope_creep", "static_rbac", "scripted", 0).read_text().splitlines()
+        target.write_text("\n".join(json.dumps(CRAFTED[case][0](json.loads(x))) for x in good) + "\n")
+    elif case == "empty_dir":
         target.mkdir()
     elif case == "not_jsonl":
         target.write_text("hello, not a log\n")
@@ -126,6 +140,8 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path, case, sweep):
     assert "Traceback" not in r.stderr and not r.stdout
     if case == "bad_line":
         assert "line 4" in lines[0]
+    if case in CRAFTED:
+        assert CRAFTED[case][1] in lines[0], lines[0]
 
 
 def test_a_port_that_is_taken_is_one_line_and_exit_2(tmp_path, sweep):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simenv.errors import SimenvError
+from simenv.scenario.schema import MAX_TICK
 from simenv.sim.audit import Audit
 from simenv.sim.records import CLASSES, line
 
@@ -37,6 +38,8 @@ EXPOSURE_POINTS = 2000
 """Exposure over time is sent as at most this many points (the maximum over each run of ticks)."""
 CREDENTIAL_BARS = 200
 """The credential lifetimes sent to the page (the first issued)."""
+MAX_LOG_TICK = 10 * MAX_TICK
+"""No episode's record or exposure horizon lies past this tick (a scenario's ``exposure_horizon`` limit)."""
 
 
 def _cls(rec: dict[str, Any]) -> str:
@@ -333,6 +336,14 @@ def summarize(docs: Iterable[dict[str, Any]], n: int, where: Any = "the log") ->
     Exposure over time is :func:`simenv.bench.timeline.exposure_series` over the typed header, credential and end
     records (all that it reads), so the other records are never built as objects.
     """
+    try:
+        return _summarize(docs, n, where)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:  # a log is data from anywhere
+        raise SimenvError(f"{where}: a record is malformed ({type(e).__name__}: {str(e)[:120]}); pass a log "
+                          "written by simenv run --audit") from None
+
+
+def _summarize(docs: Iterable[dict[str, Any]], n: int, where: Any) -> dict[str, Any]:
     from simenv.bench.timeline import exposure_series
     from simenv.sim.records import from_json
 
@@ -347,36 +358,45 @@ def summarize(docs: Iterable[dict[str, Any]], n: int, where: Any = "the log") ->
     by_seq: dict[int, dict[str, Any]] = {}
     last_tick = 0
     for d in docs:
-        k = d["kind"]
-        last_tick = max(last_tick, int(d.get("tick") or 0))
-        if k == "call":
-            d = _lean(d)
-            calls.append(d)
-            by_seq[int(d.get("seq", -1))] = d
-            counts["calls"] += 1
-            counts["refused"] += _cls(d) == "deny"
-            counts["pending"] += d.get("effect") == "pending"
-            counts["out_of_intent"] += not d.get("in_intent", False)
-            if d.get("credential") and d.get("effect") != "pending":
-                uses.setdefault(str(d["credential"]), []).append(int(d.get("tick") or 0))
-        elif k == "approval":
-            approval_of[str(d.get("call_seq", -1))] = int(d.get("seq", -1))
-            call = by_seq.get(int(d.get("call_seq", -1)))
-            if call is not None:  # the graph shows what the call finally did
-                call.update(effect=d.get("effect"), changes=d.get("changes") or [], affected_weight=d.get("affected_weight"))
-                if d.get("granted") and call.get("credential"):
-                    uses.setdefault(str(call["credential"]), []).append(int(d.get("tick") or 0))
-        elif k in ("credential", "episode", "end"):
-            try:
-                typed.append(from_json(d))
-            except (SimenvError, TypeError, ValueError) as e:
-                raise SimenvError(f"{where}: record {d.get('seq')}: {str(e)[:160]}") from None
-            if k == "credential":
-                creds.append(d)
-            elif k == "episode":
-                head = head or d
-            else:
-                end = d
+        try:
+            k = d["kind"]
+            tick = d.get("tick") or 0
+            if not isinstance(tick, int) or isinstance(tick, bool) or not 0 <= tick <= MAX_LOG_TICK:
+                raise SimenvError(f"{where}: record {d.get('seq')}: tick {str(tick)[:40]} is not a tick of an episode "
+                                  f"(0 to {MAX_LOG_TICK:,})")
+            last_tick = max(last_tick, tick)
+            if k == "call":
+                d = _lean(d)
+                calls.append(d)
+                by_seq[int(d.get("seq", -1))] = d
+                counts["calls"] += 1
+                counts["refused"] += _cls(d) == "deny"
+                counts["pending"] += d.get("effect") == "pending"
+                counts["out_of_intent"] += not d.get("in_intent", False)
+                if d.get("credential") and d.get("effect") != "pending":
+                    uses.setdefault(str(d["credential"]), []).append(int(d.get("tick") or 0))
+            elif k == "approval":
+                approval_of[str(d.get("call_seq", -1))] = int(d.get("seq", -1))
+                call = by_seq.get(int(d.get("call_seq", -1)))
+                if call is not None:  # the graph shows what the call finally did
+                    call.update(effect=d.get("effect"), changes=d.get("changes") or [],
+                                affected_weight=d.get("affected_weight"))
+                    if d.get("granted") and call.get("credential"):
+                        uses.setdefault(str(call["credential"]), []).append(int(d.get("tick") or 0))
+            elif k in ("credential", "episode", "end"):
+                try:
+                    typed.append(from_json(d))
+                except (SimenvError, TypeError, ValueError) as e:
+                    raise SimenvError(f"{where}: record {d.get('seq')}: {str(e)[:160]}") from None
+                if k == "credential":
+                    creds.append(d)
+                elif k == "episode":
+                    head = head or d
+                else:
+                    end = d
+        except (KeyError, TypeError, ValueError, AttributeError) as e:  # a log is data from anywhere
+            raise SimenvError(f"{where}: record {d.get('seq')} ({str(d.get('kind'))[:20]}) is malformed "
+                              f"({type(e).__name__}: {str(e)[:120]}); pass a log written by simenv run --audit") from None
     if head is None:
         raise SimenvError(f"{where}: no episode header, so not an audit log; pass a log written by simenv run --audit")
     columns: dict[str, None] = {str(a.get("name")): None for a in head.get("agents", [])}
@@ -384,8 +404,12 @@ def summarize(docs: Iterable[dict[str, Any]], n: int, where: Any = "the log") ->
         columns.setdefault(col, None)
     for c in creds:
         columns.setdefault(str(c.get("holder") or SYSTEM), None)
-    # a log with no end record (a run killed mid-way, a file cut short) is drawn as far as it goes
-    horizon = int(head.get("exposure_horizon") or 0) if end is not None else last_tick + 1
+    horizon = head.get("exposure_horizon") or 0
+    if not isinstance(horizon, int) or isinstance(horizon, bool) or not 0 <= horizon <= MAX_LOG_TICK:
+        raise SimenvError(f"{where}: the header's exposure_horizon {str(horizon)[:40]} is not a tick of an episode "
+                          f"(0 to {MAX_LOG_TICK:,})")
+    if end is None:  # a log with no end record (a run killed mid-way, a file cut short) is drawn as far as it goes
+        horizon = last_tick + 1
     bars = _credentials(creds, uses, horizon, "live at the end" if end is not None else "live when the log stops")
     series = exposure_series(Audit(typed), None if end is not None else horizon)
     step = max(1, -(-len(series) // EXPOSURE_POINTS))
