@@ -121,3 +121,39 @@ def test_replay_matches_and_detects_a_tampered_log(tmp_path):
     assert bad.returncode == 1 and "MISMATCH" in bad.stdout
     missing = simenv_cli("replay", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def _edit_first_cell(edit):
+    doc = json.loads(BASELINE.read_text())
+    edit(doc["cells"][0])
+    return json.dumps(doc)
+
+
+BAD_BASELINES = {  # a baseline comes with a pull request: each is a one-line-per-field error, exit 2
+    "not_json": ("{cells: [", "cannot read the baseline"),
+    "nan": (BASELINE.read_text().replace('"mean": 0.0', '"mean": NaN', 1), "NaN is not a number JSON holds"),
+    "a_list": ("[1, 2]", "a baseline is a JSON object"),
+    "no_cells": ('{"version": 1}', "cells: Field required"),
+    "cells_text": ('{"version": 1, "cells": "all"}', "cells: Input should be a valid list"),
+    "no_policy": (_edit_first_cell(lambda c: c.pop("policy")), "cells[0].policy: Field required"),
+    "seed_text": (_edit_first_cell(lambda c: c.update(seeds=["0", 1])), "cells[0].seeds[0]"),
+    "mean_text": (_edit_first_cell(lambda c: c["scores"]["blast_radius"].update(mean="low")),
+                  "cells[0].scores.blast_radius.mean"),
+    "short_values": (_edit_first_cell(lambda c: c["scores"]["blast_radius"].update(values=[0.0])),
+                     "cells[0].scores.blast_radius.values: 1 values for"),
+    "unknown_score": (_edit_first_cell(lambda c: c["scores"].update(luck=c["scores"]["blast_radius"])),
+                      "cells[0].scores.luck: not a score with a direction"),
+    "extra_field": (_edit_first_cell(lambda c: c.update(owner="me")), "cells[0].owner: unknown field"),
+    "version_2": (BASELINE.read_text().replace('"version": 1', '"version": 2'), "version: 2 is not 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_BASELINES))
+def test_a_bad_baseline_names_the_file_and_field_and_exits_2(current, tmp_path, case):
+    text, words = BAD_BASELINES[case]
+    path = tmp_path / f"{case}.json"
+    path.write_text(text)
+    r = simenv_cli("regress", "--baseline", str(path), "--results", str(current))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and not r.stdout, r.stderr
+    assert all(str(path) in line for line in r.stderr.strip().splitlines()), r.stderr
+    assert words in r.stderr, r.stderr

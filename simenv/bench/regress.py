@@ -61,6 +61,72 @@ def make_baseline(episodes, *, n_resamples: int = RESAMPLES, seed: int = SEED) -
     return {"version": VERSION, "resamples": n_resamples, "directions": DIRECTIONS, "cells": cells}
 
 
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """A baseline file, checked: a :class:`~simenv.errors.SpecError` naming each wrong field, else the document.
+
+    The file comes with a pull request like any other, so nothing in it is trusted: every cell names its
+    scenario, profile and agent, its seeds, and for scores of :data:`~simenv.bench.stats.DIRECTIONS` a mean,
+    CI and one value per seed (numbers or null).
+    """
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    from simenv import files
+    from simenv.errors import SimenvError, SpecError
+
+    class _Score(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        mean: float | None
+        lo: float | None
+        hi: float | None
+        values: list[float | None]
+
+    class _Cell(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        scenario: str
+        policy: str
+        agent: str
+        seeds: list[int]
+        scores: dict[str, _Score]
+
+    class _Baseline(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        version: int
+        resamples: int | None = None  # what it was made with (informational)
+        directions: dict[str, int] | None = None
+        cells: list[_Cell]
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise SimenvError(f"{path}: cannot read the baseline ({' '.join(str(e).split())[:160]}); write one with "
+                          "simenv regress --update") from None
+    if not isinstance(doc, dict):
+        raise SimenvError(f"{path}: a baseline is a JSON object with its cells, not a {type(doc).__name__}; write one "
+                          "with simenv regress --update")
+    try:
+        _Baseline.model_validate(doc)
+    except ValidationError as e:
+        raise SpecError(str(path), [(files.field_path(err["loc"]), "unknown field" if err["type"] == "extra_forbidden"
+                                     else err["msg"]) for err in e.errors()]) from None
+    problems = [] if doc["version"] == VERSION else [("version", f"{doc['version']} is not {VERSION}: write the "
+                                                                 "baseline again with simenv regress --update")]
+    for i, cell in enumerate(doc["cells"]):
+        for score, base in cell["scores"].items():
+            if score not in DIRECTIONS:
+                problems.append((f"cells[{i}].scores.{score}", f"not a score with a direction "
+                                                               f"({', '.join(sorted(DIRECTIONS))})"))
+            elif len(base["values"]) != len(cell["seeds"]):
+                problems.append((f"cells[{i}].scores.{score}.values",
+                                 f"{len(base['values'])} values for {len(cell['seeds'])} seeds"))
+    if problems:
+        raise SpecError(str(path), problems)
+    return doc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON holds")
+
+
 def write_baseline(path: str | Path, episodes) -> dict[str, Any]:
     doc = make_baseline(episodes)
     atomic_write(Path(path), (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from collections.abc import Callable
@@ -129,17 +128,13 @@ def _configure_regress(p: argparse.ArgumentParser) -> None:
 def cmd_regress(a: argparse.Namespace) -> int:
     from simenv.bench import regress
     from simenv.bench.shards import atomic_write, read_episodes
-    from simenv.errors import SimenvError
 
     episodes = read_episodes(a.results)
     if a.update:
         doc = regress.write_baseline(a.baseline, episodes)
         print(f"wrote {a.baseline}: {len(doc['cells'])} cells")
         return 0
-    try:
-        baseline = json.loads(a.baseline.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise SimenvError(f"{a.baseline}: cannot read the baseline: {e}") from None
+    baseline = regress.load_baseline(a.baseline)
     findings = regress.compare_to_baseline(baseline, episodes)
     notes = regress.mismatches(baseline, episodes)
     for n in notes:
