@@ -182,3 +182,31 @@ def test_a_full_disk_is_one_line_and_resume_finishes(tmp_path):
     r = simenv_cli(*args, "--resume")
     assert r.returncode == 0, r.stderr
     assert len(pd.read_parquet(out / "episodes.parquet")) == 12
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("small") / "out"
+    assert simenv_cli("bench", *SMALL, "--out", str(out), "--no-report").returncode == 0
+    return out
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("policies", ["allow_all"], "policies is not a table of names to files"),
+    ("scenarios", {"delegated_admin": 7}, "scenarios is not a table"),
+    ("seeds", "all", "seeds is not a list of integers"),
+    ("seeds", [0, True], "seeds is not a list of integers"),
+    ("agent", 5, "agent is not a name"),
+    ("size", -1, "size is not an estate size"),
+])
+def test_a_crafted_matrix_json_is_one_line_for_report_view_and_resume(small_sweep, tmp_path, field, value, words):
+    import json
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(small_sweep, out)
+    doc = json.loads((out / "matrix.json").read_text())
+    (out / "matrix.json").write_text(json.dumps({**doc, field: value}))
+    for cmd in (["report", str(out)], ["bench", *SMALL, "--out", str(out), "--resume"],
+                ["view", str(out), "--no-browser"]):
+        one_line_error(simenv_cli(*cmd), 2, "matrix.json", words)

@@ -194,7 +194,27 @@ def read_manifest(out: Path) -> dict[str, Any]:
                           f"the sweep over") from None
     if not isinstance(doc, dict):
         raise SimenvError(f"{p}: not a sweep's matrix; pass --force to start the sweep over")
+    why = _manifest_problem(doc)
+    if why is not None:
+        raise SimenvError(f"{p}: {why}, so not a sweep's matrix; pass --force to start the sweep over")
     return doc
+
+
+def _manifest_problem(doc: dict[str, Any]) -> str | None:
+    """What in a read ``matrix.json`` is not what :func:`write_manifest` writes, or ``None``."""
+    for key in ("scenarios", "policies"):
+        v = doc.get(key, {})
+        if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
+            return f"{key} is not a table of names to files"
+    seeds = doc.get("seeds", [])
+    if not isinstance(seeds, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in seeds):
+        return "seeds is not a list of integers"
+    if not isinstance(doc.get("agent"), str | None):
+        return "agent is not a name"
+    size = doc.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+        return "size is not an estate size"
+    return None
 
 
 def write_results(out: Path, df, summary) -> None:
