@@ -51,6 +51,36 @@ def test_divergence_is_detected(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr and "diverged" in r.stderr
 
 
+def _crafted(edit):
+    lines = _lines(SHIPPED)
+    first = next(i for i, x in enumerate(lines) if x["type"] == "exchange")
+    return [edit(x) if i in (0, first) else x for i, x in enumerate(lines)], first + 1
+
+
+CRAFTED = {  # a transcript is data from anywhere: each edit, and what the one line says
+    "not_an_object": (lambda x: [x] if x["type"] == "header" else x, 1, "not a JSON object"),
+    "no_identity": (lambda x: {k: v for k, v in x.items() if k != "identity"} if x["type"] == "header" else x, 1,
+                    "the header names no identity"),
+    "request_number": (lambda x: {**x, "request": 7} if x["type"] == "exchange" else x, None, "request is missing"),
+    "tick_text": (lambda x: {**x, "tick": "x"} if x["type"] == "exchange" else x, None, "tick is missing"),
+    "response_list": (lambda x: {**x, "response": []} if x["type"] == "exchange" else x, None, "response is missing"),
+    "no_n": (lambda x: {k: v for k, v in x.items() if k != "n"} if x["type"] == "exchange" else x, None, "n is missing"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CRAFTED))
+def test_a_crafted_transcript_is_one_line_naming_the_line(tmp_path, case):
+    edit, line, words = CRAFTED[case]
+    lines, first = _crafted(edit)
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    with pytest.raises(SimenvError, match=words):
+        ReplayAgent(path)
+    r = simenv_cli("run", "scope_creep", "--policy", "static_rbac", "--agent", f"replay:{path}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"{path}: line {line or first}: " in r.stderr and words in r.stderr, r.stderr
+
+
 def test_messages_and_tools_are_chat_completions_shaped():
     seen = {}
 

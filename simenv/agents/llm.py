@@ -128,9 +128,16 @@ class ReplayAgent(LLMAgent):
     def __init__(self, path: str | Path, identity: str | None = None):
         self.path = Path(path)
         try:
-            lines = [json.loads(x) for x in self.path.read_text(encoding="utf-8").splitlines() if x.strip()]
-        except (OSError, json.JSONDecodeError) as e:
-            raise SimenvError(f"{self.path}: not a readable transcript ({e})") from None
+            numbered = [(n, json.loads(x)) for n, x in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1)
+                        if x.strip()]
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise SimenvError(f"{self.path}: not a readable transcript ({' '.join(str(e).split())[:160]})") from None
+        for n, x in numbered:  # a transcript is data from anywhere: each line is checked before any is used
+            why = _transcript_problem(x)
+            if why is not None:
+                raise SimenvError(f"{self.path}: line {n}: {why}; pass a transcript written by simenv record, "
+                                  "simenv redteam or LLMAgent(record=PATH)")
+        lines = [x for _, x in numbered]
         headers = [x for x in lines if x.get("type") == "header"]
         if not headers:
             raise SimenvError(f"{self.path}: no header line")
@@ -153,6 +160,21 @@ class ReplayAgent(LLMAgent):
                               "differs from the recorded one")
         self.cursor += 1
         return ex["response"]
+
+
+def _transcript_problem(x: Any) -> str | None:
+    """What in one line of a transcript is not what :class:`LLMAgent` writes, or ``None``."""
+    if not isinstance(x, dict):
+        return "not a JSON object"
+    kind = x.get("type")
+    if kind == "header":
+        return None if isinstance(x.get("identity"), str) else "the header names no identity"
+    if kind != "exchange":
+        return None  # other kinds are skipped
+    for key, types in (("identity", str), ("request", str), ("n", int), ("tick", int), ("response", dict | None)):
+        if key not in x or not isinstance(x[key], types) or isinstance(x[key], bool):
+            return f"an exchange whose {key} is missing or not a {getattr(types, '__name__', 'call or null')}"
+    return None
 
 
 def replay_agent(path: str, ctx: AgentContext) -> Any:
