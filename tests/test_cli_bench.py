@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -210,3 +211,24 @@ def test_a_crafted_matrix_json_is_one_line_for_report_view_and_resume(small_swee
     for cmd in (["report", str(out)], ["bench", *SMALL, "--out", str(out), "--resume"],
                 ["view", str(out), "--no-browser"]):
         one_line_error(simenv_cli(*cmd), 2, "matrix.json", words)
+
+
+@pytest.mark.parametrize(("case", "words"), [("seed_text", "its seed column is not integers"),
+                                             ("no_policy", "it has no policy column"),
+                                             ("score_text", "its blast_radius column is not numbers"),
+                                             ("agent_number", "its agent column is not text")])
+def test_a_crafted_episodes_parquet_is_one_line_for_report_regress_and_view(small_sweep, tmp_path, case, words):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(small_sweep, out)
+    df = pd.read_parquet(out / "episodes.parquet")
+    df = {"seed_text": lambda: df.assign(seed=df["seed"].astype(str)), "no_policy": lambda: df.drop(columns=["policy"]),
+          "score_text": lambda: df.assign(blast_radius="low"), "agent_number": lambda: df.assign(agent=7)}[case]()
+    df.to_parquet(out / "episodes.parquet")
+    baseline = Path(__file__).resolve().parents[1] / "benchmarks" / "baseline.json"
+    for cmd in (["report", str(out)], ["regress", "--baseline", str(baseline), "--results", str(out)],
+                ["view", str(out), "--no-browser"]):
+        one_line_error(simenv_cli(*cmd), 2, "episodes.parquet", words, "--resume")
+    assert simenv_cli("bench", *SMALL, "--out", str(out), "--resume", "--no-report").returncode == 0  # as it says
+    assert simenv_cli("report", str(out)).returncode == 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import numbers
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -234,11 +235,44 @@ def read_episodes(out: Path):
     p = Path(out) / EPISODES
     if p.exists():
         try:
-            return pd.read_parquet(p, engine="pyarrow")
+            df = pd.read_parquet(p, engine="pyarrow")
         except (OSError, ValueError) as e:  # pyarrow's errors derive from these
             raise SimenvError(f"{p}: not a readable parquet file ({' '.join(str(e).split())[:200]}); rerun the sweep "
                               f"with --resume to rebuild it from its shards") from None
+        why = _episodes_problem(df)
+        if why is not None:
+            raise SimenvError(f"{p}: {why}, so not a sweep's episodes; rerun the sweep with --resume to rebuild it "
+                              f"from its shards") from None
+        return df
     rows = read_shards(out)
     if not rows:
         raise SimenvError(f"{out}: no {EPISODES} and no shards; run `simenv bench --out {out}` first")
-    return frame(rows)
+    df = frame(rows)
+    why = _episodes_problem(df)
+    if why is not None:
+        raise SimenvError(f"{out / SHARDS}: {why}, so not a sweep's episodes; run the sweep again with --force")
+    return df
+
+
+def _episodes_problem(df) -> str | None:
+    """What in an episodes frame read back is not what a sweep writes (a key or score column of another type)."""
+    import pandas as pd
+
+    from simenv.metrics import SCORE_NAMES
+
+    if df.empty:
+        return None
+    for c in KEY:
+        if c not in df.columns:
+            return f"it has no {c} column"
+    if not pd.api.types.is_integer_dtype(df["seed"]):
+        return "its seed column is not integers"
+    for c in ("scenario", "policy", "agent", "fingerprint"):  # a failed episode has no fingerprint
+        if c in df.columns and not (df[c] if c in KEY else df[c].dropna()).map(lambda v: isinstance(v, str)).all():
+            return f"its {c} column is not text"
+    for c in SCORE_NAMES:  # a score undefined in every episode (time_to_revoke) is a column of nulls
+        if c != "fingerprint" and c in df.columns and not (
+                pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
+                or df[c].dropna().map(lambda v: isinstance(v, numbers.Real)).all()):
+            return f"its {c} column is not numbers"
+    return None
