@@ -163,11 +163,11 @@ def test_a_child_that_dies_or_hangs_becomes_an_error_not_a_crash(tmp_path, monke
     with pytest.raises(SpecError, match="crashed \\(SIGSEGV\\)") as e:
         isolate.check_in_child("crashy:crash", p, field="authorizer.policy")
     assert e.value.file == str(p) and e.value.problems[0][0] == "authorizer.policy"
-    monkeypatch.setattr(isolate, "TIMEOUT", 1.0)
-    with pytest.raises(SpecError, match="took longer than 1 s"):
-        isolate.check_in_child("crashy:slow", p)
     with pytest.raises(SpecError, match="no verdict"):
         isolate.check_in_child("crashy:missing", p)
+    monkeypatch.setattr(isolate, "TIMEOUT", 1.0)  # last: a child merely starting on a loaded machine can take 1 s
+    with pytest.raises(SpecError, match="took longer than 1 s"):
+        isolate.check_in_child("crashy:slow", p)
 
 
 def test_the_child_brings_back_the_engines_own_errors(tmp_path):
