@@ -230,5 +230,6 @@ def test_a_crafted_episodes_parquet_is_one_line_for_report_regress_and_view(smal
     for cmd in (["report", str(out)], ["regress", "--baseline", str(baseline), "--results", str(out)],
                 ["view", str(out), "--no-browser"]):
         one_line_error(simenv_cli(*cmd), 2, "episodes.parquet", words, "--resume")
-    assert simenv_cli("bench", *SMALL, "--out", str(out), "--resume", "--no-report").returncode == 0  # as it says
-    assert simenv_cli("report", str(out)).returncode == 0
+    if case == "seed_text":  # as the line says (once: the same rebuild for every case)
+        assert simenv_cli("bench", *SMALL, "--out", str(out), "--resume", "--no-report").returncode == 0
+        assert simenv_cli("report", str(out)).returncode == 0
