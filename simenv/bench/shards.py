@@ -242,7 +242,7 @@ def read_episodes(out: Path):
         why = _episodes_problem(df)
         if why is not None:
             raise SimenvError(f"{p}: {why}, so not a sweep's episodes; rerun the sweep with --resume to rebuild it "
-                              f"from its shards") from None
+                              f"from its shards")
         return df
     rows = read_shards(out)
     if not rows:

@@ -243,6 +243,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a value an audit log holds")
 
 
+def _is_tick(v: Any) -> bool:
+    """Whether ``v`` is a tick some episode could reach (an int, not a bool, from 0 to :data:`MAX_LOG_TICK`)."""
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_LOG_TICK
+
+
 def _credentials(recs: Sequence[dict[str, Any]], uses: dict[str, list[int]], horizon: int,
                  live: str = "live at the end") -> list[dict[str, Any]]:
     """One bar per credential: issued, used, and how it ended (revoked, expired, dropped, or live at the end)."""
@@ -361,7 +366,7 @@ def _summarize(docs: Iterable[dict[str, Any]], n: int, where: Any) -> dict[str, 
         try:
             k = d["kind"]
             tick = d.get("tick") or 0
-            if not isinstance(tick, int) or isinstance(tick, bool) or not 0 <= tick <= MAX_LOG_TICK:
+            if not _is_tick(tick):
                 raise SimenvError(f"{where}: record {d.get('seq')}: tick {str(tick)[:40]} is not a tick of an episode "
                                   f"(0 to {MAX_LOG_TICK:,})")
             last_tick = max(last_tick, tick)
@@ -405,7 +410,7 @@ def _summarize(docs: Iterable[dict[str, Any]], n: int, where: Any) -> dict[str, 
     for c in creds:
         columns.setdefault(str(c.get("holder") or SYSTEM), None)
     horizon = head.get("exposure_horizon") or 0
-    if not isinstance(horizon, int) or isinstance(horizon, bool) or not 0 <= horizon <= MAX_LOG_TICK:
+    if not _is_tick(horizon):
         raise SimenvError(f"{where}: the header's exposure_horizon {str(horizon)[:40]} is not a tick of an episode "
                           f"(0 to {MAX_LOG_TICK:,})")
     if end is None:  # a log with no end record (a run killed mid-way, a file cut short) is drawn as far as it goes
