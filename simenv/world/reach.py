@@ -155,37 +155,56 @@ def _closure(world: World, perms: frozenset[Permission]) -> tuple[frozenset[Perm
     stack = list(canonical(perms))
     yielded: set[int] = set()
     whole: set[System] = set()  # systems on which every risk class is held: nothing more to gain there
+    resources = world.resources
     while stack:
         p = stack.pop()
         if p in seen:
             continue
         seen.add(p)
-        if p.ids is None and p.types is None and len(p.risks) == len(RiskClass):
+        risks, types = p.risks, p.types
+        if p.ids is None and types is None and len(risks) == len(RiskClass):
             whole.add(p.system)
             if len(whole) == len(System):
                 return _EVERYTHING, frozenset(yielded)
-        edges = EDGES[p.system]
-        for e in edges:
-            if e.kind not in ("grant", "assume") or e.risk not in p.risks or (p.types is not None and e.rtype not in p.types):
+        for risk, rtype in _GRANTS[p.system]:
+            if risk not in risks or (types is not None and rtype not in types):
                 continue
             if p.ids is None:
-                stack.extend(world.type_grants.get((p.system, e.rtype), frozenset()) - seen)
+                stack.extend(world.type_grants.get((p.system, rtype), frozenset()) - seen)
             else:
                 for i in p.ids:
-                    if world.resources[i].type is e.rtype:
-                        stack.extend(world.held(world.resources[i]))
+                    if resources[i].type is rtype:
+                        stack.extend(world.held(resources[i]))
         for ridx, via, ident, leaked in world.edges_of(p.system):
             if ident in yielded:
                 continue
-            res = world.resources[ridx]
-            kind = "leak" if leaked else "yield"
-            if not any(e.kind == kind and e.rtype is res.type and e.risk in p.risks and (leaked or e.risk in via)
-                       for e in edges):
+            res = resources[ridx]
+            if risks.isdisjoint(_exercised_by(p.system, res.type, via, leaked)):
                 continue
             if p.covers_resource(res):
                 yielded.add(ident)
                 stack.extend(world.permissions(ident))
     return frozenset(seen), frozenset(yielded)
+
+
+_GRANTS: dict[System, tuple[tuple[RiskClass, ResourceType], ...]] = {
+    s: tuple((e.risk, e.rtype) for e in EDGES[s] if e.kind in ("grant", "assume")) for s in System}
+"""Per system, the ``grant`` and ``assume`` steps: the risk class they need and the type of resource they act on."""
+_EXERCISED: dict[tuple[System, ResourceType, frozenset[RiskClass], bool], frozenset[RiskClass]] = {}
+
+
+def _exercised_by(system: System, rtype: ResourceType, via: frozenset[RiskClass], leaked: bool) -> frozenset[RiskClass]:
+    """The risk classes with which some tool takes a ``yield`` edge (or a ``leak``) of a resource of ``rtype``.
+
+    A function of the tool catalog alone, remembered per kind of edge (a few dozen at most).
+    """
+    key = (system, rtype, via, leaked)
+    hit = _EXERCISED.get(key)
+    if hit is None:
+        kind = "leak" if leaked else "yield"
+        hit = _EXERCISED[key] = frozenset(e.risk for e in EDGES[system]
+                                          if e.kind == kind and e.rtype is rtype and (leaked or e.risk in via))
+    return hit
 
 
 def credential_perms(world: World, cred: Credential) -> frozenset[Permission]:
