@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -85,11 +86,11 @@ class World:
         self.resources: tuple[Resource, ...] = tuple(resources)
         self.ident_index = {i.name: i.idx for i in self.identities}
         self.res_index = {r.name: r.idx for r in self.resources}
-        by_identity: dict[int, set[int]] = {}
-        by_resource: dict[int, set[int]] = {}
+        by_identity: defaultdict[int, list[int]] = defaultdict(list)  # no throwaway set per grant, as setdefault made
+        by_resource: defaultdict[int, list[int]] = defaultdict(list)
         for i, r in grants:
-            by_identity.setdefault(i, set()).add(r)
-            by_resource.setdefault(r, set()).add(i)
+            by_identity[i].append(r)
+            by_resource[r].append(i)
         self._initial: tuple[dict[int, frozenset[int]], dict[int, frozenset[int]], dict[tuple[int, str], Any]] = (
             {k: frozenset(v) for k, v in by_identity.items()}, {k: frozenset(v) for k, v in by_resource.items()},
             dict(attrs or {}))
@@ -106,9 +107,9 @@ class World:
             if res.yields is not None:
                 self.edges[res.system].append((res.idx, res.yields_via, res.yields))
         # what holding any resource of a (system, type) grants: the escalation closure's whole-slice step
-        grants_of: dict[tuple[System, ResourceType], set[Permission]] = {}
+        grants_of: defaultdict[tuple[System, ResourceType], set[Permission]] = defaultdict(set)
         for res in self.resources:
-            grants_of.setdefault((res.system, res.type), set()).update(self.held(res))
+            grants_of[res.system, res.type].update(self.held(res))
         self.type_grants: dict[tuple[System, ResourceType], frozenset[Permission]] = {
             k: frozenset(v) for k, v in grants_of.items()}
         self.total_weight = sum(self.system_weight.values())
