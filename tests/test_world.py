@@ -46,6 +46,36 @@ def _grants_one_by_one(grants_of, pick_sys, pick_role, roles, id_offset):
     return sorted(set(out))
 
 
+def test_the_bulk_constructor_makes_the_objects_the_dataclass_makes():
+    import dataclasses
+
+    from simenv.sim.records import CallRecord
+    from simenv.types import ResourceType
+    from simenv.world.model import Identity, Resource, bulk_constructor
+
+    ident, res = bulk_constructor(Identity), bulk_constructor(Resource)
+    cases = [
+        (Identity, ident, (3, "sa000003", IdentityKind.SERVICE_ACCOUNT), {"shared": True}),
+        (Identity, ident, (4, "u1", IdentityKind.HUMAN, 2, "p", 1, False, "spiffe://x/h/u1", 5, "t"), {}),
+        (Resource, res, (7, "db-table-1", ResourceType.TABLE, System.DB, 2, 1.5), {"marks": frozenset({"m"})}),
+        (Resource, res, (8, "k", ResourceType.KEY, System.VAULT, None, 2.0, (Permission(System.DB, frozenset()),)),
+         {"yields": 3, "yields_via": frozenset({RiskClass.READ})}),
+    ]
+    for cls, make, args, kw in cases:
+        made, want = make(*args, **kw), cls(*args, **kw)
+        assert type(made) is cls and made == want and hash(made) == hash(want)
+        assert all(getattr(made, f.name) is getattr(want, f.name) or getattr(made, f.name) == getattr(want, f.name)
+                   for f in dataclasses.fields(cls))  # every slot set
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.idx = 0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ident(1)  # the dataclass's own signature: name and kind are required
+    with pytest.raises(TypeError, match="positional fields with plain defaults"):
+        bulk_constructor(CallRecord)  # keyword-only fields: not the signature this writes
+    assert generate(500, np.random.default_rng(4), 2, 3).identities == [
+        Identity(i.idx, i.name, i.kind, shared=i.shared) for i in generate(500, np.random.default_rng(4), 2, 3).identities]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_generators_grants_are_the_ones_drawn_grant_by_grant(seed):
     from simenv.world.generator import _grants
