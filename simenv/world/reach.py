@@ -119,6 +119,7 @@ class Coverage:
 
 
 _EVERYTHING = frozenset(Permission(s, frozenset(RiskClass)) for s in System)
+_WHOLE = Coverage(systems=frozenset(System))
 
 
 def closure(world: World, perms: Iterable[Permission]) -> frozenset[Permission]:
@@ -217,8 +218,11 @@ def credential_perms(world: World, cred: Credential) -> frozenset[Permission]:
 
 def potential_blast_radius(world: World, cred: Credential) -> tuple[Coverage, float]:
     """What ``cred`` could reach through escalation, and its sensitivity-weighted size."""
-    if cred.superuser and cred.scope is None:
-        cov = Coverage(systems=frozenset(System))
-        return cov, cov.weight(world)
+    if cred.superuser and cred.scope is None:  # the whole estate: what it weighs never changes
+        memo = world.static_memo("superuser")
+        hit = memo.get(None)
+        if hit is None:
+            hit = memo[None] = (_WHOLE, _WHOLE.weight(world))
+        return hit
     cov = closure_coverage(world, credential_perms(world, cred))
     return cov, cov.weight(world)
