@@ -120,6 +120,53 @@ def test_same_inputs_same_fingerprint(policy):
     assert a == b != c
 
 
+def _canonical_or_error(rec):
+    from simenv.sim.records import _CANONICAL, to_json
+
+    try:
+        return _CANONICAL.encode(to_json(rec))
+    except (ValueError, TypeError) as e:
+        return type(e)
+
+
+def _line_or_error(rec):
+    from simenv.sim.records import line
+
+    try:
+        return line(rec)
+    except (ValueError, TypeError) as e:
+        return type(e)
+
+
+@pytest.mark.parametrize("agent", [None, "adversary"])
+def test_a_records_line_is_the_canonical_json_of_its_object_for_every_record_of_every_pair(agent):
+    seen = 0
+    for scenario, policy in PAIRS:
+        for rec in run_episode(scenario, policy, seed=1, agent=agent).audit:
+            assert _line_or_error(rec) == _canonical_or_error(rec), (scenario, policy, rec.seq)
+            seen += 1
+    assert seen > 1500
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tool=_JSON, args=st.dictionaries(st.text(max_size=6), _JSON, max_size=4), weight=st.none() | st.floats(),
+       text=st.none() | st.text(), output=st.none() | st.dictionaries(st.text(max_size=6), _JSON, max_size=3),
+       flags=st.lists(st.text(max_size=8), max_size=3), step=st.none() | st.integers(min_value=-2**70, max_value=2**70))
+def test_a_records_line_is_its_canonical_json_whatever_its_fields_hold(tool, args, weight, text, output, flags, step):
+    from simenv.types import Outcome
+
+    rec = CallRecord(seq=3, tick=2, agent=text or "", tool=tool, args=args, affected_weight=weight, justification=text,
+                     output=output, flags=flags, intent_step=step, decision=Effect.ALLOW, effect=Outcome.APPLIED,
+                     chain=[text or "", "\x7f\u00e9\n"], in_scope=True if step is None else None)
+    assert _line_or_error(rec) == _canonical_or_error(rec)  # the same text, or the same error (NaN, a bad key)
+
+
 # -- the approval and monitor seams, exercised with small implementations of their protocols
 class _NeedsApproval:
     name = "needs_approval"

@@ -274,9 +274,59 @@ def from_json(doc: dict[str, Any]) -> Record:
 
 
 def line(rec: Record) -> str:
-    """The canonical JSON line of a record (sorted keys, ASCII, no NaN): what JSONL holds and fingerprints hash."""
-    return _CANONICAL.encode(to_json(rec))
+    """The canonical JSON line of a record (sorted keys, ASCII, no NaN): what JSONL holds and fingerprints hash.
+
+    The text of ``_CANONICAL.encode(to_json(rec))``, written without building the dict and sorting its keys: the
+    fields in their sorted order (computed once per kind), text, integers, booleans and nulls written directly,
+    and every other value (numbers with a fraction, lists, objects) by the C encoder with the same options.
+    """
+    parts = []
+    for name, key, omit_none, enum in _LINES.get(type(rec)) or _line_layout(type(rec)):
+        if name is None:  # the kind, whose text is the key's own
+            parts.append(key)
+            continue
+        v = getattr(rec, name)
+        if v is None:
+            if not omit_none:
+                parts.append(key + "null")
+            continue
+        if enum is not None:
+            v = str(v)
+        t = type(v)
+        if t is str:
+            parts.append(key + _text(v))
+        elif t is int:
+            parts.append(key + int.__repr__(v))
+        elif t is bool:
+            parts.append(key + ("true" if v else "false"))
+        else:
+            parts.append(key + _value(v))
+    return "{" + ",".join(parts) + "}"
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 """One shared encoder (it keeps no state): ``json.dumps`` with these options would build one per call. Same bytes."""
+_text = json.encoder.encode_basestring_ascii
+_LINES: dict[type[Record], tuple[tuple[str | None, str, bool, type | None], ...]] = {}
+
+
+def _line_layout(cls: type[Record]) -> tuple[tuple[str | None, str, bool, type | None], ...]:
+    """Per key of a record's JSON object, in sorted order: its field (``None`` for the kind), ``"key":``, and its layout."""
+    keyed: list[tuple[str | None, str, bool, type | None]] = [
+        (name, f"{_text(name)}:", omit, enum) for name, omit, enum in _layout(cls)]
+    keyed.append((None, f'"kind":{_text(str(cls.KIND))}', False, None))
+    got = _LINES[cls] = tuple(sorted(keyed, key=lambda k: k[0] or "kind"))
+    return got
+
+
+def _encoder() -> typing.Callable[[Any], str]:
+    """A nested value's canonical text: the C encoder made once (``JSONEncoder.encode`` makes one per call)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator in this Python: the shared encoder, the same text
+        return _CANONICAL.encode
+    # no check for cycles (a record is a tree of JSON values, and a cycle would still raise): markers=None
+    chunks = make(None, _CANONICAL.default, _text, None, ":", ",", True, False, False)
+    return lambda v: "".join(chunks(v, 0))
+
+
+_value = _encoder()
