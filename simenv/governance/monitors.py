@@ -46,6 +46,9 @@ def _hit(kind: str, risks: frozenset[str], ev: MonitorEvent) -> bool:
     return ev.kind == "call" and ev.risk in risks
 
 
+_RISKS = frozenset(str(r) for r in RiskClass)
+
+
 class WindowMonitor:
     """Counts matching calls per agent over a sliding window of ticks; fires each time the threshold is reached.
 
@@ -64,7 +67,7 @@ class WindowMonitor:
     def __init__(self, kind: Kind, id: str = "", threshold: Positive = 1, window: Positive = 10, action: Action = "revoke",
                  risks: tuple[str, ...] | list[str] = ("privilege_grant", "key_export", "cross_domain"),
                  quarantine: Annotated[int, Field(ge=0)] = 10, release: Release = "ticks"):
-        unknown = sorted(set(risks) - {str(r) for r in RiskClass})
+        unknown = sorted(set(risks) - _RISKS)
         if unknown:
             raise ValueError(f"unknown risk classes {unknown}; known: {', '.join(map(str, RiskClass))}")
         self.kind, self.threshold, self.window, self.action = kind, threshold, window, action
