@@ -46,34 +46,78 @@ def _grants_one_by_one(grants_of, pick_sys, pick_role, roles, id_offset):
     return sorted(set(out))
 
 
-def test_the_bulk_constructor_makes_the_objects_the_dataclass_makes():
+def _fast_classes():
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import simenv
+
+    found = {}
+    for m in pkgutil.walk_packages(simenv.__path__, "simenv."):
+        if m.name == "simenv.__main__":
+            continue
+        for obj in vars(importlib.import_module(m.name)).values():
+            if isinstance(obj, type) and dataclasses.is_dataclass(obj) and hasattr(obj.__init__, "dataclass_init"):
+                found[obj.__qualname__] = obj
+    return [found[k] for k in sorted(found)]
+
+
+def test_fast_init_makes_the_objects_the_dataclasses_init_makes():
+    import dataclasses
+    import inspect
+
+    classes = _fast_classes()
+    assert {"AccessRequest", "Coverage", "Identity", "MonitorEvent", "Observation", "Resource"} <= {
+        c.__qualname__ for c in classes}
+    for cls in classes:
+        fs = dataclasses.fields(cls)
+        required = [f for f in fs if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        args = [object() for _ in required]  # a distinct value per field: a slot set from the wrong one shows
+        want = object.__new__(cls)
+        cls.__init__.dataclass_init(want, *args)
+        for made in (cls(*args), cls(**{f.name: a for f, a in zip(required, args, strict=True)})):
+            for f in fs:  # every slot set, to the same value (a fresh one from each factory)
+                got, exp = getattr(made, f.name), getattr(want, f.name)
+                assert got is exp or f.default_factory is not dataclasses.MISSING and got == exp and got is not exp, \
+                    (cls, f.name)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(made, fs[0].name, None)
+        ours, theirs = inspect.signature(cls.__init__), inspect.signature(cls.__init__.dataclass_init)
+        assert [(p.name, p.kind, p.default if p.default is p.empty else repr(p.default)) for p in ours.parameters.values()] \
+            == [(p.name, p.kind, p.default if p.default is p.empty else repr(p.default)) for p in theirs.parameters.values()]
+        if required:
+            with pytest.raises(TypeError):
+                cls()  # the same required arguments
+
+
+def test_fast_init_refuses_a_class_it_would_not_build_the_same_way():
     import dataclasses
 
-    from simenv.sim.records import CallRecord
-    from simenv.types import ResourceType
-    from simenv.world.model import Identity, Resource, bulk_constructor
+    from simenv.frozen import fast_init
 
-    ident, res = bulk_constructor(Identity), bulk_constructor(Resource)
-    cases = [
-        (Identity, ident, (3, "sa000003", IdentityKind.SERVICE_ACCOUNT), {"shared": True}),
-        (Identity, ident, (4, "u1", IdentityKind.HUMAN, 2, "p", 1, False, "spiffe://x/h/u1", 5, "t"), {}),
-        (Resource, res, (7, "db-table-1", ResourceType.TABLE, System.DB, 2, 1.5), {"marks": frozenset({"m"})}),
-        (Resource, res, (8, "k", ResourceType.KEY, System.VAULT, None, 2.0, (Permission(System.DB, frozenset()),)),
-         {"yields": 3, "yields_via": frozenset({RiskClass.READ})}),
-    ]
-    for cls, make, args, kw in cases:
-        made, want = make(*args, **kw), cls(*args, **kw)
-        assert type(made) is cls and made == want and hash(made) == hash(want)
-        assert all(getattr(made, f.name) is getattr(want, f.name) or getattr(made, f.name) == getattr(want, f.name)
-                   for f in dataclasses.fields(cls))  # every slot set
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            made.idx = 0  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        ident(1)  # the dataclass's own signature: name and kind are required
-    with pytest.raises(TypeError, match="positional fields with plain defaults"):
-        bulk_constructor(CallRecord)  # keyword-only fields: not the signature this writes
-    assert generate(500, np.random.default_rng(4), 2, 3).identities == [
-        Identity(i.idx, i.name, i.kind, shared=i.shared) for i in generate(500, np.random.default_rng(4), 2, 3).identities]
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclasses.dataclass(slots=True)
+    class NotFrozen:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class KeywordOnly:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class PostInit:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (NoSlots, NotFrozen, KeywordOnly, PostInit):
+        with pytest.raises(TypeError, match="fast_init takes"):
+            fast_init(cls)
 
 
 @pytest.mark.parametrize("seed", range(6))

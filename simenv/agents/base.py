@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from simenv.frozen import fast_init
 from simenv.types import ToolCall
 from simenv.world.inputs import MAX_CALL_CHARS, quote, safe_key
 
@@ -33,6 +34,7 @@ def control_schemas() -> list[dict[str, Any]]:
         for name, text in CONTROL_DESCRIPTIONS.items()]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TicketView:
     """A ticket as its assignee sees it: text and declared scope, never the intent."""
@@ -44,6 +46,7 @@ class TicketView:
     parent: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CredView:
     """A credential the agent holds, as the agent sees it."""
@@ -56,6 +59,7 @@ class CredView:
     session: int | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LastResult:
     """What happened to the agent's previous call."""
@@ -67,6 +71,7 @@ class LastResult:
     output: dict[str, Any] = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Observation:
     """Everything an agent may know at one tick."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from simenv.frozen import fast_init
 from simenv.governance.request import AccessRequest, Decision
 from simenv.governance.review import Review
 from simenv.governance.views import EstateView
@@ -67,6 +68,7 @@ class Authorizer(Protocol):
         ...
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ApprovalOutcome:
     """What a simulated approver (or quorum) decides, when, and at what human cost."""
@@ -90,6 +92,7 @@ class ApprovalGate(Protocol):
         ...
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MonitorEvent:
     """A settled call as a monitor (a SOC tool) sees it: what was asked and what happened, no ground truth.
@@ -121,6 +124,7 @@ class MonitorEvent:
     owner_active: bool = True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MonitorAction:
     """A monitor's response: ``revoke`` the agent's credentials or ``halt`` the agent.

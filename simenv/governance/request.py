@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from simenv.frozen import fast_init
 from simenv.types import Effect
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PrincipalView:
     """An identity as policies see it.
@@ -33,6 +35,7 @@ class PrincipalView:
     enabled: bool = True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ResourceView:
     """A resource as policies see it: ``marks`` label it for approval rules (``break_glass``)."""
@@ -46,6 +49,7 @@ class ResourceView:
     marks: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AccessRequest:
     """One tool call, as presented to the authorizer.
@@ -145,6 +149,7 @@ class AccessRequest:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """An authorization decision: the effect, why, and the ids of the policies that decided it."""

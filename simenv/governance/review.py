@@ -27,6 +27,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from simenv.frozen import fast_init
 from simenv.governance.request import AccessRequest
 
 SENSITIVE = 8.0
@@ -47,6 +48,7 @@ def mentions(text: str, name: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Review:
     """One request as a reviewer is shown it.

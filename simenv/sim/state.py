@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from simenv.agents.base import Agent, LastResult
+from simenv.frozen import fast_init
 from simenv.governance.protocols import ApprovalOutcome
 from simenv.governance.request import AccessRequest
 from simenv.governance.views import EstateView
@@ -80,6 +81,7 @@ class AgentState:
         return self.halted or (self.current is None and not self.queue)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UndoEntry:
     """What rolling back one executed call takes: its inverses, newest last, and how to select it."""

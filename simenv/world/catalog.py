@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from simenv.errors import ToolCallError
+from simenv.frozen import fast_init
 from simenv.world.actions import TOOLS
 from simenv.world.inputs import quote, safe_key
 from simenv.world.model import Resource
@@ -37,6 +38,7 @@ def parse_lifetime(v: str) -> int | None:
 _LIFETIME_DIGITS = len(str(NEVER))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ResolvedCall:
     """A validated call: its spec, arguments resolved to indices, and its target resource."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from simenv.frozen import fast_init
 from simenv.types import CredId
 from simenv.world.model import Credential
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GrantChange:
     """Set whether identity ``identity`` holds resource ``resource`` (membership or binding)."""
@@ -22,6 +24,7 @@ class GrantChange:
         return GrantChange(self.identity, self.resource, not self.present)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AttrChange:
     """Set attribute ``key`` of resource ``resource`` from ``old`` to ``new``."""
@@ -36,6 +39,7 @@ class AttrChange:
         return AttrChange(self.resource, self.key, self.new, self.old)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CredChange:
     """Replace credential ``cid`` (``None`` = absent) by ``new``: issue, revoke or drop."""
@@ -49,6 +53,7 @@ class CredChange:
         return CredChange(self.cid, self.new, self.old)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StatusChange:
     """Set whether identity ``identity`` has lifecycle status ``status`` (``disabled`` or ``offboarded``)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simenv.types import IdentityKind, ResourceType, RiskClass, System
-from simenv.world.model import Identity, Permission, Resource, bulk_constructor
+from simenv.world.model import Identity, Permission, Resource
 
 TYPE_WEIGHT = {
     ResourceType.GROUP: 1.0, ResourceType.ROLE: 2.0, ResourceType.SECRET: 4.0, ResourceType.KEY: 5.0,
@@ -33,7 +33,6 @@ SYSTEM_TYPES = {
 }
 NHI_PER_HUMAN = 50
 RW = frozenset({RiskClass.READ, RiskClass.WRITE})
-_identity, _resource = bulk_constructor(Identity), bulk_constructor(Resource)  # the same objects, 3x faster
 
 
 @dataclass
@@ -54,7 +53,7 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
     for k in range(size):
         human = k < n_humans
         out.identities.append(
-            _identity(id_offset + k, f"u{k:06d}" if human else f"sa{k:06d}",
+            Identity(id_offset + k, f"u{k:06d}" if human else f"sa{k:06d}",
                      IdentityKind.HUMAN if human else IdentityKind.SERVICE_ACCOUNT,
                      shared=bool(not human and k % 17 == 0))
         )
@@ -71,7 +70,7 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
         types = SYSTEM_TYPES[system]
         narrow_roles: dict[ResourceType, tuple[Permission, ...]] = {}
         # the admin role of the system
-        out.resources.append(_resource(r, f"{system}-admin-role", ResourceType.ROLE, system, id_offset + owners[j],
+        out.resources.append(Resource(r, f"{system}-admin-role", ResourceType.ROLE, system, id_offset + owners[j],
                                       round(sens[j] * 10.0, 4),
                                       (Permission(system, frozenset(RiskClass)),)))
         roles_by_system[system] = [r]
@@ -84,7 +83,7 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
                 narrow = SYSTEM_TYPES[system][(k // len(types)) % len(types)]
                 perms = narrow_roles.get(narrow) or narrow_roles.setdefault(
                     narrow, (Permission(system, RW, types=frozenset({narrow})),))  # equal atoms, one object
-            res = _resource(r, f"{system}-{t}-{k:06d}", t, system, id_offset + owners[j],
+            res = Resource(r, f"{system}-{t}-{k:06d}", t, system, id_offset + owners[j],
                            round(sens[j] * TYPE_WEIGHT[t], 4), perms)
             if t is ResourceType.ROLE:
                 roles_by_system[system].append(r)
@@ -99,7 +98,7 @@ def generate(size: int, rng: np.random.Generator, id_offset: int, res_offset: in
         targets = rng.choice(sa_idx, size=min(len(keys), max(1, len(sa_idx) // 10)), replace=False)
         for pos, tgt in zip(keys, targets, strict=False):
             res = out.resources[pos]
-            out.resources[pos] = _resource(res.idx, res.name, res.type, res.system, res.owner, res.sensitivity,
+            out.resources[pos] = Resource(res.idx, res.name, res.type, res.system, res.owner, res.sensitivity,
                                           yields=id_offset + int(tgt),
                                           yields_via=frozenset({RiskClass.READ, RiskClass.KEY_EXPORT}))
     # standing grants: each identity holds one to three roles, admin roles are rare

@@ -7,13 +7,15 @@ the simulation loop only ever sees these.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import MISSING, dataclass, fields, replace
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
+from simenv.frozen import fast_init
 from simenv.types import CredentialKind, CredId, IdentityKind, ResourceType, RiskClass, System
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Identity:
     """A human, a service account or an agent.
@@ -35,6 +37,7 @@ class Identity:
     tenant: str = ""  # "" is the estate's own trust domain
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Permission:
     """One atom of what a role lets its holder do: risk classes on (a subset of) one system.
@@ -94,6 +97,7 @@ def intersect(a: Iterable[Permission], b: Iterable[Permission]) -> tuple[Permiss
 _KEY = Permission.key
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Resource:
     """A group, role, secret, key, pipeline, table, conditional-access rule or ticket log.
@@ -119,6 +123,7 @@ class Resource:
     marks: frozenset[str] = frozenset()  # labels approval rules and policies key on, e.g. "break_glass"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Credential:
     """A credential held by an identity.
@@ -249,34 +254,3 @@ class TicketTruth:
 
 NO_TRUTH = TicketTruth()
 """The truth of a ticket made up at run time (an unscripted delegation): nothing in it is intended."""
-
-
-T = TypeVar("T")
-
-
-def bulk_constructor(cls: type[T]) -> Callable[..., T]:
-    """A constructor of the frozen, slotted dataclass ``cls``, with its ``__init__``'s signature, three times faster.
-
-    A frozen dataclass's ``__init__`` sets each field with ``object.__setattr__``, which looks the attribute up
-    by name every time; this one sets each slot through its member descriptor. It makes the same object (equal,
-    every slot set, no ``__post_init__`` to skip), for the estate generator's hundreds of thousands of them. The
-    function is written from ``dataclasses.fields(cls)``, so a field added to ``cls`` is set here too.
-    """
-    if getattr(cls, "__post_init__", None) is not None or "__slots__" not in vars(cls):
-        raise TypeError(f"{cls.__name__}: bulk_constructor takes a slotted dataclass without __post_init__")
-    params, body = [], []
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for f in fields(cls):  # type: ignore[arg-type]  # any dataclass
-        if not f.init or f.kw_only or f.default_factory is not MISSING:
-            raise TypeError(f"{cls.__name__}.{f.name}: bulk_constructor takes only positional fields with plain defaults")
-        scope[f"_set_{f.name}"] = getattr(cls, f.name).__set__
-        if f.default is MISSING:
-            params.append(f.name)
-        else:
-            scope[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-        body.append(f"    _set_{f.name}(o, {f.name})")
-    source = f"def make({', '.join(params)}):\n    o = _new(_cls)\n" + "\n".join(body) + "\n    return o\n"
-    exec(source, scope)  # noqa: S102 - code written from the class's own field names, as dataclasses writes __init__
-    return scope["make"]
-

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from simenv.frozen import fast_init
 from simenv.types import ResourceType, RiskClass, System
 from simenv.world.catalog import TOOLS
 from simenv.world.model import Credential, Permission, Resource, canonical, intersect
@@ -50,6 +51,7 @@ EDGES: dict[System, tuple[Edge, ...]] = {
 """The exercisable escalation steps, per system, derived from the tool catalog."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Coverage:
     """A set of resources: whole systems, (system, type) slices and single ids.

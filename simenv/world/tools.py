@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from simenv.frozen import fast_init
 from simenv.types import RiskClass, System
 from simenv.world.changes import Change
 from simenv.world.inputs import MAX_TEXT_CHARS
@@ -65,6 +66,7 @@ class ToolResult:
     handoff: tuple[int, str] | None = None  # (agent identity, task text) for invoke_agent
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CallContext:
     """What an effect function may know: the world (read-only by convention), actor, tick."""
