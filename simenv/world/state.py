@@ -315,7 +315,13 @@ class World:
             return False
         if cred.superuser:
             return True
-        return any(p.matches(risk, res) for p in self.permissions(cred.represents))
+        perms = self.permissions(cred.represents)
+        memo = self.static_memo("allows")  # a function of the atoms (by value) and the static resource alone
+        key = (perms, risk, res.idx)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = any(p.matches(risk, res) for p in perms)
+        return hit
 
     # ----------------------------------------------------------------- mutation
     def new_cred_id(self) -> CredId:
