@@ -24,6 +24,8 @@ def test_scores_recompute_from_the_jsonl_alone(pair, tmp_path):
         fn = getattr(metrics, name, None)
         if fn is not None:
             assert fn.__doc__, f"{name} must state its formula"
+    alone = {n: r.audit.fingerprint() if n == "fingerprint" else getattr(metrics, n)(r.audit) for n in metrics.SCORE_NAMES}
+    assert repr(alone) == repr(r.scores)  # each score on its own, without the scans compute shares
     df = r.audit.to_frame()
     assert len(df) == len(r.audit) and {"seq", "kind", "tick"} <= set(df.columns)
     assert Audit.from_jsonl(path).records == r.audit.records  # the typed records survive JSONL exactly
@@ -67,6 +69,18 @@ def _call(tick, in_intent, effect, affected=None, **kw):
 
 def _cov(systems=(), slices=(), ids=None):
     return {"systems": list(systems), "slices": list(slices), "ids": dict(ids or {})}
+
+
+def test_the_scans_compute_shares_are_its_own_and_gone_after_it():
+    a, b = run_episode("scope_creep", "allow_all", seed=1).audit, run_episode("scope_creep", "jit", seed=1).audit
+    assert metrics._SCAN.get() is None
+    assert metrics.compute(a)["blast_radius"] == metrics.blast_radius(a)
+    assert metrics._SCAN.get() is None  # a score computed after compute scans its own log again
+    assert metrics.blast_radius(b) == metrics.compute(b)["blast_radius"] != metrics.blast_radius(a)
+    cut = Audit(a.records[:-1])  # no end record: a score raises, and the scans are dropped all the same
+    with pytest.raises(ValueError, match="no end record"):
+        metrics.compute(cut)
+    assert metrics._SCAN.get() is None
 
 
 def test_formulas_on_a_hand_built_log():
