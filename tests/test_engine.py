@@ -165,6 +165,8 @@ def test_a_records_line_is_its_canonical_json_whatever_its_fields_hold(tool, arg
                      output=output, flags=flags, intent_step=step, decision=Effect.ALLOW, effect=Outcome.APPLIED,
                      chain=[text or "", "\x7f\u00e9\n"], in_scope=True if step is None else None)
     assert _line_or_error(rec) == _canonical_or_error(rec)  # the same text, or the same error (NaN, a bad key)
+    rec.decision, rec.effect, rec.approval, rec.session = None, tool, None, step  # type: ignore[assignment]
+    assert _line_or_error(rec) == _canonical_or_error(rec)  # whatever a field was set to afterwards
 
 
 # -- the approval and monitor seams, exercised with small implementations of their protocols

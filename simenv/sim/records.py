@@ -286,14 +286,14 @@ def line(rec: Record) -> str:
             parts.append(key)
             continue
         v = getattr(rec, name)
-        if v is None:
-            if not omit_none:
-                parts.append(key + "null")
+        if v is None and omit_none:
             continue
-        if enum is not None:
+        if enum is not None:  # as to_json writes it, None included
             v = str(v)
         t = type(v)
-        if t is str:
+        if v is None:
+            parts.append(key + "null")
+        elif t is str:
             parts.append(key + _text(v))
         elif t is int:
             parts.append(key + int.__repr__(v))
