@@ -86,6 +86,11 @@ def test_fast_init_makes_the_objects_the_dataclasses_init_makes():
         ours, theirs = inspect.signature(cls.__init__), inspect.signature(cls.__init__.dataclass_init)
         assert [(p.name, p.kind, p.default if p.default is p.empty else repr(p.default)) for p in ours.parameters.values()] \
             == [(p.name, p.kind, p.default if p.default is p.empty else repr(p.default)) for p in theirs.parameters.values()]
+        every = [object() for _ in fs]  # and each field given: a default or a factory never wins over what is passed
+        want = object.__new__(cls)
+        cls.__init__.dataclass_init(want, *every)
+        made = cls(*every)
+        assert all(getattr(made, f.name) is getattr(want, f.name) is v for f, v in zip(fs, every, strict=True)), cls
         if required:
             with pytest.raises(TypeError):
                 cls()  # the same required arguments
