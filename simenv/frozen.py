@@ -57,6 +57,6 @@ def fast_init(cls: type[T]) -> type[T]:
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.dataclass_init = cls.__init__  # the one dataclasses wrote, which the tests compare this one with
-    init.__annotations__ = dict(cls.__init__.__annotations__)  # type: ignore[misc]
+    init.__annotations__ = dict(cls.__init__.__annotations__)
     cls.__init__ = init  # type: ignore[method-assign]
     return cls

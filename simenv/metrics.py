@@ -51,7 +51,7 @@ def _shared(audit: Audit, key: Any, scan: Callable[[], T]) -> T:
     memo = current[1]
     if key not in memo:
         memo[key] = scan()
-    return memo[key]  # type: ignore[no-any-return]
+    return memo[key]
 
 
 def _calls(audit: Audit, attacker: bool = False) -> list[CallRecord]:
