@@ -1,8 +1,10 @@
 """The fields of the published request model, and requests written by hand.
 
 ``FIELDS`` names every dotted path of :meth:`AccessRequest.to_input` that a policy may read,
-with its type and a getter that reads it straight from an :class:`AccessRequest` (so native
-rules never build the JSON document). ``context.args.<name>`` reads one tool argument.
+with its type and the Python expression that reads it straight from an :class:`AccessRequest`
+named ``r``: simenv's own text, from which :mod:`simenv.governance.native` compiles a rule set
+(so native rules never build the JSON document, and a policy file's text never enters the code).
+``context.args.<name>`` reads one tool argument.
 
 :class:`RequestDoc` is a request as a policy author writes it (``simenv test`` cases): the
 shape of ``to_input()``, every field optional except ``action.name``, with these defaults::
@@ -24,7 +26,6 @@ shape of ``to_input()``, every field optional except ``action.name``, with these
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,58 +41,48 @@ _PRINCIPAL = {"name": "str", "kind": "str", "owner": "str?", "trust_tier": "int"
               "tenant": "str", "owner_active": "bool", "enabled": "bool"}
 _RESOURCE = {"name": "str", "type": "str", "system": "str", "sensitivity": "float", "owner": "str?", "tenant": "str",
              "marks": "list"}
-_CONTEXT: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = {
-    "ticket": ("str?", lambda r: r.ticket),
-    "declared_systems": ("list", lambda r: r.declared_systems),
-    "declared_risks": ("list", lambda r: r.declared_risks),
-    "in_declared_scope": ("bool", lambda r: r.in_declared_scope),
-    "approval": ("str", lambda r: r.approval),
-    "credential.id": ("str?", lambda r: r.credential_id),
-    "credential.kind": ("str?", lambda r: r.credential_kind),
-    "credential.ttl": ("int?", lambda r: r.credential_ttl),
-    "credential.covers": ("bool", lambda r: r.credential_covers),
-    "chain": ("list", lambda r: r.chain),
-    "chain_depth": ("int", lambda r: r.chain_depth),
-    "self_target": ("bool", lambda r: r.self_target),
-    "cross_tenant": ("bool", lambda r: r.cross_tenant),
-    "justification": ("str?", lambda r: r.justification),
-    "lifetime": ("int?", lambda r: r.lifetime),
-    "tick": ("int", lambda r: r.tick),
-    "session": ("int", lambda r: r.session),
+_CONTEXT: dict[str, tuple[str, str]] = {  # path under context → (type tag, attribute of AccessRequest)
+    "ticket": ("str?", "ticket"),
+    "declared_systems": ("list", "declared_systems"),
+    "declared_risks": ("list", "declared_risks"),
+    "in_declared_scope": ("bool", "in_declared_scope"),
+    "approval": ("str", "approval"),
+    "credential.id": ("str?", "credential_id"),
+    "credential.kind": ("str?", "credential_kind"),
+    "credential.ttl": ("int?", "credential_ttl"),
+    "credential.covers": ("bool", "credential_covers"),
+    "chain": ("list", "chain"),
+    "chain_depth": ("int", "chain_depth"),
+    "self_target": ("bool", "self_target"),
+    "cross_tenant": ("bool", "cross_tenant"),
+    "justification": ("str?", "justification"),
+    "lifetime": ("int?", "lifetime"),
+    "tick": ("int", "tick"),
+    "session": ("int", "session"),
 }
 
 
-def _view_getter(view: str, attr: str) -> Callable[[AccessRequest], Any]:
+def _source(view: str | None, attr: str) -> str:
     if view == "target_identity":
-        return lambda r: None if r.target_identity is None else getattr(r.target_identity, attr)
-    return lambda r: getattr(getattr(r, view), attr)
+        return f"(None if r.target_identity is None else r.target_identity.{attr})"
+    return f"r.{attr}" if view is None else f"r.{view}.{attr}"
 
 
-def _fields() -> dict[str, tuple[str, Callable[[AccessRequest], Any]]]:
-    out: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = {}
+def _fields() -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
     for view in ("principal", "represents", "target_identity"):
         for attr, typ in _PRINCIPAL.items():
             nullable = view == "target_identity" and not typ.endswith("?")
-            out[f"{view}.{attr}"] = (typ + "?" if nullable else typ, _view_getter(view, attr))
-    out["action.name"] = ("str", lambda r: r.action)
-    out["action.risk"] = ("str", lambda r: r.risk)
-    out["action.system"] = ("str", lambda r: r.system)
-    for attr, typ in _RESOURCE.items():
-        out[f"resource.{attr}"] = (typ, _view_getter("resource", attr))
-    out.update({f"context.{k}": v for k, v in _CONTEXT.items()})
+            out[f"{view}.{attr}"] = (typ + "?" if nullable else typ, _source(view, attr))
+    out.update({"action.name": ("str", "r.action"), "action.risk": ("str", "r.risk"),
+                "action.system": ("str", "r.system")})
+    out.update({f"resource.{attr}": (typ, _source("resource", attr)) for attr, typ in _RESOURCE.items()})
+    out.update({f"context.{k}": (typ, _source(None, attr)) for k, (typ, attr) in _CONTEXT.items()})
     return out
 
 
-FIELDS: dict[str, tuple[str, Callable[[AccessRequest], Any]]] = _fields()
+FIELDS: dict[str, tuple[str, str]] = _fields()
 ARGS_PREFIX = "context.args."
-
-
-def field(path: str) -> tuple[str, Callable[[AccessRequest], Any]] | None:
-    """The ``(type tag, getter)`` of a dotted path, or ``None`` if the model has no such field."""
-    if path.startswith(ARGS_PREFIX) and len(path) > len(ARGS_PREFIX):
-        name = path[len(ARGS_PREFIX):]
-        return "str?", lambda r: r.args.get(name)
-    return FIELDS.get(path)
 
 
 # --------------------------------------------------------------------------- hand-written requests

@@ -28,21 +28,22 @@ Combining: deny overrides require_approval, which overrides allow; when no rule 
 ``default`` applies (policy id ``default``). A decision carries the ids and the reasons of
 every rule of the winning effect that matched, each sorted (as in every simenv engine).
 
-Rules are compiled once into tuples of ``(getter, predicate)`` closures that read the
-:class:`~simenv.governance.request.AccessRequest` directly; no JSON document is built per call.
+Rules are compiled once, each effect's rules into one Python function that reads the
+:class:`~simenv.governance.request.AccessRequest` directly (no JSON document is built per call); the
+function's text is simenv's own, and a policy's values are its constants (see :func:`_compile_group`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simenv import files
 from simenv.errors import SimenvError, SpecError, quote
-from simenv.governance.fields import FIELDS, field
+from simenv.governance.fields import ARGS_PREFIX, FIELDS
 from simenv.governance.policy_text import MAX_POLICY_BYTES
 from simenv.governance.request import AccessRequest, Decision
 from simenv.governance.views import EstateView
@@ -77,9 +78,6 @@ class RuleSetSpec(BaseModel):
     rules: list[dict[str, Any]]
 
 
-Pred = Callable[[Any], bool]
-
-
 def _is(typ: str, value: Any) -> bool:
     base = typ.rstrip("?")
     if value is None:
@@ -93,54 +91,106 @@ def _is(typ: str, value: Any) -> bool:
     return isinstance(value, str)  # str, and the items of list fields
 
 
-def _operator(op: str, operand: Any, typ: str) -> Pred:
-    """One predicate; raises ``ValueError`` with a message for a bad operator or operand."""
+def _operator(op: str, operand: Any, typ: str) -> tuple[str, Any]:
+    """One test, as Python text over the value ``{v}`` and the operand ``{k}``, and the operand it needs.
+
+    Raises ``ValueError`` with a message for a bad operator or operand. In every test the first ``{v}`` of the
+    text is the first one evaluated (see :func:`_compile_group`).
+    """
     base, is_list = typ.rstrip("?"), typ == "list"
     item = "str" if is_list else typ
     if op in ("eq", "not"):
         if is_list or not _is(item, operand) and operand is not None:
             raise ValueError(f"{op}: expected a {typ} value, got {quote(operand)}")
-        return (lambda v: v == operand) if op == "eq" else (lambda v: v != operand)
+        return ("{v} == {k}" if op == "eq" else "{v} != {k}"), operand
     if op in ("in", "not_in"):
         if is_list or not isinstance(operand, list) or not all(_is(item, x) or x is None for x in operand):
             raise ValueError(f"{op}: expected a list of {typ} values, got {quote(operand)}")
-        allowed = frozenset(operand)
-        return (lambda v: v in allowed) if op == "in" else (lambda v: v not in allowed)
+        return ("{v} in {k}" if op == "in" else "{v} not in {k}"), frozenset(operand)
     if op in ("gt", "gte", "lt", "lte"):
         if base not in _NUMBER or not _is("float", operand):
             raise ValueError(f"{op}: needs a number field and a number operand (field is {typ}, operand {quote(operand)})")
-        cmp = {"gt": float.__gt__, "gte": float.__ge__, "lt": float.__lt__, "lte": float.__le__}[op]
-        x = float(operand)
-        return lambda v: v is not None and cmp(float(v), x)
+        sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+        return "{v} is not None and float({v}) " + sign + " {k}", float(operand)
     if op == "contains":
         if not is_list or not isinstance(operand, str):
             raise ValueError(f"contains: needs a list field and a string operand (field is {typ})")
-        return lambda v: operand in v
+        return "{k} in {v}", operand
     if op == "exists":
         if not isinstance(operand, bool):
             raise ValueError(f"exists: expected true or false, got {quote(operand)}")
-        return (lambda v: v is not None) if operand else (lambda v: v is None)
+        return ("{v} is not None" if operand else "{v} is None"), None
     raise ValueError(f"unknown operator {quote(op)}; known: eq, not, in, not_in, gt, gte, lt, lte, contains, exists")
 
 
-def _condition(path: str, matcher: Any) -> tuple[Callable[[AccessRequest], Any], tuple[Pred, ...]]:
-    found = field(path)
-    if found is None:
+Condition = tuple[str, str | None, tuple[tuple[str, Any], ...]]
+"""A field's source text (or ``None`` for a tool argument), the argument's name, and the field's tests."""
+
+
+def _condition(path: str, matcher: Any) -> Condition:
+    if path.startswith(ARGS_PREFIX) and len(path) > len(ARGS_PREFIX):
+        typ, source, arg = "str?", "", path[len(ARGS_PREFIX):]
+    elif path in FIELDS:
+        (typ, source), arg = FIELDS[path], None
+    else:
         from simenv.files import suggest
 
         raise ValueError(f"unknown field of the request model{suggest(path, FIELDS)}; the fields are listed in the "
                          "README's section for policy authors (The request model)")
-    typ, getter = found
     ops = matcher if isinstance(matcher, dict) else {"eq": matcher}
     if not ops:
         raise ValueError("an empty matcher")
-    return getter, tuple(_operator(str(op), operand, typ) for op, operand in ops.items())
+    return source, arg, tuple(_operator(str(op), operand, typ) for op, operand in ops.items())
 
 
-Compiled = tuple[tuple[str, str, tuple[tuple[Callable[[AccessRequest], Any], tuple[Pred, ...]], ...]], ...]
+class Group(NamedTuple):
+    """The rules of one effect, in file order, and the function that tells which of them match a request.
+
+    ``match(request)`` is a bit mask: bit ``i`` is set when every condition of ``rules[i]`` holds.
+    """
+
+    rules: tuple[tuple[str, str], ...]  # (id, reason)
+    match: Callable[[AccessRequest], int]
+    source: str
 
 
-def compile_rules(data: Any, file: str) -> tuple[RuleSetSpec, dict[str, Compiled]]:
+def _compile_group(rules: Sequence[tuple[str, str, tuple[Condition, ...]]]) -> Group:
+    """Compile one effect's rules into a single Python function.
+
+    The function's text is made only of simenv's own templates: the expressions of
+    :data:`~simenv.governance.fields.FIELDS`, the tests of :func:`_operator`, and ``kN``, the N-th operand (a
+    keyword-only default: a policy's values and argument names are constants of the function, never part of its
+    text, and neither are its ids and reasons). Each condition reads its field once (into ``v`` when a test reads
+    it twice); the tests of a rule run in file order and stop at the first that fails, as the rules document says.
+    """
+    consts: list[Any] = []
+
+    def k(value: Any) -> str:  # the n-th operand, a keyword-only default of the function (a local, read fast)
+        consts.append(value)
+        return f"k{len(consts) - 1}"
+
+    body = []
+    for i, (_, _, conds) in enumerate(rules):
+        tests = []
+        for source, arg, ops in conds:
+            value = source if arg is None else f"r.args.get({k(arg)})"
+            once = sum(text.count("{v}") for text, _ in ops) == 1  # read once: no need to keep the value in v
+            for j, (text, operand) in enumerate(ops):
+                if j == 0:
+                    text = text.replace("{v}", value if once else f"(v := {value})", 1)
+                tests.append("(" + text.format(v="v", k=k(operand) if "{k}" in text else "") + ")")
+        body.append(f"    if {' and '.join(tests)}:\n        m |= 1 << {i}" if tests else f"    m |= 1 << {i}")
+    params = "".join(f", k{n}=K[{n}]" for n in range(len(consts)))
+    source = "\n".join([f"def match(r, *{params}):" if consts else "def match(r):", "    m = 0", *body, "    return m"])
+    scope: dict[str, Any] = {"K": tuple(consts), "__builtins__": {"float": float}}
+    exec(compile(source + "\n", "<simenv native rules>", "exec"), scope)  # noqa: S102 - simenv's own templates only
+    return Group(tuple((rid, why) for rid, why, _ in rules), scope["match"], source)
+
+
+Compiled = dict[str, Group]
+
+
+def compile_rules(data: Any, file: str) -> tuple[RuleSetSpec, Compiled]:
     """Validate a rule-set document and compile it; raise :class:`SpecError` naming each bad field."""
     spec = files.validate(RuleSetSpec, data, file)
     problems: list[tuple[str, str]] = []
@@ -167,10 +217,10 @@ def compile_rules(data: Any, file: str) -> tuple[RuleSetSpec, dict[str, Compiled
         groups[rule.effect].append((rule.id, rule.reason or rule.id, tuple(conds)))
     if problems:
         raise SpecError(file, problems)
-    return spec, {e: tuple(g) for e, g in groups.items()}
+    return spec, {e: _compile_group(g) for e, g in groups.items()}
 
 
-def load_rules(path: Path) -> tuple[RuleSetSpec, dict[str, Compiled]]:
+def load_rules(path: Path) -> tuple[RuleSetSpec, Compiled]:
     """Load and compile a rule-set file (parsed once per process and modification time)."""
     if not path.exists():
         raise SpecError(str(path), [("", "no such file")])
@@ -180,7 +230,7 @@ def load_rules(path: Path) -> tuple[RuleSetSpec, dict[str, Compiled]]:
         raise SpecError(str(path), e.problems) from None
 
 
-def _compile_file(path: Path, text: str) -> tuple[RuleSetSpec, dict[str, Compiled]]:
+def _compile_file(path: Path, text: str) -> tuple[RuleSetSpec, Compiled]:
     size = len(text.encode("utf-8"))
     if size > MAX_POLICY_BYTES:  # the limit of every policy file (simenv.governance.policy_text)
         raise SpecError(str(path), [("", f"the policy file is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,}: "
@@ -189,22 +239,6 @@ def _compile_file(path: Path, text: str) -> tuple[RuleSetSpec, dict[str, Compile
 
 
 _load_rules = files.cached(_compile_file, immutable=True)  # a frozen spec and compiled predicates: nothing to change
-
-
-def _matches(group: Compiled, r: AccessRequest) -> tuple[int, ...]:
-    hits = []
-    for i, (_, _, conds) in enumerate(group):
-        for getter, preds in conds:
-            v = getter(r)
-            for p in preds:
-                if not p(v):
-                    break
-            else:
-                continue
-            break
-        else:
-            hits.append(i)
-    return tuple(hits)
 
 
 class NativeRules:
@@ -225,13 +259,13 @@ class NativeRules:
             raise SimenvError("the native engine needs a rule file: set authorizer.policy in the profile")
         self._setup(load_rules(Path(policy)))
 
-    def _setup(self, compiled: tuple[RuleSetSpec, dict[str, Compiled]]) -> None:
+    def _setup(self, compiled: tuple[RuleSetSpec, Compiled]) -> None:
         self.spec, groups = compiled
         self._groups = tuple((Effect(e), groups[e]) for e in _ORDER)
         self._default = Decision(Effect(self.spec.default),
                                  (self.spec.default_reason or f"no rule matched (default {self.spec.default})",),
                                  (DEFAULT_ID,))
-        self._cache: dict[tuple[int, tuple[int, ...]], Decision] = {}
+        self._cache: dict[tuple[int, int], Decision] = {}
 
     @classmethod
     def from_data(cls, data: Any, file: str = "<rules>") -> NativeRules:
@@ -251,12 +285,13 @@ class NativeRules:
     def authorize(self, request: AccessRequest) -> Decision:
         """Deny > require_approval > allow > the default."""
         for k, (effect, group) in enumerate(self._groups):
-            hits = _matches(group, request)
+            hits = group.match(request)
             if hits:
                 key = (k, hits)
                 dec = self._cache.get(key)
                 if dec is None:
-                    dec = Decision(effect, tuple(sorted({group[i][1] for i in hits})), tuple(sorted(group[i][0] for i in hits)))
+                    matched = [rule for i, rule in enumerate(group.rules) if hits >> i & 1]
+                    dec = Decision(effect, tuple(sorted({why for _, why in matched})), tuple(sorted(i for i, _ in matched)))
                     self._cache[key] = dec
                 return dec
         return self._default
