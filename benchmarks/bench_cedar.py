@@ -58,8 +58,8 @@ def engine_with(folder: Path, engine: str):
     return eng, st
 
 
-def recorded_requests(folder: Path, n: int):
-    """The authorizer and the requests the engine built for ``n`` calls."""
+def recorded_requests(folder: Path, n: int, calls=CALLS):
+    """The authorizer and the requests the engine built for ``n`` calls (cycling through ``calls``)."""
     eng, st = engine_with(folder, "cedar")
     authz = eng.gov.authorizer
     seen = []
@@ -71,7 +71,7 @@ def recorded_requests(folder: Path, n: int):
 
     authz.authorize = record
     for i in range(n):
-        eng.handle(st, CALLS[i % len(CALLS)])
+        eng.handle(st, calls[i % len(calls)])
     del authz.authorize
     return authz, seen
 
