@@ -15,8 +15,10 @@ with its target, and writes them all to a JSON file (default ``results/perf.json
   random valid actions (an action is valid when its target host is discovered: NASim's own
   rule, computed per step from the discovered hosts) and CartPole-v1 steps/s, both with resets;
 * µs per reset under each shipped profile;
-* µs per mediated call with the intent policy as native rules, Cedar and Rego, and a raw
-  ``cedarpy.is_authorized`` call on the same requests with the same resident handles;
+* µs per mediated call with the intent policy as native rules, Cedar and Rego, a raw
+  ``cedarpy.is_authorized`` call on the same requests with the same resident handles, and, as the
+  alternative Rego engine, a raw regorus evaluation of the same requests (with the share of them it
+  decides as regopy does);
 * episodes/s of the default matrix (every shipped scenario × profile) at 100 seeds, serial and
   with 2 workers, run in turn, and the executor's efficiency (serial / (2 × two workers): the median
   of the five pairs' own ratios, as the machine's speed drifts between pairs);
@@ -136,9 +138,10 @@ def reset_us(policy: str, n: int) -> float:
 
 
 def call_figures(n: int) -> dict[str, float]:
-    """µs per mediated call (native, Cedar, Rego) and per raw cedarpy call, interleaved round by round."""
+    """µs per mediated call (native, Cedar, Rego), per raw cedarpy call, and per raw regorus evaluation (if that
+    engine is installed), interleaved round by round."""
     import cedarpy
-    from bench_cedar import CALLS, engine_with, recorded_requests
+    from bench_cedar import CALLS, POLICY, engine_with, recorded_requests
 
     from simenv.governance.cedar import cedar_request
 
@@ -148,6 +151,9 @@ def call_figures(n: int) -> dict[str, float]:
         authz, reqs = recorded_requests(folder, n, CALLS[:4])  # the requests of the calls measured below
         ps, store = authz.policies.policy_set, authz.entities
         raw = [cedar_request(r) for r in reqs]
+        regorus = regorus_engine(POLICY["rego"], reqs)
+        if regorus is not None:
+            out["raw_regorus_us"] = []
         for _ in range(REPS):
             for engine in ("native", "cedar", "rego"):
                 eng, st = engine_with(folder, engine)
@@ -159,7 +165,45 @@ def call_figures(n: int) -> dict[str, float]:
             for q in raw:
                 cedarpy.is_authorized(q, ps, store)
             out["raw_cedarpy_us"].append((time.perf_counter() - t0) / len(raw) * 1e6)
-    return {k: statistics.median(v) for k, v in out.items()}
+            if regorus is not None:
+                out["raw_regorus_us"].append(regorus[0]())
+    figures = {k: statistics.median(v) for k, v in out.items()}
+    if regorus is not None:
+        figures["regorus_agrees"] = regorus[1]
+    return figures
+
+
+def regorus_engine(policy: Path, reqs: list) -> tuple | None:
+    """regorus, the Rust Rego engine, on the intent policy: a timer of µs per evaluation of ``reqs`` (the request's
+    JSON made and set as input, then ``data.simenv.decision``), and the share of them it decides as simenv's Rego
+    engine (regopy) does. ``None`` when regorus is not installed (the ``bench`` extra brings it)."""
+    try:
+        import regorus
+    except ImportError:
+        return None
+    from simenv.governance.rego import RegoAuthorizer
+
+    eng = regorus.Engine()
+    eng.add_policy(policy.name, policy.read_text())
+    docs = [r.to_input() for r in reqs]
+    regopy = RegoAuthorizer(policy)
+
+    def decide(doc: dict) -> dict:
+        eng.set_input_json(json.dumps(doc))
+        return eng.eval_rule("data.simenv.decision")
+
+    same = 0
+    for r, doc in zip(reqs, docs, strict=True):
+        got, want = decide(doc), regopy.authorize(r)
+        same += (got["effect"], tuple(sorted(got["policy_ids"]))) == (str(want.effect), want.policy_ids)
+
+    def timer() -> float:
+        t0 = time.perf_counter()
+        for doc in docs:
+            decide(doc)
+        return (time.perf_counter() - t0) / len(docs) * 1e6
+
+    return timer, same / len(docs)
 
 
 def in_child(figure: str, *args: object) -> dict[str, float]:
@@ -294,6 +338,11 @@ def main() -> None:
                      calls["cedar_call_us"] <= cedar_target))
     lines.append(row("raw cedarpy.is_authorized, same handles", calls["raw_cedarpy_us"], "µs"))
     lines.append(row("Rego", calls["rego_call_us"], "µs", "<= 100", calls["rego_call_us"] <= 100))
+    if "raw_regorus_us" in calls:
+        lines.append(row("raw regorus (alternative), same requests", calls["raw_regorus_us"], "µs",
+                         f"({calls['regorus_agrees']:.0%} decided as regopy)"))
+    else:
+        lines.append("  raw regorus: not installed (pip install -e \".[bench]\" brings it)")
 
     seeds = 1 if a.quick else 100
     n = len(files.list_shipped("scenarios")) * len(files.list_shipped("policies")) * seeds
