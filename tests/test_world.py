@@ -1,5 +1,7 @@
 """The estate: generator, grants, credentials, reachability, apply/rollback."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -248,6 +250,38 @@ def test_apply_then_rollback_restores_the_fingerprint(data):
         inverses += w.apply_all(out.changes)
     w.apply_all(reversed(inverses))
     assert w.fingerprint() == before
+
+
+def walked_fingerprint(w):
+    """World.fingerprint as the whole document walked by _canon (what it computed before it took its parts plain)."""
+    from simenv.world.state import _canon, digest
+
+    return digest({"base": w._base_digest, "added": sorted(w._added), "removed": sorted(w._removed),
+                   "attrs": sorted(([r, k], _canon(v)) for (r, k), v in w.attrs.items()),
+                   "creds": [_canon(w.creds[c]) for c in sorted(w.creds)],
+                   "status": {k: sorted(v) for k, v in sorted(w.status.items())}})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_the_fingerprint_is_the_walked_documents_whatever_the_calls_changed(data):
+    b = world_of(seed=data.draw(st.integers(0, 3)), size=50)
+    w = b.world
+    agent = w.ident_index["provisioner"]
+    scope = (Permission(System.DB, frozenset({RiskClass.READ, RiskClass.WRITE}), ids=frozenset({3, 10, 2})),
+             Permission(System.IDP, frozenset({RiskClass.PRIVILEGE_GRANT})))
+    cid = w.new_cred_id()
+    w.apply(CredChange(cid, None, dataclasses.replace(_cred(w, agent, scope=scope), id=cid)))
+    w.apply(AttrChange(w.res_index["payments"], "tags", None, {"b": frozenset({"x", "a!", "a"}), "a": [3, 10, 9]}))
+    for _ in range(data.draw(st.integers(1, 12))):
+        tool, args = _random_call(w, data, "provisioner")
+        try:
+            rc = resolve(w, tool, args, "provisioner")
+        except Exception:
+            continue
+        w.apply_all(rc.spec.effect(CallContext(w, agent, 0), **rc.args).changes)
+        assert w.fingerprint() == walked_fingerprint(w)
+    assert w.fingerprint() == walked_fingerprint(w)
 
 
 def test_every_change_has_an_exact_inverse():

@@ -28,11 +28,30 @@ def _canon(value: Any) -> Any:
         return [_canon(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if type(value) is Permission:
+        return _permission(value)
     if hasattr(value, "__dataclass_fields__"):
         return {f: _canon(getattr(value, f)) for f in value.__dataclass_fields__}
     if isinstance(value, str):  # StrEnum members included
         return str(value)
     return value
+
+
+_PERMISSIONS: dict[Permission, dict[str, Any]] = {}
+
+
+def _permission(p: Permission) -> dict[str, Any]:
+    """``_canon`` of a permission atom, made once per atom in a process (credentials carry the same few atoms).
+
+    Keyed by the atom's own value (a frozen dataclass of frozensets), so that what it holds is what any episode
+    would compute; the dicts it hands out are read (written into a digest's JSON), never changed.
+    """
+    got = _PERMISSIONS.get(p)
+    if got is None:
+        if len(_PERMISSIONS) >= 4096:
+            _PERMISSIONS.clear()
+        got = _PERMISSIONS[p] = {f: _canon(getattr(p, f)) for f in p.__dataclass_fields__}
+    return got
 
 
 def digest(obj: Any, *, plain: bool = False) -> str:
@@ -395,7 +414,11 @@ class World:
         return inverses
 
     def fingerprint(self) -> str:
-        """A stable hash of the whole state (independent of process and PYTHONHASHSEED)."""
+        """A stable hash of the whole state (independent of process and PYTHONHASHSEED).
+
+        Its parts are canonical as they are made (sorted, the values through ``_canon``), so the digest takes them
+        ``plain``: the same text as walking the whole document again.
+        """
         return digest(
             {
                 "base": self._base_digest,
@@ -404,5 +427,6 @@ class World:
                 "attrs": sorted(([r, k], _canon(v)) for (r, k), v in self.attrs.items()),
                 "creds": [_canon(self.creds[c]) for c in sorted(self.creds)],
                 "status": {k: sorted(v) for k, v in sorted(self.status.items())},
-            }
+            },
+            plain=True,
         )
