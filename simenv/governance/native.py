@@ -124,7 +124,8 @@ def _operator(op: str, operand: Any, typ: str) -> tuple[str, Any]:
 
 
 Condition = tuple[str, str | None, tuple[tuple[str, Any], ...]]
-"""A field's source text (or ``None`` for a tool argument), the argument's name, and the field's tests."""
+"""The expression that reads a field (empty for a tool argument), the argument's name (``None`` for a field of the
+model), and the field's tests (see :func:`_operator`)."""
 
 
 def _condition(path: str, matcher: Any) -> Condition:
