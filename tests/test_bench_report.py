@@ -243,3 +243,32 @@ def test_heatmap_explains_an_all_undefined_row():
     png = heatmap(grid, ["a", "b"], ["p", "q"], title="t", unit="u", why_undefined="nothing was attempted",
                   counts=np.array([[3, 2], [0, 0]]), totals=np.array([[3, 3], [3, 3]]))
     assert png.startswith(b"\x89PNG")
+
+
+def test_comparisons_computed_on_workers_are_the_ones_computed_here(tmp_path):
+    from concurrent.futures import Executor, Future
+
+    from simenv.bench.executors import open_executor
+    from simenv.bench.report import build_report
+
+    run_matrix(["delegated_admin", "scope_creep"], "allow_all,deny_all,static_rbac", 3, executor="serial", out=tmp_path)
+    build_report(tmp_path)
+    here = (tmp_path / "comparisons.csv").read_bytes()
+    with open_executor("local", 2) as (ex, _):
+        build_report(tmp_path, executor=ex)
+    assert (tmp_path / "comparisons.csv").read_bytes() == here
+
+    class Refusing(Executor):  # a pool that takes no more work
+        def submit(self, fn, /, *args, **kwargs):
+            raise RuntimeError("shut down")
+
+    class Failing(Executor):  # a worker that dies with the task
+        def submit(self, fn, /, *args, **kwargs):
+            f: Future = Future()
+            f.set_exception(RuntimeError("worker died"))
+            return f
+
+    for broken in (Refusing(), Failing()):  # the report computes the comparisons itself
+        (tmp_path / "comparisons.csv").unlink()
+        build_report(tmp_path, executor=broken)
+        assert (tmp_path / "comparisons.csv").read_bytes() == here

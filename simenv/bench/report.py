@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from simenv.bench import ranking as rk
 from simenv.bench import shards
-from simenv.bench.stats import ALL, COMPARED, DIRECTIONS, as_float, compare, summarize
+from simenv.bench.stats import ALL, COMPARED, DIRECTIONS, as_float, compare, result_or, summarize, try_submit
 
 PLOTS = "plots"
 REPORT = "report.html"
@@ -446,18 +447,23 @@ HOW = {
 }
 
 
-def build_report(out: str | Path, *, episodes=None, summary=None) -> Path:
-    """Write the plots (``out/plots/*.png``), ``comparisons.csv`` and ``out/report.html``; return the report path."""
+def build_report(out: str | Path, *, episodes=None, summary=None, executor: Executor | None = None) -> Path:
+    """Write the plots (``out/plots/*.png``), ``comparisons.csv`` and ``out/report.html``; return the report path.
+
+    With ``executor`` (a sweep's workers), the paired comparisons are computed there while this process draws the
+    plots: the same figures (every bootstrap draws from its own seeded generator), in about half the time.
+    """
     out = Path(out)
     if episodes is None:
         episodes = shards.read_episodes(out)
     if summary is None:
         summary = read_summary(out, episodes)
     manifest = shards.read_manifest(out)
-    comparisons = compare(episodes, COMPARED)
-    shards.atomic_write(out / COMPARISONS, comparisons.to_csv(index=False).encode())
+    pending = try_submit(executor, compare, episodes, COMPARED) if executor is not None else None
     table = rk.ranking(summary, episodes, manifest)
     images = _figures(summary, episodes, table, manifest) if not table.empty else {}
+    comparisons = result_or(pending, lambda: compare(episodes, COMPARED))
+    shards.atomic_write(out / COMPARISONS, comparisons.to_csv(index=False).encode())
     for old in (out / PLOTS).glob("*.png"):  # plots/ holds exactly this report's figures
         if old.name not in images:
             old.unlink(missing_ok=True)

@@ -154,7 +154,7 @@ def summarize(df, *, n_resamples: int = RESAMPLES, seed: int = SEED, executor: E
     parts = []
     for key, g in profiles:
         here = lambda g=g: summarize_profile(g, n_resamples, seed)  # noqa: E731
-        signature, rows = _result_or(futures[key], here)
+        signature, rows = result_or(futures[key], here)
         if signature != _signature(g):  # summarized before the last rows of its profile were in: again
             signature, rows = here()
         parts.append(rows)
@@ -243,7 +243,8 @@ def try_submit(executor: Executor, fn: Callable[..., Any], *args: Any) -> Future
         return None
 
 
-def _result_or(future: Future | None, fallback: Callable[[], Any]) -> Any:
+def result_or(future: Future | None, fallback: Callable[[], Any]) -> Any:
+    """The result of ``future``, or ``fallback()`` if there is none or its worker failed (the parent does it then)."""
     if future is None:
         return fallback()
     try:

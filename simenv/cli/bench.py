@@ -76,6 +76,7 @@ def resume_command(argv: list[str]) -> str:
 def cmd_bench(a: argparse.Namespace) -> int:
     import pandas as pd
 
+    from simenv.bench.executors import default_jobs, open_executor
     from simenv.bench.report import build_report
     from simenv.bench.runner import SweepFailed, SweepInterrupted, run_matrix
     from simenv.bench.shards import SUMMARY
@@ -93,7 +94,11 @@ def cmd_bench(a: argparse.Namespace) -> int:
     print(summary_table(summary))
     written = ["episodes.parquet", "summary.csv", *(["audit/"] if a.audit else [])]
     if not a.no_report:
-        build_report(a.out, episodes=df, summary=summary)
+        if a.executor == "local" and (a.jobs or default_jobs()) > 1:  # the sweep's workers, still up: see build_report
+            with open_executor("local", a.jobs) as (ex, _):
+                build_report(a.out, episodes=df, summary=summary, executor=ex)
+        else:
+            build_report(a.out, episodes=df, summary=summary)
         written += ["comparisons.csv", "report.html", "plots/"]
     n_err = 0 if failed is None else len(failed.failed)
     print(f"\n{len(df)} episodes ({n_err} failed) → {a.out}/: {', '.join(written)}")
