@@ -8,6 +8,7 @@ applies a list of changes all or nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -37,21 +38,14 @@ def _canon(value: Any) -> Any:
     return value
 
 
-_PERMISSIONS: dict[Permission, dict[str, Any]] = {}
-
-
+@functools.lru_cache(maxsize=4096)
 def _permission(p: Permission) -> dict[str, Any]:
     """``_canon`` of a permission atom, made once per atom in a process (credentials carry the same few atoms).
 
     Keyed by the atom's own value (a frozen dataclass of frozensets), so that what it holds is what any episode
     would compute; the dicts it hands out are read (written into a digest's JSON), never changed.
     """
-    got = _PERMISSIONS.get(p)
-    if got is None:
-        if len(_PERMISSIONS) >= 4096:
-            _PERMISSIONS.clear()
-        got = _PERMISSIONS[p] = {f: _canon(getattr(p, f)) for f in p.__dataclass_fields__}
-    return got
+    return {f: _canon(getattr(p, f)) for f in p.__dataclass_fields__}
 
 
 def digest(obj: Any, *, plain: bool = False) -> str:
