@@ -242,7 +242,7 @@ def sweep_s(seeds: int, executor: str, jobs: int, scenarios: str = "all", polici
         return time.perf_counter() - t0
 
 
-def sweep_pairs(n: int, scenarios: str, policies: str, seeds: int) -> dict[str, float]:
+def sweep_pairs(scenarios: str, policies: str, seeds: int) -> dict[str, float]:
     """Serial and 2-worker sweeps of a matrix, in turn with the order alternating: a pair's ratio is free of the
     machine's drift, so the efficiency is the median of the pairs' own ratios."""
     pairs = []
@@ -250,7 +250,7 @@ def sweep_pairs(n: int, scenarios: str, policies: str, seeds: int) -> dict[str, 
         order = ("serial", "local") if i % 2 == 0 else ("local", "serial")
         got = {ex: sweep_s(seeds, ex, 1 if ex == "serial" else 2, scenarios, policies) for ex in order}
         pairs.append((got["serial"], got["local"]))
-    return {"episodes": n, "serial_s": statistics.median(p[0] for p in pairs),
+    return {"serial_s": statistics.median(p[0] for p in pairs),
             "jobs2_s": statistics.median(p[1] for p in pairs),
             "efficiency": statistics.median(s / (2 * t) for s, t in pairs)}
 
@@ -379,7 +379,7 @@ def main() -> None:
                                       shipped)):
         n = len(scen) * len(pols) * seeds
         print(f"{title} at {seeds} seeds ({n} episodes), serial and 2 workers ...", file=sys.stderr)
-        fig[key] = sweep_pairs(n, ",".join(scen), ",".join(pols), seeds)
+        fig[key] = {"episodes": n, **sweep_pairs(",".join(scen), ",".join(pols), seeds)}
         serial, two, eff = fig[key]["serial_s"], fig[key]["jobs2_s"], fig[key]["efficiency"]
         lines.append(f"{title}, {n} episodes (wall seconds, whole command)")
         lines.append(row("serial", serial, "s", f"({n / serial:,.0f} episodes/s)"))

@@ -218,20 +218,13 @@ def _pusher(lib: Any, error: type[Exception]) -> Callable[[Any, Any], None]:
         if t is str:
             code = string(p, v.encode())
         elif t is dict:
-            for k, x in v.items():
-                push(p, k)
-                push(p, x)
-                if item(p):
-                    raise error("Unable to create input")
-            code = obj(p, len(v))
+            code = mapping(p, v)
         elif t is bool:
             code = boolean(p, v)
         elif t is int:
             code = integer(p, v)
         elif t is list or t is tuple:
-            for x in v:
-                push(p, x)
-            code = array(p, len(v))
+            code = sequence(p, v)
         elif v is None:
             code = null(p)
         elif t is float:
@@ -241,30 +234,36 @@ def _pusher(lib: Any, error: type[Exception]) -> Callable[[Any, Any], None]:
         if code:
             raise error("Unable to create input")
 
-    def general(p: Any, v: Any) -> int:
+    def mapping(p: Any, v: Any) -> Any:
+        for k, x in v.items():
+            push(p, k)
+            push(p, x)
+            if item(p):
+                raise error("Unable to create input")
+        return obj(p, len(v))
+
+    def sequence(p: Any, v: Any) -> Any:
+        for x in v:
+            push(p, x)
+        return array(p, len(v))
+
+    def general(p: Any, v: Any) -> Any:
         if v is True or v is False:
-            return int(boolean(p, v))
+            return boolean(p, v)
         if isinstance(v, int):
-            return int(integer(p, v))
+            return integer(p, v)
         if isinstance(v, float):
-            return int(number(p, v))
+            return number(p, v)
         if isinstance(v, str):
-            return int(string(p, v.encode("utf-8")))
+            return string(p, v.encode())
         if isinstance(v, collections.abc.Set):
             for x in v:
                 push(p, x)
-            return int(aset(p, len(v)))
+            return aset(p, len(v))
         if isinstance(v, collections.abc.Mapping):
-            for k, x in v.items():
-                push(p, k)
-                push(p, x)
-                if item(p):
-                    raise error("Unable to create input")
-            return int(obj(p, len(v)))
+            return mapping(p, v)
         if isinstance(v, collections.abc.Sequence):
-            for x in v:
-                push(p, x)
-            return int(array(p, len(v)))
+            return sequence(p, v)
         raise ValueError("Cannot convert object of type " + str(type(v)) + " to rego input")
 
     return push
