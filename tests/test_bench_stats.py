@@ -4,7 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simenv.bench.stats import as_float, bootstrap, compare, iqm, prob_improvement, summarize
+from simenv.bench.stats import (
+    _mean_diff,
+    _mean_iqm,
+    as_float,
+    bootstrap,
+    compare,
+    iqm,
+    percentile_interval,
+    prob_improvement,
+    summarize,
+)
 
 
 def frame(values: dict[tuple[str, str], list], score="blast_radius"):
@@ -70,3 +80,62 @@ def test_iqm_is_scipy_trim_mean_to_the_bit(shape):
         assert np.array_equal(iqm(a, axis=axis), st.trim_mean(a, 0.25, axis=axis))
     a.flat[0] = np.nan
     assert np.array_equal(iqm(a), st.trim_mean(a, 0.25, axis=-1), equal_nan=True)
+
+
+def _scipy_bootstrap(strata, statistic, n_resamples, seed):
+    import warnings
+
+    from scipy import stats as st
+
+    data = tuple(s if len(s) > 1 else np.repeat(s, 2) for s in strata)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = st.bootstrap(data, statistic, n_resamples=n_resamples, method="percentile", vectorized=True,
+                           confidence_level=0.95, rng=np.random.default_rng(seed), axis=-1)
+    return np.asarray(res.confidence_interval.low, float), np.asarray(res.confidence_interval.high, float)
+
+
+@pytest.mark.parametrize("statistic", [_mean_iqm, _mean_diff])
+def test_bootstrap_is_scipys_percentile_bootstrap_to_the_bit(statistic):
+    """Every interval is scipy.stats.bootstrap's (method="percentile", same seed), float for float: one to four
+    strata of 1 to 40 runs, whole-number scores (ties), uniform and heavy-tailed ones, 7 to 2,000 resamples."""
+    rng = np.random.default_rng(7)
+    for case in range(400):
+        strata = []
+        for _ in range(int(rng.integers(1, 5))):
+            n = int(rng.integers(1, 41))
+            kind = case % 3
+            strata.append(rng.integers(0, 4, n).astype(float) if kind == 0 else
+                          rng.random(n) if kind == 1 else rng.exponential(3.0, n).round(2))
+        if sum(map(len, strata)) < 2 or all(np.all(s == s[0]) for s in strata):
+            continue  # a constant sample's CI is the point itself, without resampling (tested above)
+        n_resamples = int(rng.choice([7, 1000, 2000]))
+        point, lo, hi = bootstrap(strata, statistic, n_resamples=n_resamples, seed=case)
+        want_lo, want_hi = _scipy_bootstrap(strata, statistic, n_resamples, case)
+        assert np.array_equal(lo, np.minimum(want_lo, point)) and np.array_equal(hi, np.maximum(want_hi, point)), case
+
+
+def test_percentile_interval_is_scipys_quantile_nan_included():
+    from scipy import stats as st
+
+    theta = np.random.default_rng(3).normal(size=(4, 999))
+    theta[2, 5] = np.nan
+    a = (1 - 0.95) / 2  # as scipy.stats.bootstrap computes it (not quite 0.025)
+    want = st.quantile(theta, np.array([a, 1 - a]), axis=-1)
+    lo, hi = percentile_interval(theta)
+    assert np.array_equal(lo, want[:, 0], equal_nan=True) and np.array_equal(hi, want[:, 1], equal_nan=True)
+    assert np.isnan(lo[2]) and np.isnan(hi[2]) and not np.isnan(lo[[0, 1, 3]]).any()
+
+
+def test_a_sweep_and_its_summaries_need_no_scipy(tmp_path):
+    """The statistics are numpy's: scipy is the tests' reference, not a dependency of a sweep or its report."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['scipy'] = None\n"
+            "from simenv.cli.main import main\n"
+            f"sys.exit(main(['bench', '--seeds', '2', '--scenarios', 'scope_creep,key_export', '--policies',"
+            f" 'allow_all,jit', '--executor', 'serial', '--out', {str(tmp_path / 'r')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "r" / "report.html").exists()
