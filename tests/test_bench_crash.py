@@ -29,10 +29,11 @@ class Crasher:
         return None
 
 
-def test_a_dying_worker_costs_its_own_episode_only(tmp_path):
+@pytest.mark.parametrize("pool", ["fork", "loky"])
+def test_a_dying_worker_costs_its_own_episode_only(tmp_path, pool):
     out = tmp_path / "res"
     with pytest.raises(SweepFailed) as e:
-        run_matrix(SCEN, "allow_all,static_rbac", SEEDS, agent=Crasher(), executor="local", jobs=2, chunk_size=3,
+        run_matrix(SCEN, "allow_all,static_rbac", SEEDS, agent=Crasher(), executor=pool, jobs=2, chunk_size=3,
                    out=out)
     got = pd.read_parquet(out / EPISODES)
     assert len(got) == 2 * 2 * SEEDS  # every episode has its row
@@ -44,7 +45,7 @@ def test_a_dying_worker_costs_its_own_episode_only(tmp_path):
     crashed = {(r.policy, r.seed) for r in bad.itertuples()}
     assert {s for _, s in crashed} == {s for p, s in crashed if p == "static_rbac"}  # the seed decides, not luck
     with pytest.raises(SweepFailed):  # resume retries just the crashed episodes, and keeps every row
-        run_matrix(SCEN, "allow_all,static_rbac", SEEDS, agent=Crasher(), executor="local", jobs=2, out=out,
+        run_matrix(SCEN, "allow_all,static_rbac", SEEDS, agent=Crasher(), executor=pool, jobs=2, out=out,
                    resume=True)
     again = pd.read_parquet(out / EPISODES)
     assert len(again) == 4 * SEEDS and {(r.policy, r.seed) for r in again[again["error"].notna()].itertuples()} == crashed

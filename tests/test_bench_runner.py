@@ -1,5 +1,6 @@
 """The matrix runner: executors agree, failing episodes become rows, shards are atomic, resume."""
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -35,9 +36,31 @@ def test_rows_have_identity_every_score_and_error(serial_rows):
     assert df["error"].isna().all() and set(df["agent"]) == {"scripted"}
 
 
-def test_local_loky_gives_the_same_rows_as_serial(serial_rows):
-    local = run_matrix(SCEN, POLS, 3, executor="local", jobs=2, chunk_size=2, max_in_flight=2)
+@pytest.mark.parametrize("pool", ["fork", "loky", "local"])
+def test_each_local_pool_gives_the_same_rows_as_serial(serial_rows, pool):
+    local = run_matrix(SCEN, POLS, 3, executor=pool, jobs=2, chunk_size=2, max_in_flight=2)
     assert key_rows(local) == key_rows(serial_rows)
+
+
+def test_local_forks_only_a_process_with_one_thread(monkeypatch):
+    """A fork copies one thread; a lock another thread held would stay held in every worker: then loky's fresh
+    interpreters. What a forked worker runs is pickled with cloudpickle: a lambda reaches it."""
+    import threading
+
+    from simenv.bench import executors
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    with executors.open_executor("local", 2) as (ex, _):
+        assert ex.method == "fork"
+        assert ex.submit(lambda x: x + 1, 41).result() == 42  # a lambda: cloudpickle, not plain pickle
+    monkeypatch.setattr(threading, "active_count", lambda: 3)
+    with executors.open_executor("local", 2) as (ex, _):
+        assert ex.method == "loky"
+    with executors.open_executor("fork", 2) as (ex, _):  # asked for by name: forked all the same
+        assert ex.method == "fork"
+        pids = {ex.submit(os.getpid).result() for _ in range(4)}
+        assert os.getpid() not in pids
+    assert not any(os.path.exists(f"/proc/{p}") for p in pids)  # joined (and reaped) as the pool closed
 
 
 def test_any_concurrent_executor_gives_the_same_rows(serial_rows):
@@ -315,3 +338,4 @@ def test_a_summary_of_other_rows_is_not_used():
         got = stats.summarize(df, started=stale)
     pd.testing.assert_frame_equal(got, stats.summarize(df))
     assert not got.equals(stats.summarize(first))
+

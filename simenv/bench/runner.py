@@ -90,6 +90,8 @@ def _progress_bar(total: int, enabled: bool):
         except ImportError:
             pass
     size = shutil.get_terminal_size((80, 24))  # a terminal that reports no size (0 x 0) would hide the bar
+    # no monitor thread (tqdm starts one even for a disabled bar): a process with threads forks no workers
+    bar = type("ProgressBar", (bar,), {"monitor_interval": 0})
     return bar(total=total, unit="ep", disable=not enabled, ncols=min(size.columns, 120), nrows=size.lines or 24,
                file=sys.stderr)
 
@@ -282,7 +284,8 @@ def run_matrix(scenarios: str | Sequence[str | Path] = "all", policies: str | Se
         agent: an agent name for every agent identity, an agent object, or ``None`` for the
             scenarios' scripted plans (see :func:`simenv.run_episode`).
         size: overrides every scenario's estate size.
-        executor: ``"local"`` (loky processes), ``"serial"``, ``"dask://HOST:PORT"``, or any
+        executor: ``"local"`` (worker processes: forked where that is safe, else loky's), ``"fork"``, ``"loky"``,
+            ``"serial"``, ``"dask://HOST:PORT"``, or any
             :class:`concurrent.futures.Executor`.
         jobs: parallel workers (default: every CPU).
         out: a results folder; shards, ``episodes.parquet`` and ``summary.csv`` go there.

@@ -39,7 +39,7 @@ def _configure_bench(p: argparse.ArgumentParser) -> None:
                         "llm_stub is the seeded behaviour model of a tool-calling model agent)")
     p.add_argument("--size", type=count(0), default=None, help="override every scenario's estate size")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder (default: results)")
-    p.add_argument("--executor", default="local", help="local, serial or dask://HOST:PORT")
+    p.add_argument("--executor", default="local", help="local (fork where safe, else loky), fork, loky, serial or dask://HOST:PORT")
     p.add_argument("--jobs", type=count(1), default=None, help="parallel workers (default: every CPU)")
     p.add_argument("--chunk-size", type=count(1), default=None, help="episodes per chunk")
     p.add_argument("--resume", action="store_true", help="finish the same sweep: run only the episodes the folder lacks")
@@ -76,7 +76,7 @@ def resume_command(argv: list[str]) -> str:
 def cmd_bench(a: argparse.Namespace) -> int:
     import pandas as pd
 
-    from simenv.bench.executors import default_jobs, open_executor
+    from simenv.bench.executors import POOLS, default_jobs, open_executor
     from simenv.bench.report import build_report
     from simenv.bench.runner import SweepFailed, SweepInterrupted, run_matrix
     from simenv.bench.shards import SUMMARY
@@ -94,8 +94,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
     print(summary_table(summary))
     written = ["episodes.parquet", "summary.csv", *(["audit/"] if a.audit else [])]
     if not a.no_report:
-        if a.executor == "local" and (a.jobs or default_jobs()) > 1:  # the sweep's workers, still up: see build_report
-            with open_executor("local", a.jobs) as (ex, _):
+        if a.executor in POOLS and (a.jobs or default_jobs()) > 1:  # workers for the comparisons: see build_report
+            with open_executor(a.executor, a.jobs) as (ex, _):
                 build_report(a.out, episodes=df, summary=summary, executor=ex)
         else:
             build_report(a.out, episodes=df, summary=summary)
