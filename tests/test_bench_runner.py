@@ -47,12 +47,17 @@ def test_local_forks_only_a_process_with_one_thread(monkeypatch):
     interpreters. What a forked worker runs is pickled with cloudpickle: a lambda reaches it."""
     import threading
 
+    import simenv
     from simenv.bench import executors
 
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     with executors.open_executor("local", 2) as (ex, _):
         assert ex.method == "fork"
         assert ex.submit(lambda x: x + 1, 41).result() == 42  # a lambda: cloudpickle, not plain pickle
+    monkeypatch.setattr(simenv, "_REGO_LOADED_LATE", True)  # forked workers would leak as the parent does
+    with executors.open_executor("local", 2) as (ex, _):
+        assert ex.method == "loky"
+    monkeypatch.setattr(simenv, "_REGO_LOADED_LATE", False)
     monkeypatch.setattr(threading, "active_count", lambda: 3)
     with executors.open_executor("local", 2) as (ex, _):
         assert ex.method == "loky"

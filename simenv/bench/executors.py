@@ -98,11 +98,15 @@ def worker_env() -> dict[str, str]:
 
 
 def fork_safe() -> bool:
-    """Whether this process may fork its workers: on Linux, with no Python thread but this one.
+    """Whether this process may fork its workers: Linux, no Python thread but this one, rego-cpp mapped in time.
 
-    A fork copies only the calling thread, so a lock another thread holds would stay held in every worker.
+    A fork copies only the calling thread, so a lock another thread holds would stay held in every worker. A
+    worker forked from a process that mapped libstdc++ before rego-cpp (``simenv._REGO_LOADED_LATE``) would leak
+    on every Rego query as its parent does; loky's workers preload the library (:func:`worker_env`).
     """
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    import simenv
+
+    return sys.platform.startswith("linux") and threading.active_count() == 1 and not simenv._REGO_LOADED_LATE
 
 
 def fork_pool(jobs: int) -> Executor:
