@@ -343,4 +343,3 @@ def test_a_summary_of_other_rows_is_not_used():
         got = stats.summarize(df, started=stale)
     pd.testing.assert_frame_equal(got, stats.summarize(df))
     assert not got.equals(stats.summarize(first))
-
