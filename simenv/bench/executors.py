@@ -135,11 +135,11 @@ class RenewingExecutor(Executor):
     """
 
     def __init__(self, jobs: int, method: str = "loky"):
-        self.jobs, self.method = jobs, method
+        self.jobs = jobs
         self.inner = self._start(method)
 
     def _start(self, method: str) -> Any:
-        self.method = method
+        self.method = method  # what the current pool is: set with it, here only
         return fork_pool(self.jobs) if method == "fork" else loky_executor(self.jobs)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
