@@ -1,7 +1,5 @@
 """``python -m simenv``: the ``simenv`` command."""
 
-import sys
+from simenv.cli import run
 
-from simenv.cli import main
-
-sys.exit(main())
+run()

@@ -1,6 +1,8 @@
 """The command line: list, run (trail, --json, --audit), determinism across processes."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from conftest import POLICIES, SCENARIOS, simenv_cli
@@ -96,3 +98,23 @@ def test_tools_markdown_is_docs_tools_md():
     r = simenv_cli("tools", "--markdown")
     assert r.returncode == 0
     assert r.stdout == (Path(__file__).resolve().parents[1] / "docs" / "tools.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("policy", ["intent_rego", "intent_agt"])
+def test_the_command_frees_rego_cpp_before_it_freezes_the_heap_and_exits(policy):
+    """The console script skips the interpreter's last collections (``ready_to_exit``); rego-cpp's handles are freed
+    first, so an episode under a Rego policy ends with a clean stderr (freed late, their finalizers raise)."""
+    r = simenv_cli("run", "scope_creep", "--policy", policy, "--json")
+    assert r.returncode == 0, r.stderr
+    assert "Exception ignored" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "blast_radius" in json.loads(r.stdout)
+
+
+def test_run_freezes_the_heap_only_on_the_way_out_and_keeps_the_exit_status():
+    code = ("import gc, sys\nfrom simenv import cli\nsys.argv = ['simenv', 'list']\nbefore = gc.get_freeze_count()\n"
+            "try:\n    cli.run()\nexcept SystemExit as e:\n"
+            "    print(before, gc.get_freeze_count() > 0, e.code, file=sys.stderr)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.stderr.split() == ["0", "True", "0"], r.stderr
+    bad = simenv_cli("run", "no_such_scenario")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -175,6 +175,11 @@ def compile_policy(text: str, file: str, entrypoint: str = ENTRYPOINT, install: 
     return hit
 
 
+def release() -> None:
+    """Drop every compiled policy: their interpreters and bundles are freed now, while regopy's module is whole."""
+    _compiled.clear()
+
+
 class Input:
     """A JSON value as rego-cpp's input, built as ``regopy.Input`` builds it, with a fraction of its Python overhead.
 
