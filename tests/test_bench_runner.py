@@ -1,7 +1,7 @@
 """The matrix runner: executors agree, failing episodes become rows, shards are atomic, resume."""
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -235,6 +235,23 @@ def test_ctrl_c_keeps_the_finished_chunks_and_resume_finishes(tmp_path):
     ran = []
     run_matrix(SCEN, POLS, 2, executor=_Counting(ran), out=tmp_path, resume=True)
     assert len(ran) == 10
+
+
+def test_a_ctrl_c_that_lands_as_the_serial_future_settles_reaches_the_sweep(tmp_path, monkeypatch):
+    """A Ctrl-C raised after the call returned, while its future takes the result, is the caller's: the sweep
+    stops as interrupted (before, the finished future was handed the interrupt too, and raised InvalidStateError)."""
+    settle = Future.set_result
+
+    def interrupted_on_the_way(self, result):
+        settle(self, result)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Future, "set_result", interrupted_on_the_way)
+    with pytest.raises(KeyboardInterrupt):
+        SerialExecutor().submit(int, "1")
+    with pytest.raises(SweepInterrupted) as e:
+        run_matrix(SCEN, "allow_all", 2, executor="serial", out=tmp_path, chunk_size=1)
+    assert e.value.done == 0 and e.value.total == 4
 
 
 def test_an_unreachable_dask_scheduler_is_one_line_and_makes_no_folder(tmp_path):

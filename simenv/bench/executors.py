@@ -43,9 +43,11 @@ class SerialExecutor(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         fut: Future = Future()
         try:
-            fut.set_result(fn(*args, **kwargs))
+            result = fn(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
             fut.set_exception(e)
+        else:  # a Ctrl-C that lands once the call has returned reaches the caller itself, not the finished future
+            fut.set_result(result)
         return fut
 
 
