@@ -6,9 +6,10 @@
     python benchmarks/bench_perf.py --out perf.json
 
 Every figure is a median of 5 repetitions (``--quick``: one), measured side by side: the step figures in this
-process, the mediated calls in a fresh child process (native, Cedar, Rego and raw cedarpy interleaved round by
-round), the sweep and each estate size in child processes of their own. Prints each figure
-with its target, and writes them all to a JSON file (default ``results/perf.json``).
+process, round by round (a ratio to NASim is the median of the rounds' own ratios), the mediated calls in a
+fresh child process (native, Cedar, Rego and raw cedarpy interleaved round by round), the sweep and each estate
+size in child processes of their own. Prints each figure with its target, and writes them all to a JSON file
+(default ``results/perf.json``).
 
 * Gymnasium steps/s of ``simenv/IAM-v0`` on scope_creep with random masked actions, with and
   without resets, under allow_all and zero_standing; NASim ``generate(32, 5)`` steps/s with
@@ -107,6 +108,37 @@ def nasim_steps(steps: int) -> float:
         if term or trunc:
             env.reset()
     return steps / (time.perf_counter() - t0)
+
+
+GYM_FIGURES = tuple((policy, kind) for policy in ("allow_all", "zero_standing") for kind in ("with_resets", "without_resets"))
+
+
+def gym_rounds(steps: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The step figures, round by round: each round runs NASim, the four simenv figures and CartPole once, NASim
+    first in even rounds and last in odd ones. Returns each figure's median, and each simenv figure's ratio to NASim
+    as the median of the rounds' own ratios (the machine's speed drifts by up to half within minutes: a ratio of
+    medians taken minutes apart would carry that drift)."""
+    runs: dict[str, list[float]] = {"nasim_32_5": [], "cartpole": [], **{f"{p}_{k}": [] for p, k in GYM_FIGURES}}
+    try:
+        import nasim  # noqa: F401
+    except ImportError:
+        nasim_ok = False
+        print("  nasim is not installed: pip install -e '.[bench]'", file=sys.stderr)
+    else:
+        nasim_ok = True
+    for i in range(REPS):
+        order = ["nasim", *GYM_FIGURES] if i % 2 == 0 else [*GYM_FIGURES, "nasim"]
+        for item in order:
+            if item == "nasim":
+                runs["nasim_32_5"].append(nasim_steps(steps) if nasim_ok else float("nan"))
+            else:
+                policy, kind = item
+                runs[f"{policy}_{kind}"].append(simenv_steps(policy, steps, kind == "with_resets"))
+        runs["cartpole"].append(cartpole_steps(steps))
+    medians = {k: statistics.median(v) for k, v in runs.items()}
+    ratios = {f"{p}_{k}": statistics.median(a / b for a, b in zip(runs[f"{p}_{k}"], runs["nasim_32_5"], strict=True))
+              for p, k in GYM_FIGURES}
+    return medians, ratios
 
 
 def cartpole_steps(steps: int) -> float:
@@ -323,22 +355,13 @@ def main() -> None:
     lines = []
 
     print("Gymnasium step, random masked actions (steps/s, median of 5) ...", file=sys.stderr)
-    gym: dict[str, float] = {}
-    for policy in ("allow_all", "zero_standing"):
-        gym[f"{policy}_with_resets"] = median_of(lambda p=policy: simenv_steps(p, steps, True))
-        gym[f"{policy}_without_resets"] = median_of(lambda p=policy: simenv_steps(p, steps, False))
-    try:
-        gym["nasim_32_5"] = median_of(lambda: nasim_steps(steps))
-    except ImportError:
-        gym["nasim_32_5"] = float("nan")
-        print("  nasim is not installed: pip install -e '.[bench]'", file=sys.stderr)
-    gym["cartpole"] = median_of(lambda: cartpole_steps(steps))
+    gym, vs_nasim = gym_rounds(steps)
     fig["gym_steps_per_s"] = gym
-    lines.append("Gymnasium steps/s (scope_creep, random masked actions)")
+    lines.append("Gymnasium steps/s (scope_creep, random masked actions; a ratio is the median of the rounds' own)")
     for policy in ("allow_all", "zero_standing"):
         for kind in ("with_resets", "without_resets"):
             v = gym[f"{policy}_{kind}"]
-            ratio = v / gym["nasim_32_5"]
+            ratio = vs_nasim[f"{policy}_{kind}"]
             fig[f"{policy}_{kind}_vs_nasim"] = ratio
             target = f">= 2.0x NASim ({ratio:.2f}x)" if kind == "with_resets" else f"({ratio:.2f}x NASim)"
             lines.append(row(f"{policy}, {kind.replace('_', ' ')}", v, "steps/s", target,
