@@ -98,6 +98,51 @@ def test_cedar_single_calls_agree_with_its_batch():
     assert [a.authorize(r) for r in reqs] == b.authorize_batch(reqs)
 
 
+OVERFLOW = ('@id("ok")\npermit (principal, action, resource);\n@id("intent.overflow") @reason("too big")\n'
+            'forbid (principal, action, resource) when { context.tick * 9223372036854775807 > 1 };\n')
+
+
+@pytest.mark.parametrize("text", [None, OVERFLOW], ids=["intent", "evaluation errors"])
+def test_cedar_calls_through_the_extension_decide_as_the_public_call(text):
+    """authorize() calls cedarpy's extension itself and remembers answers by their text: the same decisions,
+    evaluation errors included, as ``cedarpy.is_authorized`` gives, twice over (the second time from memory)."""
+    def make():
+        return CedarAuthorizer(INTENT["cedar"]) if text is None else CedarAuthorizer.from_text(text)
+
+    reqs = sample_requests(400, seed=11)
+    fast, public = make(), make()
+    public._batch = None  # the public call, parsed every time
+    want = [public.authorize(r) for r in reqs]
+    assert [fast.authorize(r) for r in reqs] == want
+    assert [fast.authorize(r) for r in reqs] == want
+    assert 0 < len(fast._answers) <= len({(d.effect, d.policy_ids) for d in want}) * 6  # reasons' orders differ
+    if text is not None:
+        errors = [any(x.startswith("cedar evaluation error") for x in d.reasons) for d in want]
+        assert all(r.tick > 0 for r, e in zip(reqs, errors, strict=True) if e) and sum(errors) > len(reqs) // 2
+
+
+def test_cedar_remembers_only_answers_of_the_shape_it_reads_and_a_bounded_number(monkeypatch):
+    import simenv.governance.cedar as cedar
+
+    authz = CedarAuthorizer(INTENT["cedar"])
+    r = request(action={"name": "db_query"})
+    allow = authz.authorize(r)
+    (text,) = authz._batch([{"principal": {"type": "Simenv::Identity", "id": "x"}, "action": {"type": "Simenv::Action",
+                            "id": "db_query"}, "resource": {"type": "Simenv::Resource", "id": "y"}, "context": "{}"}],
+                           authz.policies.policy_set, authz.entities._inner, None, False)
+    assert text.startswith('{"decision":"Deny"') and ',"metrics":{' in text
+    authz._answers.clear()
+    metrics_first = '{"metrics":{"authz_duration_micros":1},' + text[1:text.rfind(',"metrics":')] + "}"
+    assert authz._answer(metrics_first).policy_ids == ("default",) and not authz._answers  # read, not remembered
+    monkeypatch.setattr(cedar, "ANSWERS", 2)
+    authz.authorize(r)
+    authz.authorize(request(action={"name": "vault_read_secret"}, context={"in_declared_scope": False}))
+    assert len(authz._answers) == 2
+    assert authz.authorize(request(action={"name": "db_query"}, context={"credential": {"covers": False}})).policy_ids \
+        == ("default",)
+    assert len(authz._answers) == 1 and authz.authorize(r) == allow
+
+
 @pytest.mark.parametrize("engine", list(INTENT))
 def test_allow_deny_and_approval_then_allow(engine):
     authz = FACTORY[engine](INTENT[engine])

@@ -4,7 +4,9 @@ A policy file is parsed once into a resident ``cedarpy.PolicySet`` and validated
 request model's schema (``policies/cedar/simenv.cedarschema``, see
 :mod:`simenv.governance.cedar_schema` for the mapping). ``prepare()`` builds the episode's
 entities (every identity and resource of the estate) once into a resident ``cedarpy.Entities``;
-``authorize()`` only builds the small request (uids and the context record). A request naming
+``authorize()`` only builds the small request (uids and the context record), hands it to
+cedarpy's extension as ``cedarpy.is_authorized`` does, and looks the answer up among those it has
+seen (``CedarAuthorizer._answer``). A request naming
 an identity or resource the store does not hold, or holds with other attributes, is decided
 against a small store of its own (the action entities plus the request's); ``authorize_batch()``
 adds the unknown entities of a whole batch to the resident store at once.
@@ -327,6 +329,9 @@ def _entity(v: PrincipalView | ResourceView) -> dict[str, Any]:
     return resource_entity(v) if isinstance(v, ResourceView) else identity_entity(v)
 
 
+ANSWERS = 4096
+"""How many distinct answers of cedarpy an authorizer remembers (see ``CedarAuthorizer._answer``)."""
+
 EAGER_ENTITIES = 20_000
 """Up to this many identities and resources, an episode's Cedar store holds the whole estate (see ``prepare``)."""
 
@@ -348,6 +353,8 @@ class CedarAuthorizer:
         self._entities = self._actions
         self._known: dict[tuple[bool, str], PrincipalView | ResourceView] = {}
         self._cache: dict[tuple[bool, tuple[str, ...]], Decision] = {}
+        self._answers: dict[str, Decision] = {}  # cedarpy's answer text (without its timings) -> decision
+        self._batch = getattr(getattr(self._cedarpy, "_internal", None), "is_authorized_batch", None)
 
     @classmethod
     def from_text(cls, text: str, file: str = "<cedar>") -> CedarAuthorizer:
@@ -428,9 +435,35 @@ class CedarAuthorizer:
             return bounds.invalid(problem)
         try:
             store = self._store_for(request)
-            return self._decision(self._cedarpy.is_authorized(cedar_request(request), self.policies.policy_set, store))
+            if self._batch is None or type(store) is not self._cedarpy.Entities:
+                return self._decision(self._cedarpy.is_authorized(cedar_request(request), self.policies.policy_set, store))
+            q = cedar_request(request)
+            q["context"] = json.dumps(q["context"])
+            return self._answer(self._batch([q], self.policies.policy_set, store._inner, None, False)[0])
         except Exception as e:  # noqa: BLE001 - whatever cedarpy does, the call gets a decision
             return _error(e)
+
+    def _answer(self, text: str) -> Decision:
+        """The decision of cedarpy's answer text, as ``cedarpy.is_authorized`` would have given it to :meth:`_decision`.
+
+        ``is_authorized`` is ``is_authorized_batch`` of cedarpy's extension on one request, with the context
+        turned into JSON and each answer parsed into an ``AuthzResult``; :meth:`authorize` makes that call
+        itself, so that an answer seen before costs a lookup. An answer is
+        ``{"decision":…,"correlation_id":…,"diagnostics":{…},"metrics":{…}}``: all but the timings in its
+        ``metrics`` decides, so a key is the text before ``,"metrics":``, kept only when it holds the whole
+        diagnostics and no error (any other shape is parsed every time, as cedarpy parses it).
+        """
+        cut = text.rfind(',"metrics":')
+        key = text[:cut]
+        dec = self._answers.get(key)
+        if dec is not None:
+            return dec
+        dec = self._decision(self._cedarpy.AuthzResult(json.loads(text)))
+        if cut > 0 and key.startswith('{"decision":"') and key.endswith(',"errors":[]}'):
+            if len(self._answers) >= ANSWERS:
+                self._answers.clear()
+            self._answers[key] = dec
+        return dec
 
     def authorize_batch(self, requests: Sequence[AccessRequest]) -> list[Decision]:
         """Decide many requests in one call to Cedar (same decisions as :meth:`authorize`)."""
