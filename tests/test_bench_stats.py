@@ -5,11 +5,14 @@ import pandas as pd
 import pytest
 
 from simenv.bench.stats import (
+    _fraction_bits,
     _mean_diff,
     _mean_iqm,
+    _mean_iqm_of_draws,
     as_float,
     bootstrap,
     compare,
+    draws_of,
     iqm,
     percentile_interval,
     prob_improvement,
@@ -98,21 +101,54 @@ def _scipy_bootstrap(strata, statistic, n_resamples, seed):
 @pytest.mark.parametrize("statistic", [_mean_iqm, _mean_diff])
 def test_bootstrap_is_scipys_percentile_bootstrap_to_the_bit(statistic):
     """Every interval is scipy.stats.bootstrap's (method="percentile", same seed), float for float: one to four
-    strata of 1 to 40 runs, whole-number scores (ties), uniform and heavy-tailed ones, 7 to 2,000 resamples."""
+    strata of 1 to 40 runs, whole-number scores (ties) and rates in quarters (both counted, not sorted), uniform and
+    heavy-tailed ones, 7 to 2,000 resamples."""
     rng = np.random.default_rng(7)
     for case in range(400):
         strata = []
         for _ in range(int(rng.integers(1, 5))):
             n = int(rng.integers(1, 41))
-            kind = case % 3
+            kind = case % 4
             strata.append(rng.integers(0, 4, n).astype(float) if kind == 0 else
-                          rng.random(n) if kind == 1 else rng.exponential(3.0, n).round(2))
+                          rng.random(n) if kind == 1 else rng.exponential(3.0, n).round(2) if kind == 2 else
+                          rng.integers(0, 5, n) / 4)
         if sum(map(len, strata)) < 2 or all(np.all(s == s[0]) for s in strata):
             continue  # a constant sample's CI is the point itself, without resampling (tested above)
         n_resamples = int(rng.choice([7, 1000, 2000]))
         point, lo, hi = bootstrap(strata, statistic, n_resamples=n_resamples, seed=case)
         want_lo, want_hi = _scipy_bootstrap(strata, statistic, n_resamples, case)
         assert np.array_equal(lo, np.minimum(want_lo, point)) and np.array_equal(hi, np.maximum(want_hi, point)), case
+
+
+def test_counted_resamples_are_the_sorted_ones_to_the_bit():
+    """The mean and IQM of whole-number (or 2**-k) resamples, counted, are the floats a partition of every resample
+    gives: negative values, ties, huge values near 2**53, one-run strata; other data are left to the partition."""
+    rng = np.random.default_rng(5)
+    makers = [lambda n: rng.integers(-3, 4, n).astype(float), lambda n: rng.integers(0, 9, n) / 8,
+              lambda n: rng.integers(0, 2, n) * 2.0 ** 40 + rng.integers(0, 3, n), lambda n: np.full(n, 7.0),
+              lambda n: rng.integers(0, 1000, n) * 0.25 - 100]
+    for case in range(200):
+        make = makers[case % len(makers)]
+        data = [make(int(rng.integers(2, 30))) for _ in range(int(rng.integers(1, 4)))]
+        draws = draws_of(tuple(map(len, data)), int(rng.choice([5, 300])), case)
+        want = _mean_iqm(*[d[i] for d, i in zip(data, draws.indices, strict=True)], axis=-1)
+        got = _mean_iqm_of_draws(data, draws)
+        assert got is not None and np.array_equal(got, want), case
+    draws = draws_of((4,), 10, 0)
+    for left in ([0.1, 0.2, 0.3, 0.4], [1.0, 2.0, np.inf, 0.0], [1.0, -0.0, 2.0, 3.0], [2.0 ** 52, 1.0, 2.0, 3.0]):
+        assert _mean_iqm_of_draws([np.array(left)], draws) is None, left
+    assert (_fraction_bits(np.array([0.75, 3.0])), _fraction_bits(np.array([2.0 ** -17]))) == (2, None)
+
+
+def test_draws_are_shared_by_scores_of_the_same_strata_and_change_nothing():
+    rng = np.random.default_rng(2)
+    memo: dict = {}
+    for case in range(40):
+        strata = [rng.integers(0, 5, 12).astype(float), rng.random(9) if case % 2 else rng.integers(0, 3, 9) / 2]
+        shared = bootstrap(strata, _mean_iqm, n_resamples=500, seed=3, memo=memo)
+        assert all(np.array_equal(a, b) for a, b in zip(shared, bootstrap(strata, _mean_iqm, n_resamples=500, seed=3),
+                                                          strict=True))
+    assert len(memo) == 1
 
 
 def test_percentile_interval_is_scipys_quantile_nan_included():
