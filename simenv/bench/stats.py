@@ -51,6 +51,9 @@ def as_float(values: Any) -> np.ndarray:
     >>> as_float([True, None, 2, 0.5]).tolist()
     [1.0, nan, 2.0, 0.5]
     """
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":  # a numpy column of numbers: the same floats at once
+        return np.asarray(values, dtype=float)
     out = []
     for v in values:
         try:
