@@ -33,6 +33,12 @@ def test_none_and_bools_become_nan_and_numbers():
     assert np.isnan(as_float([None])[0]) and as_float([True, False]).tolist() == [1.0, 0.0]
 
 
+def test_a_numpy_column_becomes_the_floats_its_values_would():
+    for column in (pd.Series([True, False]), pd.Series([3, -1], dtype="int64"), pd.Series([0.5, np.nan]),
+                   pd.Series([1, None, "x"], dtype=object), pd.Series([1, None], dtype="Int64")):
+        assert np.array_equal(as_float(column), as_float(list(column)), equal_nan=True), column.dtype
+
+
 def test_iqm_ignores_the_tails():
     assert float(iqm(np.array([1.0, 2, 3, 4, 5, 6, 7, 1000]))) == 4.5
 
