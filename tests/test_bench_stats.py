@@ -87,8 +87,10 @@ def test_iqm_is_scipy_trim_mean_to_the_bit(shape):
     a = np.random.default_rng(len(shape)).normal(size=shape) * 1e3
     for axis in range(-1, -len(shape) - 1, -1):
         assert np.array_equal(iqm(a, axis=axis), st.trim_mean(a, 0.25, axis=axis))
+        assert np.array_equal(iqm(a.copy(), axis=axis, overwrite=True), st.trim_mean(a, 0.25, axis=axis))
     a.flat[0] = np.nan
     assert np.array_equal(iqm(a), st.trim_mean(a, 0.25, axis=-1), equal_nan=True)
+    assert np.array_equal(iqm(a.copy(), overwrite=True), st.trim_mean(a, 0.25, axis=-1), equal_nan=True)
 
 
 def _scipy_bootstrap(strata, statistic, n_resamples, seed):

@@ -77,8 +77,8 @@ def with_error_rate(df):
     return out
 
 
-def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Interquartile mean along ``axis``.
+def iqm(x: np.ndarray, axis: int = -1, overwrite: bool = False) -> np.ndarray:
+    """Interquartile mean along ``axis``; ``overwrite``: a float array ``x`` may be partitioned in place.
 
     >>> float(iqm(np.array([0.0, 1, 2, 3, 100, 4, 5, 6])))
     3.5
@@ -89,9 +89,13 @@ def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
     # scipy.stats.trim_mean(a, 0.25, axis), step for step (the same floats), without its per-call dispatch
     n = a.shape[axis]
     low = int(0.25 * n)
-    part = np.partition(a, (low, n - low - 1), axis)
+    if overwrite and a is x:  # np.partition is this on a copy: the same arrangement
+        a.partition((low, n - low - 1), axis)
+        part = a
+    else:
+        part = np.partition(a, (low, n - low - 1), axis)
     out = np.mean(np.take(part, np.arange(low, n - low), axis=axis), axis=axis)
-    nan = np.isnan(a).any(axis=axis)  # NaN propagates, as scipy's default nan_policy does
+    nan = np.isnan(part).any(axis=axis)  # NaN propagates, as scipy's default nan_policy does
     return np.where(nan, np.nan, out)[()] if np.any(nan) else out
 
 
@@ -114,13 +118,18 @@ class Draws:
         self._drawn: np.ndarray | None = None
 
     def drawn(self) -> np.ndarray:
-        """``(n_resamples, total length)``: how many times each resample drew each run, as floats (whole numbers)."""
+        """``(n_resamples, total length)``: how many times each resample drew each run, as (whole) floats."""
         if self._drawn is None:
-            parts = []
+            b, total = len(self.indices[0]), sum(idx.shape[1] for idx in self.indices)
+            # each row sums to the draws of a resample: float32 holds every count, and every sum of them, exactly
+            drawn = np.empty((b, total), np.float32 if total < 2 ** 24 else float)
+            start = 0
             for idx in self.indices:
-                b, n = idx.shape
-                parts.append(np.bincount((idx + np.arange(b)[:, None] * n).ravel(), minlength=b * n).reshape(b, n))
-            self._drawn = np.concatenate(parts, axis=1).astype(float)
+                n = idx.shape[1]
+                drawn[:, start:start + n] = np.bincount((idx + np.arange(b)[:, None] * n).ravel(),
+                                                        minlength=b * n).reshape(b, n)
+                start += n
+            self._drawn = drawn
         return self._drawn
 
 
@@ -134,7 +143,7 @@ def draws_of(lengths: tuple[int, ...], n_resamples: int, seed: int, memo: dict[t
     got = None if memo is None else memo.get(key)
     if got is None:
         rng = np.random.default_rng(seed)
-        got = Draws([rng.integers(0, n, (n_resamples, n)) for n in lengths])
+        got = Draws([rng.integers(0, n, (n_resamples, n)).astype(np.int32) for n in lengths])  # the same values
         if memo is not None:
             memo[key] = got
     return got
@@ -159,7 +168,7 @@ def _mean_iqm_of_draws(data: Sequence[np.ndarray], draws: Draws) -> np.ndarray |
     if bits is None or np.signbit(z[z == 0]).any():  # -0.0 is a mean of its own
         return None
     values, codes = np.unique(z, return_inverse=True)
-    which = np.zeros((n, len(values)))
+    which = np.zeros((n, len(values)), dtype=draws.drawn().dtype)
     which[np.arange(n), codes] = 1.0
     counts = (draws.drawn() @ which).astype(np.int64)  # (n_resamples, distinct values)
     low = int(0.25 * n)  # as iqm() trims
@@ -216,8 +225,16 @@ def bootstrap(strata: Sequence[np.ndarray], statistic: Callable[..., np.ndarray]
         return point, point.copy(), point.copy()
     data = [s if len(s) > 1 else np.repeat(s, 2) for s in strata]
     draws = draws_of(tuple(len(s) for s in data), n_resamples, seed, memo)
-    theta = _mean_iqm_of_draws(data, draws) if statistic is _mean_iqm else None
-    if theta is None:
+    if statistic is _mean_iqm:
+        theta = _mean_iqm_of_draws(data, draws)
+        if theta is None:  # the pooled resamples, gathered side by side (the array _mean_iqm would concatenate)
+            pooled = np.empty((n_resamples, sum(len(s) for s in data)))
+            start = 0
+            for s, idx in zip(data, draws.indices, strict=True):
+                np.take(s, idx, out=pooled[:, start:start + len(s)])
+                start += len(s)
+            theta = np.stack([pooled.mean(axis=-1), iqm(pooled, overwrite=True)])  # _mean_iqm, without a copy
+    else:
         theta = np.asarray(statistic(*[s[idx] for s, idx in zip(data, draws.indices, strict=True)], axis=-1),
                            dtype=float)
     lo, hi = percentile_interval(theta)
