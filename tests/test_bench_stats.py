@@ -9,6 +9,7 @@ from simenv.bench.stats import (
     _mean_diff,
     _mean_iqm,
     _mean_iqm_of_draws,
+    _mean_of_draws,
     as_float,
     bootstrap,
     compare,
@@ -139,12 +140,15 @@ def test_counted_resamples_are_the_sorted_ones_to_the_bit():
         make = makers[case % len(makers)]
         data = [make(int(rng.integers(2, 30))) for _ in range(int(rng.integers(1, 4)))]
         draws = draws_of(tuple(map(len, data)), int(rng.choice([5, 300])), case)
-        want = _mean_iqm(*[d[i] for d, i in zip(data, draws.indices, strict=True)], axis=-1)
+        resamples = [d[i] for d, i in zip(data, draws.indices, strict=True)]
+        want = _mean_iqm(*resamples, axis=-1)
         got = _mean_iqm_of_draws(data, draws)
         assert got is not None and np.array_equal(got, want), case
+        mean = _mean_of_draws(data, draws)
+        assert mean is not None and np.array_equal(mean, _mean_diff(*resamples)), case
     draws = draws_of((4,), 10, 0)
     for left in ([0.1, 0.2, 0.3, 0.4], [1.0, 2.0, np.inf, 0.0], [1.0, -0.0, 2.0, 3.0], [2.0 ** 52, 1.0, 2.0, 3.0]):
-        assert _mean_iqm_of_draws([np.array(left)], draws) is None, left
+        assert _mean_iqm_of_draws([np.array(left)], draws) is None and _mean_of_draws([np.array(left)], draws) is None
     assert (_fraction_bits(np.array([0.75, 3.0])), _fraction_bits(np.array([2.0 ** -17]))) == (2, None)
 
 

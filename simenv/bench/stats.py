@@ -149,34 +149,56 @@ def draws_of(lengths: tuple[int, ...], n_resamples: int, seed: int, memo: dict[t
     return got
 
 
-def _mean_iqm_of_draws(data: Sequence[np.ndarray], draws: Draws) -> np.ndarray | None:
-    """``_mean_iqm`` of the pooled resamples ``data[i][draws.indices[i]]``, counted rather than sorted.
+def _counted(data: Sequence[np.ndarray], draws: Draws) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """``(counts, whole, bits)`` of the pooled resamples ``data[i][draws.indices[i]]``, or ``None``.
 
-    ``None`` unless the data are whole numbers of ``2**-bits`` whose sums a float holds exactly
+    ``counts``: how often each resample drew each distinct value; ``whole``: those values as whole numbers of
+    ``2**-bits``. ``None`` unless the data are such numbers whose sums a float holds exactly
     (:func:`_fraction_bits`: counts, rates of 0, 1/2, 1/4...).
 
-    A resample of such values is told by how often it drew each distinct value: its sum, and the sum of its
-    middle half (the ranks ``iqm`` keeps), are exact, and exact in float too in whatever order numpy would add
-    them, so each mean is the same float ``_mean_iqm`` gives (the sum divided by the count). The counts
-    are one product of the draws (shared by every score of the same strata) with each run's value: a count of
-    whole numbers below 2**53, exact in float. This replaces a partition of every resample, the larger part of a
-    summary's time.
+    The counts are one product of the draws (shared by every score of the same strata) with each run's value: a
+    count of whole numbers below 2**24, exact in float32.
     """
     z = np.concatenate(data)
-    n = len(z)
     bits = _fraction_bits(z)
     if bits is None or np.signbit(z[z == 0]).any():  # -0.0 is a mean of its own
         return None
     values, codes = np.unique(z, return_inverse=True)
-    which = np.zeros((n, len(values)), dtype=draws.drawn().dtype)
-    which[np.arange(n), codes] = 1.0
-    counts = (draws.drawn() @ which).astype(np.int64)  # (n_resamples, distinct values)
+    which = np.zeros((len(z), len(values)), dtype=draws.drawn().dtype)
+    which[np.arange(len(z)), codes] = 1.0
+    whole = np.ldexp(values, bits).astype(np.int64)  # exact: each value is a whole number of 2**-bits
+    return (draws.drawn() @ which).astype(np.int64), whole, bits
+
+
+def _mean_iqm_of_draws(data: Sequence[np.ndarray], draws: Draws) -> np.ndarray | None:
+    """``_mean_iqm`` of the pooled resamples ``data[i][draws.indices[i]]``, counted rather than sorted, or ``None``.
+
+    ``None`` when :func:`_counted` cannot count them.
+
+    A resample of whole numbers of ``2**-bits`` is told by how often it drew each distinct value: its sum, and the
+    sum of its middle half (the ranks ``iqm`` keeps), are exact, and exact in float too in whatever order numpy
+    would add them, so each mean is the same float ``_mean_iqm`` gives (the sum divided by the count). This
+    replaces a partition of every resample, the larger part of a summary's time.
+    """
+    got = _counted(data, draws)
+    if got is None:
+        return None
+    counts, whole, bits = got
+    n = sum(len(s) for s in data)
     low = int(0.25 * n)  # as iqm() trims
     above = np.cumsum(counts, axis=1)  # the ranks below the end of each value's run
     middle = np.clip(np.minimum(above, n - low) - np.maximum(above - counts, low), 0, None)
-    whole = np.ldexp(values, bits).astype(np.int64)  # exact: each value is a whole number of 2**-bits
     return np.stack([np.ldexp((counts @ whole).astype(float), -bits) / n,
                      np.ldexp((middle @ whole).astype(float), -bits) / (n - 2 * low)])
+
+
+def _mean_of_draws(data: Sequence[np.ndarray], draws: Draws) -> np.ndarray | None:
+    """``_mean_diff`` (the pooled mean) of the resamples, counted as :func:`_mean_iqm_of_draws` counts (or ``None``)."""
+    got = _counted(data, draws)
+    if got is None:
+        return None
+    counts, whole, bits = got
+    return np.ldexp((counts @ whole).astype(float), -bits) / sum(len(s) for s in data)
 
 
 def _fraction_bits(z: np.ndarray, most: int = 16) -> int | None:
@@ -235,8 +257,10 @@ def bootstrap(strata: Sequence[np.ndarray], statistic: Callable[..., np.ndarray]
                 start += len(s)
             theta = np.stack([pooled.mean(axis=-1), iqm(pooled, overwrite=True)])  # _mean_iqm, without a copy
     else:
-        theta = np.asarray(statistic(*[s[idx] for s, idx in zip(data, draws.indices, strict=True)], axis=-1),
-                           dtype=float)
+        theta = _mean_of_draws(data, draws) if statistic is _mean_diff else None
+        if theta is None:
+            theta = np.asarray(statistic(*[s[idx] for s, idx in zip(data, draws.indices, strict=True)], axis=-1),
+                               dtype=float)
     lo, hi = percentile_interval(theta)
     return point, np.minimum(lo, point), np.maximum(hi, point)
 
@@ -427,6 +451,7 @@ def compare(df, scores: Sequence[str] = COMPARED, *, n_resamples: int = 1000, se
 
     out: list[dict[str, Any]] = []
     ok = df[df["error"].isna()] if "error" in df.columns else df
+    memo: dict[tuple[Any, ...], Draws] = {}  # the draws, shared by the cells of the same lengths
     for agent, by_agent in ok.groupby("agent", sort=False):
         policies = list(dict.fromkeys(by_agent["policy"]))
         scenarios = list(dict.fromkeys(by_agent["scenario"]))
@@ -448,7 +473,8 @@ def compare(df, scores: Sequence[str] = COMPARED, *, n_resamples: int = 1000, se
                         xs[s], ys[s] = _defined(np.array(list(va.values()))), _defined(np.array(list(vb.values())))
                     cells = [(s, [s]) for s in scenarios] + ([(ALL, scenarios)] if len(scenarios) > 1 else [])
                     for name, members in cells:
-                        d, lo, hi = bootstrap([diffs[s] for s in members], _mean_diff, n_resamples=n_resamples, seed=seed)
+                        d, lo, hi = bootstrap([diffs[s] for s in members], _mean_diff, n_resamples=n_resamples,
+                                              seed=seed, memo=memo)
                         p = prob_improvement([xs[s] for s in members], [ys[s] for s in members], sign)
                         n = int(sum(len(diffs[s]) for s in members))
                         out.append({"scenario": name, "agent": agent, "policy_a": a, "policy_b": b, "score": score,
