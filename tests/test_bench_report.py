@@ -245,18 +245,24 @@ def test_heatmap_explains_an_all_undefined_row():
     assert png.startswith(b"\x89PNG")
 
 
-def test_comparisons_computed_on_workers_are_the_ones_computed_here(tmp_path):
+def test_comparisons_and_figures_computed_on_workers_are_the_ones_computed_here(tmp_path):
     from concurrent.futures import Executor, Future
 
     from simenv.bench.executors import open_executor
-    from simenv.bench.report import build_report
+    from simenv.bench.report import FIGURES, build_report
+
+    def written() -> dict[str, bytes]:
+        files = ["comparisons.csv", "report.html", *(f"plots/{f}" for f in FIGURES)]
+        return {f: (tmp_path / f).read_bytes() for f in files}
 
     run_matrix(["delegated_admin", "scope_creep"], "allow_all,deny_all,static_rbac", 3, executor="serial", out=tmp_path)
     build_report(tmp_path)
-    here = (tmp_path / "comparisons.csv").read_bytes()
+    here = written()
+    for f in here:
+        (tmp_path / f).unlink()
     with open_executor("local", 2) as (ex, _):
         build_report(tmp_path, executor=ex)
-    assert (tmp_path / "comparisons.csv").read_bytes() == here
+    assert written() == here  # every figure and the page, byte for byte
 
     class Refusing(Executor):  # a pool that takes no more work
         def submit(self, fn, /, *args, **kwargs):
@@ -268,7 +274,8 @@ def test_comparisons_computed_on_workers_are_the_ones_computed_here(tmp_path):
             f.set_exception(RuntimeError("worker died"))
             return f
 
-    for broken in (Refusing(), Failing()):  # the report computes the comparisons itself
-        (tmp_path / "comparisons.csv").unlink()
+    for broken in (Refusing(), Failing()):  # the report computes the comparisons and draws the figures itself
+        for f in here:
+            (tmp_path / f).unlink()
         build_report(tmp_path, executor=broken)
-        assert (tmp_path / "comparisons.csv").read_bytes() == here
+        assert written() == here

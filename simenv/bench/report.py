@@ -16,6 +16,7 @@ section opens with a short paragraph on how to read it.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -142,7 +143,28 @@ def _labels(summary) -> dict[tuple[str, str], str]:
     return {(p, a): rk.label(p, a, n_agents) for p, a in pairs}
 
 
-def _figures(summary, episodes, table, manifest: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
+Job = tuple[str, Any, tuple[Any, ...]]
+"""A figure to draw: its file name, and a function and arguments that return its ``(caption, png)``."""
+
+
+def _drawn(caption: str, plot: Any, *args: Any, **kwargs: Any) -> tuple[str, bytes]:
+    """``(caption, plot(*args, **kwargs))``: one figure, drawn wherever it runs (here or on a worker)."""
+    return caption, plot(*args, **kwargs)
+
+
+def _figures(summary, episodes, table, manifest: dict[str, Any], executor: Executor | None = None,
+             ) -> dict[str, tuple[str, bytes]]:
+    """Every figure's ``(caption, png)`` by file name, drawn on ``executor``'s workers where it takes them.
+
+    A figure is a function of plain data (:mod:`simenv.bench.plots`), so a worker draws the same bytes; one
+    a worker cannot draw is drawn here.
+    """
+    jobs = _figure_jobs(summary, episodes, table, manifest)
+    ahead = [try_submit(executor, fn, *args) if executor is not None else None for _, fn, args in jobs]
+    return {name: result_or(f, functools.partial(fn, *args)) for (name, fn, args), f in zip(jobs, ahead, strict=True)}
+
+
+def _figure_jobs(summary, episodes, table, manifest: dict[str, Any]) -> list[Job]:
     from simenv.bench import plots
 
     labels = _labels(summary)
@@ -158,21 +180,25 @@ def _figures(summary, episodes, table, manifest: dict[str, Any]) -> dict[str, tu
                            r[f"{ys}.mean_lo"], r[f"{ys}.mean_hi"], st[name], baseline=bool(r["baseline"]))
 
     rows = overall.to_dict("records")
-    out: dict[str, tuple[str, bytes]] = {}
-    out["completion_vs_blast_radius.png"] = (
-        f"Completion under policy against blast radius per profile ({where}), means with 95% CIs",
-        plots.tradeoff([point(r, "blast_radius", "completion_under_policy") for r in rows],
-                       xlabel="blast radius: mean per episode (sensitivity-weighted resources)   ← lower is better",
-                       ylabel="completion under policy: fraction of episodes   higher is better →",
-                       title=f"Completion under policy vs blast radius ({where}); better: up and left",
-                       x_lower_better=True, y_lower_better=False, split=False))
-    out["pareto_blast_radius_vs_friction.png"] = (
-        f"Blast radius against friction rate per profile ({where}), means with 95% CIs",
-        plots.tradeoff([point(r, "friction_rate", "blast_radius") for r in rows],
-                       xlabel="friction rate: mean share of intended actions refused (fraction)   ← lower is better",
-                       ylabel="blast radius: mean (sensitivity-weighted resources)   ← lower is better",
-                       title=f"Blast radius vs friction ({where}); better: down and left",
-                       x_lower_better=True, y_lower_better=True, split=True))
+    out: list[Job] = []
+
+    def draw(name: str, caption: str, plot: Any, *args: Any, **kwargs: Any) -> None:
+        out.append((name, functools.partial(_drawn, caption, plot, **kwargs), args))
+
+    draw("completion_vs_blast_radius.png",
+         f"Completion under policy against blast radius per profile ({where}), means with 95% CIs",
+         plots.tradeoff, [point(r, "blast_radius", "completion_under_policy") for r in rows],
+         xlabel="blast radius: mean per episode (sensitivity-weighted resources)   ← lower is better",
+         ylabel="completion under policy: fraction of episodes   higher is better →",
+         title=f"Completion under policy vs blast radius ({where}); better: up and left",
+         x_lower_better=True, y_lower_better=False, split=False)
+    draw("pareto_blast_radius_vs_friction.png",
+         f"Blast radius against friction rate per profile ({where}), means with 95% CIs",
+         plots.tradeoff, [point(r, "friction_rate", "blast_radius") for r in rows],
+         xlabel="friction rate: mean share of intended actions refused (fraction)   ← lower is better",
+         ylabel="blast radius: mean (sensitivity-weighted resources)   ← lower is better",
+         title=f"Blast radius vs friction ({where}); better: down and left",
+         x_lower_better=True, y_lower_better=True, split=True)
     ok = _ok(episodes)
     strips = []
     for r in rows:
@@ -186,10 +212,9 @@ def _figures(summary, episodes, table, manifest: dict[str, Any]) -> dict[str, tu
         note = (f"mean {num(r['blast_radius.mean'])} · IQM {num(r['blast_radius.iqm'])} · p90 {num(r['p90'])} · "
                 f"worst {num(r['worst'])} · {zero:.0%} at 0") if len(x) else "no value"
         strips.append(plots.Strip(name, x, st[name], baseline=bool(r["baseline"]), note=note))
-    out["blast_radius_by_profile.png"] = (
-        f"Blast radius of every episode per profile ({where}), best mean at the top",
-        plots.distribution(strips, xlabel="blast radius of one episode (sensitivity-weighted resources)   ← lower is better",
-                           title=f"Blast radius over episodes ({where}, {len(ok)} episodes): the tail the mean and IQM hide"))
+    draw("blast_radius_by_profile.png", f"Blast radius of every episode per profile ({where}), best mean at the top",
+         plots.distribution, strips, xlabel="blast radius of one episode (sensitivity-weighted resources)   ← lower is better",
+         title=f"Blast radius over episodes ({where}, {len(ok)} episodes): the tail the mean and IQM hide")
     scen = [s for s in dict.fromkeys(summary["scenario"]) if s != ALL]
     for score, fmt in (("blast_radius", "{:.1f}"), ("scope_violation_rate", "{:.2f}")):
         grid = np.full((len(scen), len(order)), np.nan)
@@ -204,26 +229,34 @@ def _figures(summary, episodes, table, manifest: dict[str, Any]) -> dict[str, tu
             elif r["score"] == "error_rate":
                 totals[i, j] = float(r["n"]) * (1.0 - float(r["mean"]))
         vmax = 1.0 if score.endswith("_rate") else None
-        out[f"heatmap_{score}.png"] = (
-            f"{NAMES[score]} per scenario × profile (mean over seeds)",
-            plots.heatmap(grid, scen, order, title=f"{NAMES[score]} {rk.arrow(score)} ({rk.better(score)}): "
-                                                   f"mean over seeds, scenario × profile",
-                          unit=f"{NAMES[score]} ({rk.UNITS.get(score, '')})", counts=counts, totals=totals,
-                          why_undefined=rk.UNDEFINED_WHY.get(score, ""), vmax=vmax, fmt=fmt))
+        draw(f"heatmap_{score}.png", f"{NAMES[score]} per scenario × profile (mean over seeds)",
+             plots.heatmap, grid, scen, order,
+             title=f"{NAMES[score]} {rk.arrow(score)} ({rk.better(score)}): mean over seeds, scenario × profile",
+             unit=f"{NAMES[score]} ({rk.UNITS.get(score, '')})", counts=counts, totals=totals,
+             why_undefined=rk.UNDEFINED_WHY.get(score, ""), vmax=vmax, fmt=fmt)
     scenario, rho = rk.representative_scenario(summary)
     if scenario is not None:
-        curves, horizon, last_end, skipped = exposure_curves(episodes, manifest, scenario, labels, st)
-        curves.sort(key=lambda c: order.index(c.label) if c.label in order else len(order))
-        why = f"agrees best with the all-scenario order (Spearman ρ = {rho:.2f})" if np.isfinite(rho) else "the only one"
-        n_seeds = int(_ok(episodes)[_ok(episodes)["scenario"] == scenario]["seed"].nunique())
-        caption = (f"Exposure over time in {scenario}, mean over {n_seeds} seeds per profile; this scenario's profile "
-                   f"order by exposure {why}" + (f"; not re-run (agent object): {', '.join(skipped)}" if skipped else ""))
-        out["exposure_over_time.png"] = (caption, plots.exposure_over_time(
-            curves, title=f"Exposure per tick in {scenario}: mean over {n_seeds} seeds", horizon=horizon,
-            last_end=last_end, empty=("No episode could be re-run to draw exposure over time:\nthe sweep's agent was "
-                                      "an object, not a name that simenv can build again." if skipped else
-                                      f"No episode of {scenario} ran without an error.")))
-    return out
+        cell = ok[ok["scenario"] == scenario]
+        out.insert(0, ("exposure_over_time.png", _exposure_figure, (cell, manifest, scenario, labels, st, order, rho)))
+    return out  # the exposure figure first: it re-runs episodes, the longest to draw
+
+
+def _exposure_figure(cell, manifest: dict[str, Any], scenario: str, labels: dict[tuple[str, str], str],
+                     st: dict[str, Any], order: list[str], rho: float) -> tuple[str, bytes]:
+    """The exposure-over-time figure of ``scenario`` (``cell``: its episodes without an error), re-run here."""
+    from simenv.bench import plots
+
+    curves, horizon, last_end, skipped = exposure_curves(cell, manifest, scenario, labels, st)
+    curves.sort(key=lambda c: order.index(c.label) if c.label in order else len(order))
+    why = f"agrees best with the all-scenario order (Spearman ρ = {rho:.2f})" if np.isfinite(rho) else "the only one"
+    n_seeds = int(cell["seed"].nunique())
+    caption = (f"Exposure over time in {scenario}, mean over {n_seeds} seeds per profile; this scenario's profile "
+               f"order by exposure {why}" + (f"; not re-run (agent object): {', '.join(skipped)}" if skipped else ""))
+    return caption, plots.exposure_over_time(
+        curves, title=f"Exposure per tick in {scenario}: mean over {n_seeds} seeds", horizon=horizon,
+        last_end=last_end, empty=("No episode could be re-run to draw exposure over time:\nthe sweep's agent was "
+                                  "an object, not a name that simenv can build again." if skipped else
+                                  f"No episode of {scenario} ran without an error."))
 
 
 def _arrow_head(score: str) -> str:
@@ -450,8 +483,9 @@ HOW = {
 def build_report(out: str | Path, *, episodes=None, summary=None, executor: Executor | None = None) -> Path:
     """Write the plots (``out/plots/*.png``), ``comparisons.csv`` and ``out/report.html``; return the report path.
 
-    With ``executor`` (a sweep's workers), the paired comparisons are computed there while this process draws the
-    plots: the same figures (every bootstrap draws from its own seeded generator), sooner (the main job: 16 to 13 s).
+    With ``executor`` (a sweep's workers), the paired comparisons and the figures are computed there while this
+    process ranks the profiles: the same figures and the same bytes (every bootstrap draws from its own seeded
+    generator; a figure is a function of plain data), sooner.
     """
     out = Path(out)
     if episodes is None:
@@ -461,7 +495,7 @@ def build_report(out: str | Path, *, episodes=None, summary=None, executor: Exec
     manifest = shards.read_manifest(out)
     pending = try_submit(executor, compare, episodes, COMPARED) if executor is not None else None
     table = rk.ranking(summary, episodes, manifest)
-    images = _figures(summary, episodes, table, manifest) if not table.empty else {}
+    images = _figures(summary, episodes, table, manifest, executor) if not table.empty else {}
     comparisons = result_or(pending, lambda: compare(episodes, COMPARED))
     shards.atomic_write(out / COMPARISONS, comparisons.to_csv(index=False).encode())
     for old in (out / PLOTS).glob("*.png"):  # plots/ holds exactly this report's figures

@@ -94,7 +94,9 @@ def cmd_bench(a: argparse.Namespace) -> int:
     print(summary_table(summary))
     written = ["episodes.parquet", "summary.csv", *(["audit/"] if a.audit else [])]
     if not a.no_report:
-        if a.executor in POOLS and (a.jobs or default_jobs()) > 1:  # workers for the comparisons: see build_report
+        if a.executor in POOLS and (a.jobs or default_jobs()) > 1:  # workers for comparisons and figures
+            import simenv.bench.plots  # noqa: F401 - matplotlib, before the workers fork (they draw the figures)
+
             with open_executor(a.executor, a.jobs) as (ex, _):
                 build_report(a.out, episodes=df, summary=summary, executor=ex)
         else:
