@@ -163,6 +163,18 @@ def test_draws_are_shared_by_scores_of_the_same_strata_and_change_nothing():
     assert len(memo) == 1
 
 
+def test_a_memo_of_draws_stays_under_its_bound(monkeypatch):
+    import simenv.bench.stats as stats
+
+    monkeypatch.setattr(stats, "MEMO_BYTES", 3 * 500 * 12 * 4)  # three sets of int32 indices
+    memo: dict = {}
+    for n in range(12, 20):
+        first = draws_of((n,), 500, 3, memo)
+        assert sum(d.nbytes for d in memo.values()) <= stats.MEMO_BYTES and draws_of((n,), 500, 3, memo) is first
+        assert np.array_equal(first.indices[0], np.random.default_rng(3).integers(0, n, (500, n)))
+    assert 1 <= len(memo) <= 3
+
+
 def test_percentile_interval_is_scipys_quantile_nan_included():
     from scipy import stats as st
 

@@ -104,6 +104,10 @@ def _mean_iqm(*strata: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.stack([z.mean(axis=axis), iqm(z, axis=axis)])
 
 
+MEMO_BYTES = 256 * 2 ** 20
+"""The most a memo of draws holds (:func:`draws_of`): a summary or a comparison of a large frame stays bounded."""
+
+
 class Draws:
     """The resampling indices of strata, and how often each resample drew each run of the pooled strata.
 
@@ -116,6 +120,11 @@ class Draws:
     def __init__(self, indices: list[np.ndarray]):
         self.indices = indices
         self._drawn: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """The memory the indices and the counts hold."""
+        return sum(idx.nbytes for idx in self.indices) + (0 if self._drawn is None else self._drawn.nbytes)
 
     def drawn(self) -> np.ndarray:
         """``(n_resamples, total length)``: how many times each resample drew each run, as (whole) floats."""
@@ -137,7 +146,8 @@ def draws_of(lengths: tuple[int, ...], n_resamples: int, seed: int, memo: dict[t
              ) -> Draws:
     """The :class:`Draws` of strata of these ``lengths`` with a generator of ``seed``.
 
-    ``memo`` keeps them for the next score of the same strata (the draws depend on the lengths alone).
+    ``memo`` keeps them for the next score of the same strata (the draws depend on the lengths alone); it is
+    emptied before it would hold more than :data:`MEMO_BYTES`.
     """
     key = (lengths, n_resamples, seed)
     got = None if memo is None else memo.get(key)
@@ -145,6 +155,8 @@ def draws_of(lengths: tuple[int, ...], n_resamples: int, seed: int, memo: dict[t
         rng = np.random.default_rng(seed)
         got = Draws([rng.integers(0, n, (n_resamples, n)).astype(np.int32) for n in lengths])  # the same values
         if memo is not None:
+            if sum(d.nbytes for d in memo.values()) + got.nbytes > MEMO_BYTES:
+                memo.clear()
             memo[key] = got
     return got
 
