@@ -151,6 +151,30 @@ def test_fatigue_and_quorum():
     assert [a.submit(_review(), t) for t in range(20)] == [b.submit(_review(), t) for t in range(20)]
 
 
+def test_a_deferred_stream_draws_as_the_child_it_stands_for_and_seeds_only_when_drawn():
+    """Approvers get the episode's stream seeded on first use: the same outcomes, none of the seeding for no review."""
+    import copy
+    import pickle
+
+    from simenv.governance.profile import build_governance
+    from simenv.rng import DeferredGenerator
+
+    eager = SimulatedApprovers(Streams(9).child("approvals"))
+    lazy = SimulatedApprovers(Streams(9).deferred("approvals"))
+    assert [eager.submit(_review(), t) for t in range(20)] == [lazy.submit(_review(), t) for t in range(20)]
+    d = Streams(5).deferred("approvals")
+    assert "not yet seeded" in repr(d)
+    twin, thawed = copy.deepcopy(d), pickle.loads(pickle.dumps(d))  # copied before any draw: each seeds itself
+    assert d.random(4).tolist() == Streams(5).child("approvals").random(4).tolist() == twin.random(4).tolist() \
+        == thawed.random(4).tolist()
+    assert "not yet" not in repr(d) and isinstance(d.generator, np.random.Generator)
+    assert copy.deepcopy(d).random(3).tolist() == d.random(3).tolist()  # copied mid-stream: the same next draws
+    with pytest.raises(AttributeError):
+        d.no_such_method  # noqa: B018 - the generator's own error, not a recursion
+    gate = build_governance("jit_approval", Streams(3)).approvals
+    assert isinstance(gate.rng, DeferredGenerator) and gate.rng._gen is None  # a profile's reset seeds nothing
+
+
 def test_break_glass_resources_need_their_own_quorum():
     gate = SimulatedApprovers(Streams(4).child("approvals"), accuracy=0.5, rubber_stamp=0.0, quorum_for={"break_glass": 2})
     doc = {"action": {"name": "db_query"}, "resource": {"name": "payments", "marks": ["break_glass"]},

@@ -45,6 +45,7 @@ from pydantic import Field
 
 from simenv.governance.protocols import ApprovalOutcome
 from simenv.governance.review import FLAGS, Review
+from simenv.rng import DeferredGenerator
 
 MAX_WAIT = 100_000.0
 """The longest mean latency (ticks) and review time (minutes) a profile may set: the longest episode."""
@@ -87,7 +88,7 @@ class SimulatedApprovers:
     (True, True)
     """
 
-    def __init__(self, rng: np.random.Generator, latency: NonNegative = 5.0, accuracy: Probability = 0.95,
+    def __init__(self, rng: np.random.Generator | DeferredGenerator, latency: NonNegative = 5.0, accuracy: Probability = 0.95,
                  rubber_stamp: Probability = 0.10, fatigue: Probability = 0.02, window: Positive = 60,
                  approvers: Reviewers = 1, quorum: Reviewers = 1, quorum_for: dict[str, Reviewers] | None = None,
                  catch: dict[str, Probability] | None = None, review_minutes: NonNegative = 4.0,

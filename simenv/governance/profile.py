@@ -251,7 +251,7 @@ def _built(path: Path, plan: _Plan, streams: Streams | None = None) -> tuple[Any
         authorizer = plugins.build(plan.authorizer[0], (), _own(plan.authorizer[1]), where[1])
         approvals = None
         if plan.approvals is not None:
-            rng = (streams or Streams(0)).child("approvals")
+            rng = (streams or Streams(0)).deferred("approvals")  # seeded when a review first draws
             approvals = plugins.build(plan.approvals[0], (rng,), _own(plan.approvals[1]), where[2])
         monitors = [plugins.build(cls, (), _own(opts), f"monitors[{i}]") for i, (cls, opts) in enumerate(plan.monitors)]
     except plugins.PluginError as e:
