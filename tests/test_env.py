@@ -44,6 +44,27 @@ def test_seeded_rollouts_are_identical(pair):
         assert ia["scores"]["fingerprint"] == ib["scores"]["fingerprint"]
 
 
+def test_the_envs_generator_is_the_one_gymnasium_seeds_though_made_when_first_read():
+    """reset(seed=s) defers seeding; np_random, np_random_seed and seedless resets are Gymnasium's."""
+    from gymnasium.utils import seeding
+
+    env = gym.make("simenv/IAM-v0", scenario="scope_creep", policy="zero_standing")
+    env.reset(seed=5)
+    assert env.unwrapped.__dict__["_rng"] is None  # nothing seeded yet
+    assert env.np_random_seed == 5
+    ref = seeding.np_random(5)[0]
+    assert env.np_random.bit_generator.state == ref.bit_generator.state
+    assert env.unwrapped._np_random is env.np_random  # what Gymnasium and its env checker read
+    env.reset(seed=5)
+    env.reset()  # a seedless reset draws its episode seed from the generator seeded by 5
+    assert env.unwrapped.engine.seed == int(ref.integers(0, 2**31 - 1))
+    with pytest.raises(gym.error.Error, match="greater or equal to zero"):
+        env.reset(seed=-1)  # Gymnasium's own refusal
+    mine = np.random.default_rng(3)
+    env.unwrapped.np_random = mine  # set by the user: kept, as Gymnasium keeps it
+    assert env.np_random is mine and env.np_random_seed == -1
+
+
 def test_pickles_and_resumes():
     env = IAMEnv("scope_creep", "static_rbac")
     env.reset(seed=1)

@@ -33,6 +33,20 @@ def test_parallel_seed_test(scenario):
     pz.parallel_seed_test(lambda: parallel_env(scenario=scenario, policy="static_rbac"), num_cycles=60)
 
 
+def test_a_seedless_reset_draws_from_the_generator_of_the_last_seed():
+    from gymnasium.error import Error
+    from gymnasium.utils import seeding
+
+    env = parallel_env(scenario="multi_agent_chaining", policy="static_rbac")
+    env.reset(seed=5)
+    ref = seeding.np_random(5)[0]
+    env.reset()
+    env.reset()
+    assert env.engine.seed == [int(ref.integers(0, 2**31 - 1)) for _ in range(2)][1]
+    with pytest.raises(Error, match="greater or equal to zero"):
+        env.reset(seed=-1)
+
+
 def rollout(env, seed):
     """Every live agent picks among its masked actions, or any action, from a generator seeded with ``seed``."""
     rng = np.random.default_rng(seed)

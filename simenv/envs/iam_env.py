@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
 
 from simenv import metrics
 from simenv.envs.catalog import env_setup
@@ -104,10 +105,33 @@ class IAMEnv(gym.Env):
             info["scores"] = metrics.compute(e.audit)
         return info
 
+    # ------------------------------------------------------------------ the env's own generator, seeded when read
+    @property
+    def _np_random(self) -> np.random.Generator | None:  # type: ignore[override]
+        """Gymnasium's ``_np_random``: made from the last ``reset(seed=...)`` seed when first read.
+
+        ``reset(seed=s)`` stores ``s``; ``np_random`` (and anything reading ``_np_random``) then gets
+        ``gymnasium.utils.seeding.np_random(s)``'s generator, the one ``super().reset(seed=s)`` would have
+        made. Seeding a PCG64 stream costs a tenth of a reset, and a loop that passes every seed never reads it.
+        """
+        seed = self.__dict__.get("_unseeded")
+        if seed is not None:
+            self.__dict__["_rng"], _ = seeding.np_random(seed)
+            self.__dict__["_unseeded"] = None
+        return self.__dict__.get("_rng")
+
+    @_np_random.setter
+    def _np_random(self, value: np.random.Generator | None) -> None:
+        self.__dict__["_rng"], self.__dict__["_unseeded"] = value, None
+
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode; the episode seed comes from ``seed`` or from the env's generator."""
-        super().reset(seed=seed)
+        if type(seed) is int and seed >= 0:  # what super().reset(seed=seed) does, the generator made when read
+            self.__dict__["_rng"], self.__dict__["_unseeded"] = None, seed
+            self._np_random_seed = seed
+        else:  # None, or a seed for Gymnasium to take or refuse
+            super().reset(seed=seed)
         episode_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self.engine, _ = make_episode((self.spec_, self.path_), self.policy, episode_seed, self.others, self.size,
                                       label=f"learner:{self.learner}")

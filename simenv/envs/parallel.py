@@ -126,6 +126,7 @@ class IAMParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         self.engine: Engine | None = None
         self._np_random: np.random.Generator | None = None
+        self._unseeded: int | None = None  # the seed of the last reset, until a seedless reset makes its generator
         self._last_action: dict[str, int] = {}
         self._denials: dict[str, int] = {}
         self._rewards: dict[str, Rewarder] = {}
@@ -170,9 +171,16 @@ class IAMParallelEnv(ParallelEnv):
         Returns:
             ``(observations, infos)``, each keyed by every agent in ``possible_agents``.
         """
-        if seed is not None or self._np_random is None:
-            self._np_random, _ = seeding.np_random(seed)
-        episode_seed = int(seed) if seed is not None else int(self._np_random.integers(0, 2**31 - 1))
+        if type(seed) is int and seed >= 0:  # the generator of this seed is made only if a seedless reset draws
+            self._np_random, self._unseeded = None, seed
+        elif seed is not None:  # a seed for Gymnasium's seeding to take or refuse
+            self._np_random, self._unseeded = seeding.np_random(seed)[0], None
+        if seed is None:
+            if self._np_random is None:
+                self._np_random, self._unseeded = seeding.np_random(self._unseeded)[0], None
+            episode_seed = int(self._np_random.integers(0, 2**31 - 1))
+        else:
+            episode_seed = int(seed)
         # the scripted agents are placeholders: every live agent's call is overridden
         self.engine, _ = make_episode((self.spec_, self.path_), self.policy, episode_seed, None, self.size,
                                       label="pettingzoo")
