@@ -401,18 +401,33 @@ def is_path(name_or_path: str | Path) -> bool:
     return isinstance(name_or_path, Path) or "/" in text or os.sep in text or text.endswith((".yaml", ".yml"))
 
 
+def _mode(p: Path) -> int | None:
+    """``st_mode`` of what ``p`` names (following symlinks), or ``None`` where :meth:`Path.exists` says it is not."""
+    try:
+        return os.stat(p).st_mode
+    except (OSError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _shipped_file(kind: str, name: str) -> Path:
+    """The path a shipped name stands for (whether or not the file is there: the caller looks)."""
+    return shipped_dir(kind) / f"{name}.yaml"
+
+
 def resolve(name_or_path: str | Path, kind: str) -> Path:
     """A shipped name or a file path → the file's path; an unknown name gets a one-line error with a suggestion."""
     noun = NOUNS.get(kind, kind)
     if is_path(name_or_path):
         p = Path(name_or_path)
-        if p.is_dir():
+        mode = _mode(p)
+        if mode is not None and stat.S_ISDIR(mode):
             raise UnknownNameError(f"{p}: is a folder, not a {noun} file")
-        if not p.exists():
+        if mode is None:
             raise UnknownNameError(f"{p}: no such file")
         return p
-    cand = shipped_dir(kind) / f"{name_or_path}.yaml"
-    if cand.exists():
+    cand = _shipped_file(kind, str(name_or_path))
+    if _mode(cand) is not None:
         return cand
     shipped = list_shipped(kind)
     hint = suggest(str(name_or_path), shipped)

@@ -1,5 +1,6 @@
 """Scenario and profile files: strict schema, file:field errors, YAML traps, no tracebacks."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -165,3 +166,17 @@ def test_a_bare_name_is_always_the_shipped_file(tmp_path, monkeypatch):
     assert files.resolve("allow_all", "policies") == files.shipped_dir("policies") / "allow_all.yaml"
     assert load_profile("allow_all")[0].authorizer.engine == "allow_all"
     assert files.resolve("./allow_all", "policies").resolve() == (tmp_path / "allow_all").resolve()
+
+
+def test_resolve_names_a_folder_a_missing_file_and_an_unknown_name_in_one_line(tmp_path):
+    from simenv.errors import UnknownNameError
+
+    (tmp_path / "prof").mkdir()
+    (tmp_path / "p.yaml").write_text("name: p\n")
+    assert files.resolve(tmp_path / "p.yaml", "policies") == tmp_path / "p.yaml"
+    for ref, words in ((tmp_path / "prof", "is a folder, not a profile file"), (tmp_path / "no.yaml", "no such file"),
+                       (tmp_path / "p.yaml" / "x.yaml", "no such file"),  # under a file, not a folder
+                       ("allow_al", "unknown profile 'allow_al'; did you mean 'allow_all'?"),
+                       ("a\x00b", "unknown profile")):
+        with pytest.raises(UnknownNameError, match=re.escape(words)):
+            files.resolve(ref, "policies")

@@ -258,9 +258,12 @@ def parse_policies(text: str, file: str) -> CedarPolicies:
 
 def load_policies(path: Path) -> CedarPolicies:
     """Load a ``.cedar`` file (parsed once per process for each distinct content)."""
-    if not path.exists():
-        raise SpecError(str(path), [("", "no such file")])
-    return _load(path)
+    try:
+        return _load(path)  # the cache looks at the file once: no stat of its own first
+    except SpecError:
+        if not path.exists():
+            raise SpecError(str(path), [("", "no such file")]) from None
+        raise
 
 
 def _parse_file(path: Path, text: str) -> CedarPolicies:

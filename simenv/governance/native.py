@@ -223,11 +223,11 @@ def compile_rules(data: Any, file: str) -> tuple[RuleSetSpec, Compiled]:
 
 def load_rules(path: Path) -> tuple[RuleSetSpec, Compiled]:
     """Load and compile a rule-set file (parsed once per process and modification time)."""
-    if not path.exists():
-        raise SpecError(str(path), [("", "no such file")])
     try:
-        return _load_rules(path)
+        return _load_rules(path)  # the cache looks at the file once: no stat of its own first
     except SpecError as e:
+        if not path.exists():
+            raise SpecError(str(path), [("", "no such file")]) from None
         raise SpecError(str(path), e.problems) from None
 
 

@@ -295,9 +295,13 @@ class RegoAuthorizer:
         if policy is None:
             raise SimenvError("the rego engine needs a policy file: set authorizer.policy in the profile")
         path = Path(policy)
-        if not path.exists():
-            raise SpecError(str(path), [("", "no such file")])
-        self._setup(read_policy(path), str(path))
+        try:
+            text = read_policy(path)  # the cache looks at the file once: no stat of its own first
+        except SpecError:
+            if not path.exists():
+                raise SpecError(str(path), [("", "no such file")]) from None
+            raise
+        self._setup(text, str(path))
 
     @classmethod
     def from_text(cls, text: str, file: str = "<rego>") -> RegoAuthorizer:
