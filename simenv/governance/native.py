@@ -52,6 +52,7 @@ from simenv.world.model import Ticket
 
 DEFAULT_ID = "default"
 _ORDER = ("deny", "require_approval", "allow")
+_EFFECTS = tuple(Effect(e) for e in _ORDER)  # the enum members, looked up once (an Enum call per episode adds up)
 _NUMBER = ("int", "float")
 
 
@@ -262,7 +263,7 @@ class NativeRules:
 
     def _setup(self, compiled: tuple[RuleSetSpec, Compiled]) -> None:
         self.spec, groups = compiled
-        self._groups = tuple((Effect(e), groups[e]) for e in _ORDER)
+        self._groups = tuple((effect, groups[e]) for e, effect in zip(_ORDER, _EFFECTS, strict=True))
         self._default = Decision(Effect(self.spec.default),
                                  (self.spec.default_reason or f"no rule matched (default {self.spec.default})",),
                                  (DEFAULT_ID,))

@@ -229,7 +229,11 @@ _FLAT = (str, int, float, bool, type(None), Path)
 
 def _own(options: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``options`` that a constructor may keep and change (flat values are shared: they cannot change)."""
-    return {k: _copied(v) for k, v in options.items()}
+    own = dict(options)
+    for k, v in options.items():
+        if not isinstance(v, _FLAT):
+            own[k] = _copied(v)
+    return own
 
 
 def _copied(v: Any) -> Any:
