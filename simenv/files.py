@@ -402,7 +402,7 @@ def is_path(name_or_path: str | Path) -> bool:
 
 
 def _mode(p: Path) -> int | None:
-    """``st_mode`` of what ``p`` names (following symlinks), or ``None`` where :meth:`Path.exists` says it is not."""
+    """``st_mode`` of what ``p`` names (following symlinks), or ``None`` if it is not there or cannot be looked at."""
     try:
         return os.stat(p).st_mode
     except (OSError, ValueError):
